@@ -1,0 +1,121 @@
+"""Start and stop Azurite (queues and tables) from the project's pinned npm install."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+AZURITE_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "azurite"
+# Azurite's well-known development account; a public constant, not a secret.
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UFEGAslqOPePE1dKhiAEJYMyJfJUoGT9e4Q=="
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"Azurite did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+class Azurite:
+    """An Azurite process with blob, queue and table services on free loopback ports.
+
+    Data lives in memory and disappears with the process. Use as a context manager, or call
+    `start()` and `stop()`.
+    """
+
+    def __init__(self, *, binary: Path = AZURITE_BIN) -> None:
+        self.binary = binary
+        self.blob_port = free_port()
+        self.queue_port = free_port()
+        self.table_port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".log", delete=False)  # noqa: SIM115
+
+    @property
+    def connection_string(self) -> str:
+        # No trailing ';': the tables SDK rejects it.
+        base = f"http://127.0.0.1:{{port}}/{DEV_ACCOUNT}"
+        return ";".join(
+            [
+                "DefaultEndpointsProtocol=http",
+                f"AccountName={DEV_ACCOUNT}",
+                f"AccountKey={DEV_KEY}",
+                "BlobEndpoint=" + base.format(port=self.blob_port),
+                "QueueEndpoint=" + base.format(port=self.queue_port),
+                "TableEndpoint=" + base.format(port=self.table_port),
+            ]
+        )
+
+    @property
+    def log_path(self) -> str:
+        return self._log.name
+
+    def start(self, timeout: float = 30.0) -> Azurite:
+        if not self.binary.exists():
+            node = shutil.which("node")
+            raise FileNotFoundError(
+                f"{self.binary} is missing: run `make setup` (npm ci) first"
+                + ("" if node else "; Node.js is not installed either")
+            )
+        self._process = subprocess.Popen(
+            [
+                str(self.binary),
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--inMemoryPersistence",
+                "--silent",
+                "--blobHost", "127.0.0.1", "--blobPort", str(self.blob_port),
+                "--queueHost", "127.0.0.1", "--queuePort", str(self.queue_port),
+                "--tableHost", "127.0.0.1", "--tablePort", str(self.table_port),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            for port in (self.queue_port, self.table_port):
+                _wait_for_port(port, timeout)
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> Azurite:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
