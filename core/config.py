@@ -1,0 +1,128 @@
+"""Settings read from the environment (app settings in Azure, local.settings.json or the shell locally).
+
+Every setting has a safe default except the storage connection. Bad values raise `SettingsError`
+naming the variable and what it accepts; nothing here talks to the network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
+# Known clouds: endpoint -> token audience. A simulator or private endpoint uses the public audience
+# unless ARM_AUDIENCE says otherwise.
+CLOUD_ENDPOINTS = {
+    "AzureCloud": "https://management.azure.com",
+    "AzureUSGovernment": "https://management.usgovcloudapi.net",
+    "AzureChinaCloud": "https://management.chinacloudapi.cn",
+}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer; set a whole number of seconds") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} is below the minimum {minimum}")
+    return value
+
+
+def _https_origin(name: str, raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise SettingsError(f"{name}={raw!r} must be an https:// URL (bearer tokens are never sent over http)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SettingsError(f"{name}={raw!r} must be a bare origin like https://management.azure.com")
+    return f"https://{parts.netloc}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration for every trigger, the worker and the command line."""
+
+    storage_connection: str = "AzureWebJobsStorage"
+    arm_endpoint: str = PUBLIC_ARM_ENDPOINT
+    arm_audience: str = "https://management.azure.com"
+    arm_ca_bundle: str | None = None
+    request_queue: str = "image-build-requests"
+    step_queue: str = "image-build-steps"
+    builds_table: str = "builds"
+    subscriptions_table: str = "subscriptions"
+    required_features: tuple[str, ...] = ("Microsoft.Compute/SIGEncryption",)
+    poll_initial_seconds: int = 15
+    poll_max_seconds: int = 300
+    retry_initial_seconds: int = 5
+    retry_max_seconds: int = 600
+    transient_retry_limit: int = 8
+    retry_after_inline_cap_seconds: int = 10
+    feature_registration_timeout_seconds: int = 3600
+    registration_cache_seconds: int = 3600
+    step_lease_seconds: int = 120
+    redrive_grace_seconds: int = 60
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def arm_scope(self) -> str:
+        return self.arm_audience.rstrip("/") + "/.default"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        cloud = env.get("AZURE_CLOUD", "AzureCloud").strip() or "AzureCloud"
+        if cloud not in CLOUD_ENDPOINTS:
+            raise SettingsError(f"AZURE_CLOUD={cloud!r} is unknown; use one of {', '.join(CLOUD_ENDPOINTS)}")
+        endpoint = _https_origin("ARM_ENDPOINT", env.get("ARM_ENDPOINT") or CLOUD_ENDPOINTS[cloud])
+        audience = env.get("ARM_AUDIENCE") or CLOUD_ENDPOINTS[cloud]
+        ca_bundle = env.get("ARM_CA_BUNDLE") or None
+        if ca_bundle and not os.path.isfile(ca_bundle):
+            raise SettingsError(f"ARM_CA_BUNDLE={ca_bundle!r} is not a file; point it at a PEM CA certificate")
+        features_raw = env.get("REQUIRED_FEATURES")
+        if features_raw is None:
+            features: tuple[str, ...] = cls.required_features
+        else:
+            features = tuple(f.strip() for f in features_raw.replace(";", ",").split(",") if f.strip())
+            for feature in features:
+                namespace, _, name = feature.partition("/")
+                if not namespace or not name or "/" in name:
+                    raise SettingsError(
+                        f"REQUIRED_FEATURES entry {feature!r} must be <namespace>/<feature>, "
+                        "e.g. Microsoft.Compute/SIGEncryption"
+                    )
+        return cls(
+            storage_connection=env.get("STORAGE_CONNECTION_SETTING", "AzureWebJobsStorage"),
+            arm_endpoint=endpoint,
+            arm_audience=audience,
+            arm_ca_bundle=ca_bundle,
+            required_features=features,
+            poll_initial_seconds=_int(env, "POLL_INITIAL_SECONDS", cls.poll_initial_seconds, minimum=1),
+            poll_max_seconds=_int(env, "POLL_MAX_SECONDS", cls.poll_max_seconds, minimum=1),
+            retry_initial_seconds=_int(env, "RETRY_INITIAL_SECONDS", cls.retry_initial_seconds, minimum=1),
+            retry_max_seconds=_int(env, "RETRY_MAX_SECONDS", cls.retry_max_seconds, minimum=1),
+            transient_retry_limit=_int(env, "TRANSIENT_RETRY_LIMIT", cls.transient_retry_limit, minimum=0),
+            retry_after_inline_cap_seconds=_int(
+                env, "RETRY_AFTER_INLINE_CAP_SECONDS", cls.retry_after_inline_cap_seconds
+            ),
+            feature_registration_timeout_seconds=_int(
+                env,
+                "FEATURE_REGISTRATION_TIMEOUT_SECONDS",
+                cls.feature_registration_timeout_seconds,
+                minimum=1,
+            ),
+            registration_cache_seconds=_int(
+                env, "REGISTRATION_CACHE_SECONDS", cls.registration_cache_seconds, minimum=0
+            ),
+            step_lease_seconds=_int(env, "STEP_LEASE_SECONDS", cls.step_lease_seconds, minimum=1),
+            redrive_grace_seconds=_int(env, "REDRIVE_GRACE_SECONDS", cls.redrive_grace_seconds, minimum=0),
+            env=env,
+        )

@@ -1,0 +1,90 @@
+"""What can happen to a build: each step's outcome, and requests from outside (cancel).
+
+Events are plain frozen dataclasses; `decide` is the only place that interprets them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.azure import ArmFailure
+
+
+@dataclass(frozen=True)
+class Validated:
+    """Pre-flight checks passed; `notes` are warnings worth keeping in the history."""
+
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ValidationRejected:
+    """Pre-flight checks found problems: nothing was written to Azure."""
+
+    problems: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class RegistrationPending:
+    """A feature or the provider is still registering; `notes` say which and what was done."""
+
+    notes: tuple[str, ...]
+    registration: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegistrationComplete:
+    notes: tuple[str, ...]
+    registration: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegistrationRefused:
+    """ARM refused a registration call (403): the identity lacks a permission."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CreateAccepted:
+    """The image-version PUT was accepted; `operation_url` is its `Azure-AsyncOperation`."""
+
+    operation_url: str | None
+    provisioning_state: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplicationObserved:
+    """One status check: the operation's status and each region's replication state."""
+
+    status: str  # InProgress | Succeeded | Failed
+    regions: dict[str, dict[str, Any]]
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ArmCallFailed:
+    """An ARM call of step `action` failed; `failure` says whether trying again can help."""
+
+    action: str
+    failure: ArmFailure
+
+
+@dataclass(frozen=True)
+class CancelRequested:
+    reason: str = "cancelled by a user"
+
+
+Event = (
+    Validated
+    | ValidationRejected
+    | RegistrationPending
+    | RegistrationComplete
+    | RegistrationRefused
+    | CreateAccepted
+    | ReplicationObserved
+    | ArmCallFailed
+    | CancelRequested
+)

@@ -1,0 +1,150 @@
+"""The persisted state of one build, its statuses, and the transitions allowed between them."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class BuildStatus(StrEnum):
+    ACCEPTED = "Accepted"
+    VALIDATING = "Validating"
+    REGISTERING = "Registering"
+    CREATING = "Creating"
+    REPLICATING = "Replicating"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    REJECTED = "Rejected"
+    CANCELLED = "Cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def wrote_to_azure(self) -> bool:
+        """Whether a build in this status may have started the image-version PUT."""
+        return self in (BuildStatus.CREATING, BuildStatus.REPLICATING)
+
+
+TERMINAL = frozenset({BuildStatus.SUCCEEDED, BuildStatus.FAILED, BuildStatus.REJECTED, BuildStatus.CANCELLED})
+_RESTARTABLE = frozenset({BuildStatus.FAILED, BuildStatus.REJECTED, BuildStatus.CANCELLED})
+
+# Every status change the runner writes is checked against this table.
+TRANSITIONS: dict[BuildStatus, frozenset[BuildStatus]] = {
+    BuildStatus.ACCEPTED: frozenset({BuildStatus.VALIDATING, BuildStatus.REJECTED, BuildStatus.CANCELLED}),
+    BuildStatus.VALIDATING: frozenset(
+        {
+            BuildStatus.REGISTERING,
+            BuildStatus.CREATING,
+            BuildStatus.REJECTED,
+            BuildStatus.FAILED,
+            BuildStatus.CANCELLED,
+        }
+    ),
+    BuildStatus.REGISTERING: frozenset({BuildStatus.CREATING, BuildStatus.FAILED, BuildStatus.CANCELLED}),
+    BuildStatus.CREATING: frozenset(
+        {BuildStatus.REPLICATING, BuildStatus.SUCCEEDED, BuildStatus.FAILED, BuildStatus.CANCELLED}
+    ),
+    BuildStatus.REPLICATING: frozenset({BuildStatus.SUCCEEDED, BuildStatus.FAILED, BuildStatus.CANCELLED}),
+    BuildStatus.SUCCEEDED: frozenset(),
+    BuildStatus.FAILED: frozenset({BuildStatus.ACCEPTED}),
+    BuildStatus.REJECTED: frozenset({BuildStatus.ACCEPTED}),
+    BuildStatus.CANCELLED: frozenset({BuildStatus.ACCEPTED}),
+}
+
+
+class InvalidTransition(ValueError):
+    """A decision tried to move a build along an edge that TRANSITIONS does not allow."""
+
+    def __init__(self, build_id: str, from_status: BuildStatus, to_status: BuildStatus) -> None:
+        super().__init__(f"build {build_id}: {from_status} -> {to_status} is not an allowed transition")
+        self.build_id = build_id
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+def check_transition(build_id: str, from_status: BuildStatus, to_status: BuildStatus) -> None:
+    if from_status != to_status and to_status not in TRANSITIONS[from_status]:
+        raise InvalidTransition(build_id, from_status, to_status)
+
+
+def restartable(status: BuildStatus) -> bool:
+    """A build that ended without publishing may be started again by a new submission."""
+    return status in _RESTARTABLE
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class UnknownSchemaVersion(ValueError):
+    """Stored state written by a newer version of this app; refuse rather than misread it."""
+
+
+@dataclass(frozen=True)
+class BuildState:
+    """One build, as stored in its Table row (JSON primitives only, so it round-trips exactly).
+
+    `step_seq` numbers the pending step: a step message carries it, and a message whose number is
+    not the current one is stale and dropped. `due_at` is when that step should run; the re-drive timer
+    re-sends messages for steps well past it. `lease_until` marks a step being executed right now.
+    """
+
+    build_id: str
+    resource_id: str
+    status: BuildStatus
+    created_at: str
+    updated_at: str
+    request: dict[str, Any] | None = None
+    fingerprint: str | None = None
+    origin: str = "queue"
+    attempt: int = 1
+    step_seq: int = 0
+    due_at: str | None = None
+    lease_until: str | None = None
+    step_retries: int = 0
+    polls: int = 0
+    operation_url: str | None = None
+    regions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    registration: dict[str, Any] = field(default_factory=dict)
+    message_ids: list[str] = field(default_factory=list)
+    history_count: int = 0
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def subscription_id(self) -> str:
+        return self.resource_id.split("/")[2]
+
+    def replace(self, **changes: Any) -> BuildState:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["status"] = str(self.status)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuildState:
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise UnknownSchemaVersion(
+                f"build {data.get('build_id')} has state schema {version}; this app reads {SCHEMA_VERSION}"
+            )
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["status"] = BuildStatus(values["status"])
+        return cls(**values)

@@ -1,0 +1,77 @@
+"""Clients for the Storage account behind a Functions connection setting (queues and tables).
+
+A connection setting is resolved as the Functions host resolves it: either a connection string in
+`<NAME>` (Azurite's `UseDevelopmentStorage=true` included), or an identity-based connection in
+`<NAME>__queueServiceUri` / `<NAME>__tableServiceUri` / `<NAME>__accountName`, authenticated with the
+managed identity (`<NAME>__clientId` picks a user-assigned one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.data.tables import TableServiceClient
+from azure.storage.queue import QueueServiceClient
+
+from core.config import SettingsError
+
+
+def _credential(env: Mapping[str, str], name: str) -> TokenCredential:
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    client_id = env.get(f"{name}__clientId")
+    kind = env.get(f"{name}__credential", "").lower()
+    if kind and kind != "managedidentity":
+        raise SettingsError(f"{name}__credential={kind!r} is not supported; use 'managedidentity' or leave it unset")
+    if client_id or kind == "managedidentity":
+        return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
+    return DefaultAzureCredential()
+
+
+def _service_uri(env: Mapping[str, str], name: str, service: str) -> str | None:
+    uri = env.get(f"{name}__{service}ServiceUri")
+    if uri:
+        if not uri.startswith("https://"):
+            raise SettingsError(f"{name}__{service}ServiceUri must be an https:// URL")
+        return uri
+    account = env.get(f"{name}__accountName")
+    if account:
+        return f"https://{account}.{service}.core.windows.net"
+    return None
+
+
+def _connection_string(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    # The tables SDK rejects a trailing ';' that the queue SDK and the portal happily produce.
+    return value.rstrip(";") or None
+
+
+def _missing(name: str) -> SettingsError:
+    return SettingsError(
+        f"storage connection {name!r} is not configured: set {name} to a connection string "
+        f"(UseDevelopmentStorage=true for Azurite) or {name}__accountName for an identity-based connection"
+    )
+
+
+def queue_service(env: Mapping[str, str], name: str = "AzureWebJobsStorage", **kwargs: Any) -> QueueServiceClient:
+    """A queue service client for the connection setting `name`; plain-text messages (no base64)."""
+    conn = _connection_string(env, name)
+    if conn:
+        return QueueServiceClient.from_connection_string(conn, **kwargs)
+    uri = _service_uri(env, name, "queue")
+    if uri:
+        return QueueServiceClient(uri, credential=_credential(env, name), **kwargs)
+    raise _missing(name)
+
+
+def table_service(env: Mapping[str, str], name: str = "AzureWebJobsStorage", **kwargs: Any) -> TableServiceClient:
+    """A table service client for the connection setting `name`."""
+    conn = _connection_string(env, name)
+    if conn:
+        return TableServiceClient.from_connection_string(conn, **kwargs)
+    uri = _service_uri(env, name, "table")
+    if uri:
+        return TableServiceClient(uri, credential=_credential(env, name), **kwargs)
+    raise _missing(name)
