@@ -1,0 +1,162 @@
+"""Builds and their history in Azure Table storage.
+
+One partition per build: the row `state` holds the current state (ETag-guarded), rows `h-<n>` the
+append-only history. A state change and its history rows are written in one transaction, so a reader
+never sees one without the other and a stale writer (412) writes neither.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
+
+from core.orchestration.decide import Decision, HistoryEntry
+from core.orchestration.state import BuildState, utc_iso
+
+STATE_ROW = "state"
+_HISTORY_PREFIX = "h-"
+
+
+class StaleState(RuntimeError):
+    """Someone else changed the build since it was read (ETag mismatch): reload and decide again."""
+
+
+class BuildExists(RuntimeError):
+    """A build with this ID was created concurrently."""
+
+
+def _history_key(seq: int) -> str:
+    return f"{_HISTORY_PREFIX}{seq:08d}"
+
+
+def _is_precondition_failure(exc: TableTransactionError) -> bool:
+    code = str(getattr(exc, "error_code", "") or "")
+    return code in ("UpdateConditionNotSatisfied", "ConditionNotMet") or getattr(exc, "status_code", 0) == 412
+
+
+def _is_conflict(exc: TableTransactionError) -> bool:
+    code = str(getattr(exc, "error_code", "") or "")
+    return code == "EntityAlreadyExists" or getattr(exc, "status_code", 0) == 409
+
+
+class BuildStore:
+    """Reads and writes builds; every method is one or two storage round trips."""
+
+    def __init__(self, service: TableServiceClient, table_name: str = "builds") -> None:
+        self.table: TableClient = service.get_table_client(table_name)
+        self._ensured = False
+
+    def ensure_table(self) -> None:
+        if self._ensured:
+            return
+        with contextlib.suppress(ResourceExistsError):
+            self.table.create_table()
+        self._ensured = True
+
+    # --- reading -------------------------------------------------------------------------------------
+    def get(self, build_id: str) -> tuple[BuildState, str] | None:
+        self.ensure_table()
+        try:
+            entity = self.table.get_entity(partition_key=build_id, row_key=STATE_ROW)
+        except ResourceNotFoundError:
+            return None
+        return BuildState.from_dict(json.loads(entity["State"])), entity.metadata["etag"]
+
+    def history(self, build_id: str) -> list[HistoryEntry]:
+        self.ensure_table()
+        rows = self.table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
+            parameters={"pk": build_id, "lo": _HISTORY_PREFIX, "hi": "h."},
+        )
+        entries = [
+            HistoryEntry(at=r["At"], kind=r["Kind"], status=r["Status"], detail=json.loads(r.get("Detail") or "{}"))
+            for r in rows
+        ]
+        return entries
+
+    def _states(self, query: str, parameters: dict[str, Any]) -> list[BuildState]:
+        self.ensure_table()
+        rows = self.table.query_entities(query, parameters=parameters, select=["State"])
+        return [BuildState.from_dict(json.loads(r["State"])) for r in rows]
+
+    def in_flight(self) -> list[BuildState]:
+        return self._states("RowKey eq @rk and Terminal eq false", {"rk": STATE_ROW})
+
+    def overdue(self, now: datetime, grace_seconds: float) -> list[BuildState]:
+        """Builds whose next step should have run more than `grace_seconds` ago and nobody is running."""
+        cutoff = utc_iso(now - timedelta(seconds=grace_seconds))
+        candidates = self._states(
+            "RowKey eq @rk and Terminal eq false and DueAt lt @cutoff", {"rk": STATE_ROW, "cutoff": cutoff}
+        )
+        now_iso = utc_iso(now)
+        return [s for s in candidates if not s.lease_until or s.lease_until < now_iso]
+
+    def recent(self, limit: int = 50) -> list[BuildState]:
+        states = self._states("RowKey eq @rk", {"rk": STATE_ROW})
+        return sorted(states, key=lambda s: s.updated_at, reverse=True)[:limit]
+
+    # --- writing -------------------------------------------------------------------------------------
+    def _operations(self, decision: Decision) -> tuple[BuildState, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        first = decision.state.history_count + 1
+        state = decision.state.replace(history_count=decision.state.history_count + len(decision.history))
+        entity = {
+            "PartitionKey": state.build_id,
+            "RowKey": STATE_ROW,
+            "Status": str(state.status),
+            "Terminal": state.status.terminal,
+            "ResourceId": state.resource_id,
+            "DueAt": state.due_at or "",
+            "LeaseUntil": state.lease_until or "",
+            "UpdatedAt": state.updated_at,
+            "State": json.dumps(state.to_dict(), separators=(",", ":")),
+        }
+        history = [
+            (
+                "create",
+                {
+                    "PartitionKey": state.build_id,
+                    "RowKey": _history_key(first + i),
+                    "At": h.at,
+                    "Kind": h.kind,
+                    "Status": h.status,
+                    "Detail": json.dumps(h.detail, separators=(",", ":"), default=str),
+                },
+            )
+            for i, h in enumerate(decision.history)
+        ]
+        return state, entity, history
+
+    def create(self, decision: Decision) -> tuple[BuildState, str]:
+        """Write a new build; `BuildExists` if another writer created it first."""
+        self.ensure_table()
+        state, entity, history = self._operations(decision)
+        try:
+            results = self.table.submit_transaction([("create", entity), *history])
+        except TableTransactionError as exc:
+            if _is_conflict(exc):
+                raise BuildExists(state.build_id) from exc
+            raise
+        return state, results[0]["etag"]
+
+    def save(self, decision: Decision, etag: str) -> tuple[BuildState, str]:
+        """Replace the state if it is unchanged since `etag` was read, and append the history."""
+        self.ensure_table()
+        state, entity, history = self._operations(decision)
+        update = (
+            "update",
+            entity,
+            {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified},
+        )
+        try:
+            results = self.table.submit_transaction([update, *history])
+        except TableTransactionError as exc:
+            if _is_precondition_failure(exc):
+                raise StaleState(state.build_id) from exc
+            raise
+        return state, results[0]["etag"]
