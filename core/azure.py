@@ -20,8 +20,8 @@ from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.features import FeatureClient
+from azure.mgmt.resource.resources import ResourceManagementClient
 
 from core.config import Settings
 

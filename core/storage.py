@@ -8,12 +8,14 @@ managed identity (`<NAME>__clientId` picks a user-assigned one).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableServiceClient
-from azure.storage.queue import QueueServiceClient
+from azure.storage.queue import QueueClient, QueueServiceClient
 
 from core.config import SettingsError
 
@@ -75,3 +77,13 @@ def table_service(env: Mapping[str, str], name: str = "AzureWebJobsStorage", **k
     if uri:
         return TableServiceClient(uri, credential=_credential(env, name), **kwargs)
     raise _missing(name)
+
+
+def send_message(queue: QueueClient, text: str, *, delay_seconds: int = 0) -> None:
+    """Send a plain-text message, creating the queue on first use; `delay_seconds` hides it that long."""
+    try:
+        queue.send_message(text, visibility_timeout=delay_seconds or None)
+    except ResourceNotFoundError:
+        with contextlib.suppress(ResourceExistsError):
+            queue.create_queue()
+        queue.send_message(text, visibility_timeout=delay_seconds or None)

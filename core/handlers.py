@@ -1,0 +1,109 @@
+"""One handler per Functions trigger; `function_app.py` binds them and does nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+import azure.functions as func
+from azure.storage.queue import QueueServiceClient
+
+from core.config import Settings
+from core.orchestration.runner import Runner, UnprocessableMessage, find_build_id
+from core.orchestration.store import BuildStore
+from core.registration import Registrar
+from core.status import build_status
+from core.storage import queue_service, table_service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    queues: QueueServiceClient
+    store: BuildStore
+    runner: Runner
+
+    def poison(self, queue_name: str, text: str) -> None:
+        poison = self.queues.get_queue_client(f"{queue_name}-poison")
+        with contextlib.suppress(Exception):
+            poison.create_queue()
+        poison.send_message(text)
+
+
+def build_runtime(env: dict[str, str] | None = None) -> Runtime:
+    """Clients and runner from the environment (app settings)."""
+    env = dict(os.environ if env is None else env)
+    settings = Settings.from_env(env)
+    queues = queue_service(env, settings.storage_connection)
+    tables = table_service(env, settings.storage_connection)
+    store = BuildStore(tables, settings.builds_table)
+    runner = Runner(settings, store, queues, registration=Registrar(tables, settings))
+    return Runtime(settings, queues, store, runner)
+
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+def runtime() -> Runtime:
+    """The process-wide runtime, built on first use (a Functions worker reuses it across invocations)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = build_runtime()
+        return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the runtime so the next call reads the environment again (tests, the local worker)."""
+    global _runtime
+    with _lock:
+        _runtime = None
+
+
+def handle_request_message(msg: func.QueueMessage) -> None:
+    """A build request from `image-build-requests`: admit it, or poison it with the reason logged."""
+    rt = runtime()
+    body = msg.get_body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        log.error("request message %s is not UTF-8 text; moved to the poison queue", msg.id)
+        rt.poison(rt.settings.request_queue, body.decode("utf-8", errors="replace"))
+        return
+    try:
+        admission = rt.runner.handle_request_text(text, message_id=msg.id)
+    except UnprocessableMessage as exc:
+        log.error("request message %s cannot be processed: %s; moved to the poison queue", msg.id, exc)
+        rt.poison(rt.settings.request_queue, text)
+        return
+    log.info("request message %s: %s %s", msg.id, admission.outcome, admission.reason)
+
+
+def handle_step_message(msg: func.QueueMessage) -> None:
+    """An internal step message: run the build's next step."""
+    outcome = runtime().runner.handle_step_text(msg.get_body().decode("utf-8", errors="replace"))
+    log.info("step message %s: %s", msg.id, outcome)
+
+
+def handle_redrive_timer(timer: func.TimerRequest) -> None:
+    """Re-send the step message of every build whose next step is overdue."""
+    redriven = runtime().runner.redrive()
+    if redriven or timer.past_due:
+        log.warning("re-drive: %d overdue build(s) re-sent%s", len(redriven), " (timer past due)" * timer.past_due)
+
+
+def handle_build_status(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/builds/{id}: the build's status document (id: build ID or image-version resource ID)."""
+    reference = req.route_params.get("id", "")
+    document = build_status(runtime().store, find_build_id(reference))
+    if document is None:
+        body = {"error": {"code": "BuildNotFound", "message": f"no build with ID {reference!r}"}}
+        return func.HttpResponse(json.dumps(body), status_code=404, mimetype="application/json")
+    return func.HttpResponse(json.dumps(document), status_code=200, mimetype="application/json")

@@ -1,0 +1,240 @@
+"""The thin shell around `decide`: admits requests, runs steps, records results, schedules messages.
+
+Order of writes, so that a crash anywhere loses nothing:
+1. claim the step (ETag write of a lease); a second delivery of the same message loses the race;
+2. run the step's ARM calls;
+3. write the decided state and its history in one transaction (ETag from the claim);
+4. enqueue the next step message, delayed. A crash between 3 and 4 leaves `due_at` in the past,
+   and the re-drive timer sends the message again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from azure.storage.queue import QueueClient, QueueServiceClient
+
+from core.azure import Arm, ArmFailure
+from core.config import Settings
+from core.orchestration.admission import Admission, Outcome, Submission, admit, build_id_for
+from core.orchestration.decide import Decision, begin_step, decide
+from core.orchestration.events import ArmCallFailed, CancelRequested, Event
+from core.orchestration.state import BuildState, parse_iso, utc_iso
+from core.orchestration.steps import StepContext, run_step
+from core.orchestration.store import BuildExists, BuildStore, StaleState
+from core.request import RequestInvalid, parse_request, request_to_dict
+from core.resource_ids import image_version_id
+from core.storage import send_message
+
+log = logging.getLogger(__name__)
+
+# A request larger than this is refused (queue messages stop at 64 KiB; a build's state row keeps it).
+MAX_REQUEST_BYTES = 16 * 1024
+# Azure Storage queues accept a visibility delay of at most 7 days.
+MAX_DELAY_SECONDS = 7 * 24 * 3600 - 60
+
+
+class UnprocessableMessage(ValueError):
+    """A request message from which no image-version ID can be derived: it belongs in the poison queue."""
+
+
+def derive_resource_id(raw: Any) -> str | None:
+    """The image-version ID a request is about, if its identifying fields are usable."""
+    if not isinstance(raw, dict):
+        return None
+    parts = [raw.get(k) for k in ("subscriptionId", "resourceGroup", "galleryName", "imageDefinition", "version")]
+    if not all(isinstance(p, str) and p.strip() for p in parts):
+        return None
+    try:
+        return image_version_id(*(str(p).strip() for p in parts))
+    except ValueError:
+        return None
+
+
+def submission_from_text(text: str, *, message_id: str | None = None, origin: str = "queue") -> Submission:
+    """Parse a request message into a submission; `UnprocessableMessage` if no build ID can be derived."""
+    size = len(text.encode("utf-8"))
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise UnprocessableMessage(f"the message is not JSON ({exc}); expected one build request object") from None
+    resource_id = derive_resource_id(raw)
+    if resource_id is None:
+        raise UnprocessableMessage(
+            "cannot tell which image version the message is about: subscriptionId, resourceGroup, galleryName, "
+            "imageDefinition and version must all be present and valid"
+        )
+    if size > MAX_REQUEST_BYTES:
+        problem = {"field": "(message)", "message": f"request is {size} bytes; the limit is {MAX_REQUEST_BYTES}"}
+        return Submission(resource_id, None, (problem,), message_id, origin)
+    try:
+        request = parse_request(raw)
+    except RequestInvalid as exc:
+        problems = tuple({"field": p.field, "message": p.message} for p in exc.problems)
+        return Submission(resource_id, raw, problems, message_id, origin)
+    return Submission(request.resource_id, request_to_dict(request), (), message_id, origin)
+
+
+@dataclass(frozen=True)
+class StepMessage:
+    build_id: str
+    seq: int
+
+    def to_text(self) -> str:
+        return json.dumps({"buildId": self.build_id, "seq": self.seq})
+
+    @classmethod
+    def from_text(cls, text: str) -> StepMessage:
+        data = json.loads(text)
+        return cls(build_id=str(data["buildId"]), seq=int(data["seq"]))
+
+
+class Runner:
+    """Executes decisions against Table storage, the step queue and ARM."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: BuildStore,
+        queues: QueueServiceClient,
+        *,
+        arm_for: Callable[[str], Arm] | None = None,
+        registration: Any = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.queues = queues
+        self.arm_for = arm_for or (lambda subscription_id: Arm(settings, subscription_id))
+        self.registration = registration
+        self.clock = clock
+        self._step_queue: QueueClient | None = None
+
+    # --- queues --------------------------------------------------------------------------------------
+    @property
+    def step_queue(self) -> QueueClient:
+        if self._step_queue is None:
+            self._step_queue = self.queues.get_queue_client(self.settings.step_queue)
+        return self._step_queue
+
+    def _send_step(self, state: BuildState, delay: float) -> None:
+        visibility = int(min(max(0.0, delay), MAX_DELAY_SECONDS))
+        text = StepMessage(state.build_id, state.step_seq).to_text()
+        send_message(self.step_queue, text, delay_seconds=visibility)
+
+    def _after_write(self, state: BuildState, decision: Decision) -> None:
+        if decision.delay_seconds is not None and not state.status.terminal:
+            self._send_step(state, decision.delay_seconds)
+
+    # --- requests ------------------------------------------------------------------------------------
+    def submit(self, submission: Submission) -> Admission:
+        """Admit a submission (from the request queue, the CLI or Event Grid) and start its build."""
+        for _ in range(5):
+            now = self.clock()
+            loaded = self.store.get(submission.build_id)
+            existing, etag = loaded if loaded else (None, None)
+            admission = admit(existing, submission, now=now)
+            if admission.decision is None:
+                return admission
+            try:
+                if etag is None:
+                    state, _ = self.store.create(admission.decision)
+                else:
+                    state, _ = self.store.save(admission.decision, etag)
+            except (BuildExists, StaleState):
+                continue  # someone else wrote this build meanwhile: decide again on what they wrote
+            self._after_write(state, admission.decision)
+            level = logging.WARNING if admission.outcome is Outcome.CONFLICT else logging.INFO
+            log.log(level, "build %s: submission %s %s", state.build_id, admission.outcome, admission.reason)
+            return admission
+        raise StaleState(f"build {submission.build_id}: too much contention while admitting a submission")
+
+    def handle_request_text(self, text: str, *, message_id: str | None = None, origin: str = "queue") -> Admission:
+        return self.submit(submission_from_text(text, message_id=message_id, origin=origin))
+
+    # --- steps ---------------------------------------------------------------------------------------
+    def handle_step(self, message: StepMessage) -> str:
+        """Run one step of a build if the message is current; returns what happened, for logs and tests."""
+        loaded = self.store.get(message.build_id)
+        if loaded is None:
+            return "unknown-build"
+        state, etag = loaded
+        now = self.clock()
+        if state.status.terminal or message.seq != state.step_seq:
+            return "stale"
+        if state.lease_until and state.lease_until > utc_iso(now):
+            # Another invocation runs this step now; look again when its lease ends, in case it crashed.
+            remaining = (parse_iso(state.lease_until) - now).total_seconds()  # type: ignore[operator]
+            self._send_step(state, remaining + 1)
+            return "leased"
+        started = begin_step(state, now)
+        lease = utc_iso(now + timedelta(seconds=self.settings.step_lease_seconds))
+        claim = Decision(started.state.replace(lease_until=lease), started.history, None)
+        try:
+            claimed, etag = self.store.save(claim, etag)
+        except StaleState:
+            return "lost-claim"
+        try:
+            context = StepContext(self.settings, self.arm_for(claimed.subscription_id), now, self.registration)
+            event: Event = run_step(claimed, context)
+        except Exception as exc:  # a bug or a broken dependency: retried with backoff, then the build fails
+            log.exception("build %s: step %s raised", state.build_id, claimed.status)
+            failure = ArmFailure(
+                transient=True, status=None, code="InternalError", message=f"{type(exc).__name__}: {exc}"
+            )
+            event = ArmCallFailed(action=str(claimed.status), failure=failure)
+        decision = decide(claimed, event, now=self.clock(), settings=self.settings)
+        try:
+            written, _ = self.store.save(decision, etag)
+        except StaleState:
+            # Changed while the step ran (a cancel): the stored state wins; this result is dropped.
+            log.warning("build %s: state changed during step %s; result dropped", state.build_id, state.status)
+            return "dropped"
+        self._after_write(written, decision)
+        log.info("build %s: %s -> %s (%s)", state.build_id, claimed.status, written.status, type(event).__name__)
+        return str(written.status)
+
+    def handle_step_text(self, text: str) -> str:
+        try:
+            message = StepMessage.from_text(text)
+        except (ValueError, KeyError, TypeError):
+            log.error("step message is malformed and was dropped: %.200s", text)
+            return "malformed"
+        return self.handle_step(message)
+
+    # --- timers and people ---------------------------------------------------------------------------
+    def redrive(self) -> list[str]:
+        """Send the step message again for every build whose step is overdue (lost message, crashed worker)."""
+        redriven = []
+        for state in self.store.overdue(self.clock(), self.settings.redrive_grace_seconds):
+            self._send_step(state, 0)
+            redriven.append(state.build_id)
+            log.warning("build %s: step %s overdue since %s; re-driven", state.build_id, state.step_seq, state.due_at)
+        return redriven
+
+    def cancel(self, build_id: str, reason: str = "cancelled by a user") -> BuildState | None:
+        for _ in range(5):
+            loaded = self.store.get(build_id)
+            if loaded is None:
+                return None
+            state, etag = loaded
+            decision = decide(state, CancelRequested(reason), now=self.clock(), settings=self.settings)
+            try:
+                written, _ = self.store.save(decision, etag)
+            except StaleState:
+                continue
+            return written
+        raise StaleState(f"build {build_id}: too much contention while cancelling")
+
+
+def find_build_id(reference: str) -> str:
+    """A build ID given either itself or the image version's resource ID."""
+    text = reference.strip()
+    if text.lower().startswith(("/subscriptions/", "subscriptions/")):
+        return build_id_for("/" + text.lstrip("/"))
+    return text

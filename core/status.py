@@ -1,0 +1,81 @@
+"""A build's status for people (`python -m core status ID`) and programs (`--json`, the HTTP API)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from core.orchestration.store import BuildStore
+
+
+def build_status(store: BuildStore, build_id: str, *, with_history: bool = True) -> dict[str, Any] | None:
+    """The public status document of a build, or None if there is no such build."""
+    loaded = store.get(build_id)
+    if loaded is None:
+        return None
+    state, _ = loaded
+    document: dict[str, Any] = {
+        "buildId": state.build_id,
+        "resourceId": state.resource_id,
+        "status": str(state.status),
+        "attempt": state.attempt,
+        "origin": state.origin,
+        "createdAt": state.created_at,
+        "updatedAt": state.updated_at,
+        "nextStepDueAt": state.due_at,
+        "regions": state.regions,
+        "problems": state.problems,
+        "error": state.error,
+        "registration": state.registration,
+    }
+    if with_history:
+        document["history"] = [asdict(entry) for entry in store.history(build_id)]
+    return document
+
+
+def _bar(progress: Any, width: int = 20) -> str:
+    try:
+        value = max(0, min(100, int(progress)))
+    except (TypeError, ValueError):
+        value = 0
+    filled = value * width // 100
+    return "#" * filled + "." * (width - filled)
+
+
+def format_regions(regions: dict[str, dict[str, Any]]) -> list[str]:
+    return [
+        f"  {name:<18} {info.get('state', '?')!s:<12} [{_bar(info.get('progress'))}] {info.get('progress', 0):>3}%"
+        + (f"  {info['details']}" if info.get("details") else "")
+        for name, info in sorted(regions.items())
+    ]
+
+
+def format_status(document: dict[str, Any], *, history_lines: int = 15) -> str:
+    """A few readable lines: what, where it stands, each region, every problem, recent history."""
+    lines = [
+        f"Build {document['buildId']}  (attempt {document['attempt']}, from {document['origin']})",
+        f"  image version  {document['resourceId']}",
+        f"  status         {document['status']}",
+        f"  updated        {document['updatedAt']}",
+    ]
+    if document.get("nextStepDueAt") and document["status"] not in ("Succeeded", "Failed", "Rejected", "Cancelled"):
+        lines.append(f"  next step at   {document['nextStepDueAt']}")
+    if document.get("regions"):
+        lines.append("Regions:")
+        lines.extend(format_regions(document["regions"]))
+    if document.get("problems"):
+        lines.append(f"Problems ({len(document['problems'])}):")
+        for problem in document["problems"]:
+            code = f"[{problem['code']}] " if problem.get("code") else ""
+            lines.append(f"  - {code}{problem.get('field', '')}: {problem.get('message', '')}")
+    if document.get("error"):
+        error = document["error"]
+        lines.append(f"Error: {error.get('code', '')}: {error.get('message', '')}")
+    history = document.get("history") or []
+    if history:
+        lines.append("History:")
+        for entry in history[-history_lines:]:
+            detail = entry.get("detail") or {}
+            summary = ", ".join(f"{k}={v}" for k, v in detail.items() if k not in ("problems",))
+            lines.append(f"  {entry['at']}  {entry['kind']:<28} {entry['status']:<12} {summary[:160]}")
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""Azure Functions bindings (v2 programming model). Bindings only: every trigger hands over to core.handlers."""
+
+import azure.functions as func
+
+from core import handlers
+
+REQUEST_QUEUE = "image-build-requests"
+STEP_QUEUE = "image-build-steps"
+STORAGE = "AzureWebJobsStorage"
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@app.queue_trigger(arg_name="msg", queue_name=REQUEST_QUEUE, connection=STORAGE)
+def build_request(msg: func.QueueMessage) -> None:
+    handlers.handle_request_message(msg)
+
+
+@app.queue_trigger(arg_name="msg", queue_name=STEP_QUEUE, connection=STORAGE)
+def build_step(msg: func.QueueMessage) -> None:
+    handlers.handle_step_message(msg)
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 */1 * * * *", run_on_startup=True)
+def redrive_overdue_builds(timer: func.TimerRequest) -> None:
+    handlers.handle_redrive_timer(timer)
+
+
+@app.route(route="builds/{id}", methods=["GET"])
+def build_status(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_build_status(req)
