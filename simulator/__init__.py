@@ -1,0 +1,8 @@
+"""A local HTTPS Azure Resource Manager for tests and demos: see ``simulator/README.md``."""
+
+from .faults import Fault
+from .http_types import RecordedRequest
+from .simulator import Simulator
+from .world_schema import WorldError
+
+__all__ = ["Fault", "RecordedRequest", "Simulator", "WorldError"]

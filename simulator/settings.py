@@ -1,0 +1,18 @@
+"""Timings and addresses a running simulator uses, shared by its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Settings:
+    replication_seconds: float = 2.0
+    feature_registration_seconds: float = 1.0
+    provider_registration_seconds: float = 0.5
+    endpoint: str = ""  # filled in when the ARM server is listening
+
+    @property
+    def delete_seconds(self) -> float:
+        """How long an image version DELETE runs before the version is gone."""
+        return min(1.0, self.replication_seconds / 2)
