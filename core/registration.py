@@ -192,13 +192,16 @@ class Registrar:
                 )
             raise
         decided = plan(record, features, provider_state, now)
-        record.features, record.provider_state, record.checked_at = features, provider_state, utc_iso(now)
+        record.features, record.provider_state, record.checked_at = dict(features), provider_state, utc_iso(now)
         at = utc_iso(now)
+        # What was just asked for is not yet true: the record says so, so no build trusts it from the cache.
         for feature in decided.register_features:
             record.feature_claims[feature] = at
+            record.features[feature] = "Registering"
             record.reregister_provider = True
         if decided.register_provider:
             record.provider_claim = at
+            record.provider_state = "Registering"
             record.reregister_provider = False
         record.register_calls += len(decided.register_features) + int(decided.register_provider)
         if not self._store(subscription_id, record, etag):
