@@ -13,7 +13,8 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 
 from simulator import Simulator
 
-from .helpers import SEED, SUB, client_kwargs
+from .helpers import SEED, SUB, SimulatorCredential, client_kwargs
+from .worlds import MAIN_SUB, rich_world
 
 CREDENTIAL_ENV_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_", "ARM_")
 
@@ -62,3 +63,15 @@ def features(sim: Simulator, credential: DefaultAzureCredential) -> FeatureClien
 @pytest.fixture
 def resources(sim: Simulator, credential: DefaultAzureCredential) -> ResourceManagementClient:
     return ResourceManagementClient(credential, SUB, **client_kwargs(sim))
+
+
+@pytest.fixture(scope="session")
+def rich() -> Iterator[Simulator]:
+    """A second simulator on :func:`rich_world` (two subscriptions, every resource kind)."""
+    with Simulator(rich_world(), replication_seconds=0.5) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def rich_compute(rich: Simulator) -> ComputeManagementClient:
+    return ComputeManagementClient(SimulatorCredential(rich), MAIN_SUB, **client_kwargs(rich))

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.mgmt.compute import ComputeManagementClient
 
-from simulator import Simulator
-
-from .helpers import RG, SUB, SimulatorCredential, client_kwargs, raw, token
-from .worlds import MAIN_DES, MAIN_SUB, rich_world
-
-
-@pytest.fixture(scope="module")
-def rich() -> Iterator[Simulator]:
-    with Simulator(rich_world(), replication_seconds=0.5) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def rich_compute(rich: Simulator) -> ComputeManagementClient:
-    return ComputeManagementClient(SimulatorCredential(rich), MAIN_SUB, **client_kwargs(rich))
+from .helpers import RG, SUB, raw, token
+from .worlds import MAIN_DES
 
 
 def test_disk_encryption_set_fields_live_under_properties(compute):
