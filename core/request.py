@@ -8,6 +8,7 @@ field by JSON path and saying how to fix it. Only offline rules live here; check
 """
 
 import difflib
+import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -171,7 +172,13 @@ class BuildRequest:
 # --- parsing helpers -----------------------------------------------------------------------------------
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_$@-]+")
+
+
 def _join(path: str, key: str) -> str:
+    """``path.key``, or ``path["key"]`` for a key that is empty or has characters a path would hide."""
+    if not _PLAIN_KEY.fullmatch(key):
+        return f"{path}[{json.dumps(key)}]"
     return f"{path}.{key}" if path else key
 
 
@@ -331,16 +338,18 @@ def normalize_end_of_life_date(text: str) -> str:
     a datetime is converted to UTC and written as the SDK serialises it (a naive time is UTC, as there).
     Raises ValueError when the text is neither.
     """
-    text = text.strip()
-    if _DATE.fullmatch(text):
-        text += "T12:59:59Z"
-    elif not _DATETIME.fullmatch(text):
-        raise ValueError(f"'{text}' is not a date: use YYYY-MM-DD or an ISO datetime such as "
+    given = text.strip()
+    if _DATE.fullmatch(given):
+        text = given + "T12:59:59Z"
+    elif _DATETIME.fullmatch(given):
+        text = given.upper()  # 't' and 'z' are valid ISO 8601 but fromisoformat wants capitals
+    else:
+        raise ValueError(f"'{given}' is not a date: use YYYY-MM-DD or an ISO datetime such as "
                          "2030-12-01T12:59:59Z")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'{text}' is not a calendar date and time: check the day and month") from None
+        raise ValueError(f"'{given}' is not a calendar date and time: check the day, month and hour") from None
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -622,20 +631,20 @@ def _apply_encryption_strings(parser: _Parser, value: object, path: str, regions
         parser.add(path, f"contradicts the encryption objects in {', '.join(encrypted_objects)}; give "
                          "encryption in one place only")
         return
-    if len(entries) != len(regions):
+    count_matches = len(entries) == len(regions)
+    if regions and not count_matches:  # no regions: targetRegions itself is wrong and already reported
         defaulted = " (without targetRegions the location is the only one)" if regions[0].path == "location" else ""
         parser.add(path, f"has {len(entries)} entries but there are {len(regions)} target regions{defaulted}; "
                          "give one entry per target region in the same order (null for a region without "
                          "encryption)")
-        return
     for index, (entry, entry_path, label) in enumerate(zip(entries, paths, labels, strict=True)):
         try:
             parsed = cli_strings.parse_region_encryption(entry)
         except ValueError as error:
             parser.add(entry_path, f"{label}{error}")
             continue
-        region = regions[index]
-        if parsed is None or region.target is None:
+        region = regions[index] if count_matches else None
+        if parsed is None:
             continue
         os_des = None
         if parsed.os_disk_encryption_set is not None:
@@ -645,7 +654,8 @@ def _apply_encryption_strings(parser: _Parser, value: object, path: str, regions
             des_id = _entry_reference(parser, des, entry_path, f"{label}LUN {lun}: ")
             if des_id is not None:
                 data.append(DataDiskEncryption(lun, des_id))
-        region.target = replace(region.target, os_disk_encryption_set_id=os_des, data_disk_encryption=tuple(data))
+        if region is not None and region.target is not None:
+            region.target = replace(region.target, os_disk_encryption_set_id=os_des, data_disk_encryption=tuple(data))
 
 
 def _entry_reference(parser: _Parser, value: str, path: str, label: str) -> str | None:
