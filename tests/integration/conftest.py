@@ -1,0 +1,124 @@
+"""Integration fixtures: a fresh Azurite and ARM simulator per test, the app's settings pointing at them,
+and helpers that drive the real handlers through the local worker (`python -m core worker`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import handlers
+from core.orchestration.admission import build_id_for
+from core.orchestration.state import BuildState
+from core.request import parse_request
+from core.storage import send_message
+from devstack.azurite import PROJECT_ROOT
+from devstack.stack import LocalStack
+
+EXAMPLES = PROJECT_ROOT / "examples"
+FAST = {
+    "POLL_INITIAL_SECONDS": "1",
+    "POLL_MAX_SECONDS": "1",
+    "RETRY_INITIAL_SECONDS": "1",
+    "RETRY_MAX_SECONDS": "2",
+    "STEP_LEASE_SECONDS": "5",
+    "REDRIVE_GRACE_SECONDS": "2",
+    "LOCAL_WORKER_MESSAGE_LEASE_SECONDS": "5",
+    "AzureFunctionsJobHost__extensions__queues__maxPollingInterval": "00:00:00.500",
+    "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": "00:00:01",
+}
+
+
+def example(name: str) -> dict[str, Any]:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+class App:
+    """The app as deployed against the local stack: settings, runtime, and ways to drive it."""
+
+    def __init__(self, stack: LocalStack, env: dict[str, str]) -> None:
+        self.stack = stack
+        self.sim = stack.simulator
+        self.env = env
+        self.runtime = handlers.build_runtime(env)
+
+    def put_request(self, request: dict[str, Any] | str) -> str:
+        """Drop a request on the queue as a user would; returns the build ID it will have."""
+        text = request if isinstance(request, str) else json.dumps(request)
+        send_message(self.runtime.queues.get_queue_client(self.runtime.settings.request_queue), text)
+        if isinstance(request, dict):
+            return build_id_for(parse_request(request).resource_id)
+        return ""
+
+    def worker_command(self, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "core", "worker", *extra]
+
+    def run_worker(self, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run the local worker until no build is in flight; fail the test if it fails."""
+        done = subprocess.run(
+            self.worker_command("--until-idle", *extra),
+            env=self.env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        assert done.returncode == 0, f"worker failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        return done
+
+    def start_worker(self, *extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.worker_command(*extra), env=self.env, cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+
+    def state(self, build_id: str) -> BuildState:
+        loaded = self.runtime.store.get(build_id)
+        assert loaded is not None, f"no build {build_id}"
+        return loaded[0]
+
+    def wait_for(self, build_id: str, *statuses: str, timeout: float = 60) -> BuildState:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            loaded = self.runtime.store.get(build_id)
+            if loaded and str(loaded[0].status) in statuses:
+                return loaded[0]
+            time.sleep(0.2)
+        raise AssertionError(f"build {build_id} did not reach {statuses} in {timeout} s")
+
+    def history_kinds(self, build_id: str) -> list[str]:
+        return [h.kind for h in self.runtime.store.history(build_id)]
+
+    def puts(self) -> list[Any]:
+        return [r for r in self.sim.requests if r.method == "PUT" and "/versions/" in r.path]
+
+
+@pytest.fixture
+def stack_options() -> dict[str, Any]:
+    """Override in a test module to change the simulator's speeds or world."""
+    return {}
+
+
+@pytest.fixture
+def app(stack_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+    options = {"replication_seconds": 2.0, "feature_registration_seconds": 0.5, "provider_registration_seconds": 0.3}
+    options.update(stack_options)
+    with LocalStack(**options) as stack:
+        env = stack.env(**FAST)
+        for key in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "ARM_ENDPOINT", "ARM_CA_BUNDLE", "AzureWebJobsStorage"):
+            monkeypatch.setenv(key, env[key])
+        handlers.reset_runtime()
+        yield App(stack, env)
+        handlers.reset_runtime()
+
+
+def world(**changes: Any) -> dict[str, Any]:
+    """The seed world with top-level changes (e.g. other features)."""
+    data = json.loads((PROJECT_ROOT / "simulator" / "worlds" / "seed.json").read_text())
+    data.update(changes)
+    return data
+
+
+__all__ = ["App", "Path", "example", "world"]
