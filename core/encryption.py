@@ -1,7 +1,12 @@
 """Encryption mapping: a BuildRequest -> per-region OS/data DES -> the ARM GalleryImageVersion model.
 
 ``to_body`` is exactly what azure-mgmt-compute sends for the PUT; ``request_from_body`` reads such a body
-(or a GET of the resource) back into a request.
+(or a GET of the resource) back into a request, per-region encryption included. (The Azure CLI's
+``image-version update --target-regions`` rebuilds the regions from the string and drops the encryption
+already there; a change built from ``request_from_body`` keeps it.)
+
+``SdkJSONEncoder`` comes from the SDK's private ``_utils`` package because it is what the SDK's own
+operations use to write the body; nothing public serialises a model the same way.
 """
 
 import json

@@ -244,7 +244,8 @@ class _Parser:
 
     def integer(self, value: object, path: str, *, minimum: int, maximum: int | None = None) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(path, f"must be a whole number, not {_type_name(value)}")
+            described = repr(value) if isinstance(value, float) else _type_name(value)
+            self.add(path, f"must be a whole number, not {described}")
             return None
         if value < minimum or (maximum is not None and value > maximum):
             upper = f" to {maximum}" if maximum is not None else " or more"
@@ -614,7 +615,12 @@ def _data_disk_encryption(parser: _Parser, path: str, value: object) -> list[Dat
 
 
 def _apply_encryption_strings(parser: _Parser, value: object, path: str, regions: list[_Region]) -> None:
-    """Merge ``targetRegionEncryption`` (one entry per target region, in order) into ``regions``."""
+    """Merge ``targetRegionEncryption`` (one entry per target region, in order) into ``regions``.
+
+    Without ``targetRegions`` the one target region is the home location, and the encryption applies to
+    it: the Azure CLI silently drops ``--target-region-encryption`` when ``--target-regions`` is absent,
+    publishing an unencrypted image; we do not. A count that does not match is an error, never a guess.
+    """
     if isinstance(value, str):
         entries = cli_strings.split_entries(value)
         paths = [path] * len(entries)
