@@ -1,23 +1,41 @@
-"""Pre-flight rules: pure functions over (request, facts) returning findings with a stable code.
+"""Pre-flight policy: every rule over (request, facts), each finding with a stable code and a severity.
 
-Each rule names the resource, region, disk or LUN it is about and says what to change. Gathering
-the facts is `core.facts`; this module does no I/O.
+The rules live in ``core.policies`` (one module per subject) and are pure; gathering the facts is
+``core.facts``; which rules are errors, warnings or off is ``core.policy_config``. ``evaluate`` is
+pure given a config; ``check_live`` gathers facts from ARM (reads only) and evaluates them, for
+``python -m core plan --check``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
+import os
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from core import facts as facts_module
+from core.azure import Arm
 from core.facts import Facts
+from core.policies.registry import RULES, Rule, Violation, rule
+from core.policy_config import Level, PolicyConfig, config_from_env
 from core.request import BuildRequest
+
+# Importing a rule module registers its rules; registration order is evaluation (and report) order:
+# what exists, the source, the request's own shape, then encryption.
+for _module in ("resource_rules", "source_rules", "request_rules", "encryption_rules"):
+    importlib.import_module(f"core.policies.{_module}")
+
+__all__ = ["RULES", "Finding", "Rule", "Severity", "Violation", "check_live", "default_config", "describe_rules",
+           "evaluate", "rule"]
 
 
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+
+
+_SEVERITY = {Level.ERROR: Severity.ERROR, Level.WARNING: Severity.WARNING}
 
 
 @dataclass(frozen=True)
@@ -33,75 +51,39 @@ class Finding:
         return data
 
 
-Rule = Callable[[BuildRequest, Facts], Iterator[Finding]]
-RULES: dict[str, Rule] = {}
+def default_config() -> PolicyConfig:
+    """The configured profile: app settings ``POLICY_FILE`` / ``POLICY_PROFILE``, else "current"."""
+    return config_from_env(os.environ)
 
 
-def rule(code: str) -> Callable[[Rule], Rule]:
-    """Register a rule under its stable code."""
+def evaluate(request: BuildRequest, facts: Facts, *, config: PolicyConfig | None = None) -> list[Finding]:
+    """Every finding of every rule that the profile does not turn off, in rule order.
 
-    def register(fn: Rule) -> Rule:
-        RULES[code] = fn
-        return fn
-
-    return register
-
-
-@rule("GalleryNotFound")
-def gallery_exists(request: BuildRequest, facts: Facts) -> Iterator[Finding]:
-    if facts.gallery is None:
-        yield Finding(
-            "GalleryNotFound",
-            Severity.ERROR,
-            "galleryName",
-            f"gallery '{request.gallery_name}' does not exist in resource group '{request.resource_group}' "
-            f"of subscription {request.subscription_id}; create it or fix galleryName/resourceGroup",
-        )
+    Raises ``PolicyConfigError`` when the configuration is unusable (rather than checking nothing).
+    """
+    config = config if config is not None else default_config()
+    findings: list[Finding] = []
+    for code, registered in RULES.items():
+        level = config.level(code)
+        if level is Level.OFF:
+            continue
+        findings += [Finding(code, _SEVERITY[level], violation.field, violation.message)
+                     for violation in registered.check(request, facts)]
+    return findings
 
 
-@rule("ImageDefinitionNotFound")
-def image_definition_exists(request: BuildRequest, facts: Facts) -> Iterator[Finding]:
-    if facts.gallery is not None and facts.image_definition is None:
-        yield Finding(
-            "ImageDefinitionNotFound",
-            Severity.ERROR,
-            "imageDefinition",
-            f"image definition '{request.image_definition}' does not exist in gallery '{request.gallery_name}'; "
-            "create it first or fix imageDefinition",
-        )
+def check_live(request: BuildRequest, arm: Arm, *, config: PolicyConfig | None = None) -> list[Finding]:
+    """Gather the facts from ARM (reads only, nothing is written) and evaluate every rule over them.
+
+    ``config`` None uses the policy settings of the environment ``arm`` was configured from.
+    """
+    if config is None:
+        config = config_from_env(arm.settings.env or os.environ)
+    return evaluate(request, facts_module.gather(arm, request), config=config)
 
 
-@rule("SourceNotFound")
-def source_exists(request: BuildRequest, facts: Facts) -> Iterator[Finding]:
-    if facts.source is None:
-        yield Finding(
-            "SourceNotFound",
-            Severity.ERROR,
-            f"source.{request.source.kind}",
-            f"source {request.source.id} was not found; check the ID and that it exists in {request.location}",
-        )
-    for disk in request.source.data_disks:
-        if facts.data_disk_sources.get(disk.lun) is None:
-            yield Finding(
-                "SourceNotFound",
-                Severity.ERROR,
-                "source.dataSnapshots",
-                f"data disk source for LUN {disk.lun} ({disk.id}) was not found",
-            )
-
-
-@rule("DiskEncryptionSetNotFound")
-def disk_encryption_sets_exist(request: BuildRequest, facts: Facts) -> Iterator[Finding]:
-    for des_id in request.disk_encryption_set_ids():
-        if facts.des(des_id) is None:
-            yield Finding(
-                "DiskEncryptionSetNotFound",
-                Severity.ERROR,
-                "targetRegionEncryption",
-                f"disk encryption set {des_id} was not found; create it in the region that uses it, or fix the name",
-            )
-
-
-def evaluate(request: BuildRequest, facts: Facts) -> list[Finding]:
-    """Every finding of every rule, in rule order."""
-    return [finding for check in RULES.values() for finding in check(request, facts)]
+def describe_rules(config: PolicyConfig | None = None) -> list[dict[str, str]]:
+    """Every rule: its code, one-line description and level in ``config`` (for documentation and the CLI)."""
+    config = config if config is not None else default_config()
+    return [{"code": code, "level": str(config.level(code)), "description": registered.summary}
+            for code, registered in RULES.items()]
