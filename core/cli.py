@@ -1,5 +1,9 @@
 """`python -m core`: one subparser and one handler function per verb.
 
+Verbs that touch storage or ARM read their configuration from the environment (see README):
+``submit`` puts a request on the request queue, ``status`` and ``cancel`` read and change a build,
+``worker`` serves function_app.py locally.
+
 ``plan REQUEST.json`` (or ``-`` for stdin) is offline: it validates a build request and prints one JSON
 object ``{"resourceId": ..., "body": ...}``, the ARM PUT it would send; exit 0. Bad input exits 2 with
 every problem on stderr, one ``field: message`` line each, and never a traceback.
@@ -107,6 +111,97 @@ def run_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXIT_NOT_FOUND = 1
+TERMINAL_STATUSES = ("Succeeded", "Failed", "Rejected", "Cancelled")
+
+
+def _runtime() -> Any:
+    """The app's runtime from the environment; imported late so that `plan` needs no storage settings."""
+    from core.config import SettingsError
+    from core.handlers import build_runtime
+
+    try:
+        return build_runtime()
+    except SettingsError as error:
+        print(f"configuration: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID) from None
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    """Validate the request offline, put it on the request queue as written, and print its build ID."""
+    from core.orchestration.admission import build_id_for
+    from core.storage import send_message
+
+    try:
+        raw = read_request_file(args.request)
+        request = parse_request(raw)
+    except (InputInvalid, RequestInvalid) as invalid:
+        return _report(invalid.problems)
+    rt = _runtime()
+    send_message(rt.queues.get_queue_client(rt.settings.request_queue), json.dumps(raw))
+    print(build_id_for(request.resource_id))
+    return EXIT_OK
+
+
+def _document(rt: Any, reference: str) -> dict[str, Any] | None:
+    from core.orchestration.runner import find_build_id
+    from core.status import build_status
+
+    return build_status(rt.store, find_build_id(reference))
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Show a build: a readable summary by default, the status document with --json."""
+    import time
+
+    from core.status import format_status
+
+    rt = _runtime()
+    while True:
+        document = _document(rt, args.build)
+        if document is None:
+            print(f"no build {args.build!r}: give the ID that `submit` printed or the image version's resource ID",
+                  file=sys.stderr)
+            return EXIT_NOT_FOUND
+        if args.json:
+            print(json.dumps(document, indent=2))
+        else:
+            print(format_status(document))
+        if not args.watch or document["status"] in TERMINAL_STATUSES:
+            return EXIT_OK
+        time.sleep(args.interval)
+        print()
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    """Cancel a build that has not ended; one already writing to Azure is told what continues there."""
+    from core.orchestration.runner import find_build_id
+
+    rt = _runtime()
+    state = rt.runner.cancel(find_build_id(args.build), args.reason)
+    if state is None:
+        print(f"no build {args.build!r}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    print(f"{state.build_id}: {state.status}" + (f" ({state.error['message']})" if state.error else ""))
+    return EXIT_OK
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """The most recently updated builds, one line each."""
+    rt = _runtime()
+    states = rt.store.in_flight() if args.in_flight else rt.store.recent(args.limit)
+    for state in states:
+        print(f"{state.build_id}  {state.status!s:<12} {state.updated_at}  {state.resource_id}")
+    return EXIT_OK
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Serve function_app.py's triggers against the configured storage (the Functions host's job in Azure)."""
+    from core.localworker import run_worker as serve
+
+    return serve(until_idle=args.until_idle, http_port=args.http_port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m core` parser; each verb's subparser sets ``handler`` to its function."""
     parser = argparse.ArgumentParser(prog="python -m core",
@@ -117,6 +212,32 @@ def build_parser() -> argparse.ArgumentParser:
                                         '{"resourceId": ..., "body": ...}. Exit 2 on invalid input.')
     plan.add_argument("request", metavar="REQUEST.json", help="the request file, or - to read stdin")
     plan.set_defaults(handler=run_plan)
+
+    submit = verbs.add_parser("submit", help="put a build request on the request queue and print its build ID")
+    submit.add_argument("request", metavar="REQUEST.json", help="the request file, or - to read stdin")
+    submit.set_defaults(handler=run_submit)
+
+    status = verbs.add_parser("status", help="show a build's status, regions, problems and history")
+    status.add_argument("build", metavar="ID", help="the build ID, or the image version's resource ID")
+    status.add_argument("--json", action="store_true", help="print the status document as JSON")
+    status.add_argument("--watch", action="store_true", help="repeat until the build ends")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between --watch refreshes")
+    status.set_defaults(handler=run_status)
+
+    cancel = verbs.add_parser("cancel", help="cancel a build that has not ended")
+    cancel.add_argument("build", metavar="ID", help="the build ID, or the image version's resource ID")
+    cancel.add_argument("--reason", default="cancelled by a user", help="recorded in the build's history")
+    cancel.set_defaults(handler=run_cancel)
+
+    listing = verbs.add_parser("list", help="list recent builds")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--in-flight", action="store_true", help="only builds that have not ended")
+    listing.set_defaults(handler=run_list)
+
+    worker = verbs.add_parser("worker", help="serve function_app.py locally: queues, timers, HTTP")
+    worker.add_argument("--until-idle", action="store_true", help="stop once no build is in flight")
+    worker.add_argument("--http-port", type=int, default=None, help="serve the HTTP triggers on this port")
+    worker.set_defaults(handler=run_worker)
     return parser
 
 
