@@ -38,7 +38,8 @@ def test_put_answers_201_creating_with_only_an_async_operation_header(sim):
     assert body["id"].endswith(f"/galleries/MyGallery/images/MyImage/versions/{version}")
 
 
-def test_operation_status_goes_in_progress_then_succeeded(sim):
+def test_operation_status_goes_in_progress_then_succeeded(sim, monkeypatch):
+    monkeypatch.setattr(sim.settings, "replication_seconds", 1.5)  # room for a slow machine between calls
     answer = put(sim, fresh_version(), version_body(SEED_TARGETS))
     operation_url = answer.headers["Azure-AsyncOperation"]
     first = raw(sim, "GET", operation_url.removeprefix(sim.endpoint).split("?")[0], token=token(sim)).json()
@@ -89,7 +90,8 @@ def test_get_without_expand_has_no_replication_status(sim, compute):
     assert version in listed
 
 
-def test_put_while_creating_is_409_operation_not_allowed(sim, compute):
+def test_put_while_creating_is_409_operation_not_allowed(sim, compute, monkeypatch):
+    monkeypatch.setattr(sim.settings, "replication_seconds", 5.0)  # still creating when the second PUT comes
     version = fresh_version()
     assert put(sim, version, version_body(SEED_TARGETS)).status_code == 201
     with pytest.raises(ResourceExistsError) as caught:
@@ -118,7 +120,8 @@ def test_failed_region_fails_the_operation_with_the_service_error(sim, compute):
     assert stored.replication_status.aggregated_state == "Failed"
 
 
-def test_fail_replication_during_a_running_replication(sim, compute):
+def test_fail_replication_during_a_running_replication(sim, compute, monkeypatch):
+    monkeypatch.setattr(sim.settings, "replication_seconds", 2.0)  # still replicating when the failure comes
     version = fresh_version()
     put(sim, version, version_body(SEED_TARGETS))
     sim.fail_replication("West US", code="InternalError", message="disk copy failed")
@@ -129,11 +132,12 @@ def test_fail_replication_during_a_running_replication(sim, compute):
     assert by_region["East US 2"].state == "Completed"
 
 
-def test_delete_is_a_long_running_operation(sim, compute):
+def test_delete_is_a_long_running_operation(sim, compute, monkeypatch):
     version = fresh_version()
     compute.gallery_image_versions.begin_create_or_update(
         RG, "MyGallery", "MyImage", version, version_body([region("westus")]), polling_interval=0.1
     ).result()
+    monkeypatch.setattr(sim.settings, "replication_seconds", 2.0)  # deletion then takes 1 s
     path = f"{COMPUTE}/galleries/MyGallery/images/MyImage/versions/{version}"
     answer = raw(sim, "DELETE", path, token=token(sim))
     assert answer.status_code == 202
@@ -167,11 +171,12 @@ def test_world_snapshot_holds_the_version_as_stored(sim, compute):
     assert stored["properties"]["provisioningState"] == "Succeeded"
 
 
-def test_update_keeps_replicated_regions_and_replicates_new_ones(sim, compute):
+def test_update_keeps_replicated_regions_and_replicates_new_ones(sim, compute, monkeypatch):
     version = fresh_version()
     compute.gallery_image_versions.begin_create_or_update(
         RG, "MyGallery", "MyImage", version, version_body([region("westus")]), polling_interval=0.1
     ).result()
+    monkeypatch.setattr(sim.settings, "replication_seconds", 5.0)  # the new region is still replicating
     answer = put(sim, version, version_body([region("westus"), region("eastus")]))
     assert answer.status_code == 200
     current = compute.gallery_image_versions.get(RG, "MyGallery", "MyImage", version, expand="ReplicationStatus")
