@@ -216,4 +216,5 @@ class Simulator:
         )
 
     def _count_token(self) -> None:
-        self.tokens_issued += 1
+        with self._requests_lock:
+            self.tokens_issued += 1
