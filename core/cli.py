@@ -106,9 +106,32 @@ def run_plan(args: argparse.Namespace) -> int:
         request = parse_request(read_request_file(args.request))
     except (InputInvalid, RequestInvalid) as invalid:
         return _report(invalid.problems)
-    plan = {"resourceId": request.resource_id, "body": to_body(request)}
+    plan: dict[str, Any] = {"resourceId": request.resource_id, "body": to_body(request)}
+    if not args.check:
+        print(json.dumps(plan, indent=2))
+        return EXIT_OK
+    findings = _check_live(request)
+    plan["findings"] = [finding.to_dict() for finding in findings]
     print(json.dumps(plan, indent=2))
-    return EXIT_OK
+    errors = 0
+    for finding in findings:
+        errors += finding.severity == "error"
+        print(f"{finding.severity}: [{finding.code}] {finding.field}: {finding.message}", file=sys.stderr)
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def _check_live(request: Any) -> list[Any]:
+    """The pre-flight rules over facts read from ARM (reads only), with the configured policy."""
+    from core.azure import Arm
+    from core.config import Settings, SettingsError
+    from core.policy import check_live
+    from core.policy_config import PolicyConfigError
+
+    try:
+        return check_live(request, Arm(Settings.from_env(), request.subscription_id))
+    except (SettingsError, PolicyConfigError) as error:
+        print(f"configuration: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID) from None
 
 
 EXIT_NOT_FOUND = 1
@@ -211,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Validate a build request (JSON, v1) offline and print "
                                         '{"resourceId": ..., "body": ...}. Exit 2 on invalid input.')
     plan.add_argument("request", metavar="REQUEST.json", help="the request file, or - to read stdin")
+    plan.add_argument("--check", action="store_true",
+                      help="also run the pre-flight policy checks live against ARM (read-only); "
+                           "exit 2 if any finding is an error")
     plan.set_defaults(handler=run_plan)
 
     submit = verbs.add_parser("submit", help="put a build request on the request queue and print its build ID")
