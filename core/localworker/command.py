@@ -14,11 +14,10 @@ import sys
 from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
-from core.localworker.errors import StorageUnavailable, WorkerConfigError
-from core.localworker.worker import run_worker
+from core.localworker.errors import WorkerConfigError
+from core.localworker.worker import EXIT_CONFIG, run_worker
 
 log = logging.getLogger("core.localworker")
-EXIT_OK, EXIT_STORAGE, EXIT_CONFIG = 0, 1, 2
 
 
 def load_local_settings(path: Path, env: MutableMapping[str, str]) -> list[str]:
@@ -91,16 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log.info("Setting %r from %s skipped: already set in the environment", name, settings.name)
         if str(app_dir) not in sys.path:
             sys.path.insert(0, str(app_dir))
-        return run_worker(
-            args.app,
-            host_json=args.host_json or app_dir / "host.json",
-            until_idle=args.until_idle,
-            http_port=args.http_port,
-            http_host=args.http_host,
-        )
     except WorkerConfigError as error:
-        print(f"worker: {error}", file=sys.stderr)
+        log.error("Configuration problem: %s", error)
         return EXIT_CONFIG
-    except StorageUnavailable as error:
-        print(f"worker: {error}", file=sys.stderr)
-        return EXIT_STORAGE
+    return run_worker(
+        args.app,
+        host_json=args.host_json or app_dir / "host.json",
+        until_idle=args.until_idle,
+        http_port=args.http_port,
+        http_host=args.http_host,
+    )

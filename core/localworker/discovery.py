@@ -80,7 +80,17 @@ class Discovery:
 
 def load_app(app_module: str | ModuleType) -> FunctionRegister:
     """The one FunctionApp defined at the top level of `app_module` (a module or its import name)."""
-    module = importlib.import_module(app_module) if isinstance(app_module, str) else app_module
+    if isinstance(app_module, str):
+        try:
+            module = importlib.import_module(app_module)
+        except ModuleNotFoundError as error:
+            if error.name != app_module.split(".")[0] and error.name != app_module:
+                raise
+            raise WorkerConfigError(
+                f"app module {app_module!r} not found; run from the app's folder or pass --app-dir"
+            ) from None
+    else:
+        module = app_module
     apps = [value for value in vars(module).values() if isinstance(value, FunctionRegister)]
     unique = list({id(app): app for app in apps}.values())
     if not unique:

@@ -83,6 +83,7 @@ class QueueListener:
             thread_name_prefix=f"queue-{function.name}",
         )
         self._threads: list[threading.Thread] = []
+        self._settled_all = threading.Event()  # set once stopping and the pool has drained
 
     @property
     def in_flight(self) -> int:
@@ -110,6 +111,7 @@ class QueueListener:
         for thread in self._threads[:1]:
             thread.join()
         self._pool.shutdown(wait=True)
+        self._settled_all.set()
         for thread in self._threads[1:]:
             thread.join()
 
@@ -258,16 +260,11 @@ class QueueListener:
 
     def _renew_leases(self) -> None:
         tick = min(1.0, self._lease_seconds / 4)
-        while not (self._stopping.is_set() and self._pool_idle()):
-            time.sleep(tick)
+        while not self._settled_all.wait(tick):
             with self._condition:
                 due = [lease for lease in self._leases.values() if time.monotonic() >= lease.renew_at]
             for lease in due:
                 self._renew(lease)
-
-    def _pool_idle(self) -> bool:
-        with self._condition:
-            return self._in_flight == 0
 
     def _renew(self, lease: _Lease) -> None:
         with lease.lock:

@@ -39,6 +39,7 @@ LEASE_ENV = "LOCAL_WORKER_MESSAGE_LEASE_SECONDS"
 DEFAULT_LEASE = timedelta(minutes=10)  # what the Functions host uses
 IDLE_INTERVAL_SECONDS = 0.5
 IDLE_OBSERVATIONS = 2
+EXIT_OK, EXIT_STORAGE, EXIT_CONFIG = 0, 1, 2
 
 
 def message_lease(env: Mapping[str, str]) -> timedelta:
@@ -215,32 +216,42 @@ def run_worker(
     stop_event: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
-    """Serve the app until SIGINT/SIGTERM, `stop_event`, or (with `until_idle`) no work is left; exit code 0.
+    """Serve the app until SIGINT/SIGTERM, `stop_event`, or (with `until_idle`) no work is left.
 
-    Raises WorkerConfigError for an unusable configuration and StorageUnavailable when a trigger queue
-    cannot be reached at start-up.
+    Returns the exit code: 0 after a normal stop, 2 for an unusable configuration (host.json, settings,
+    the app module), 1 when a trigger queue cannot be reached at start-up; the reason goes to the log.
     """
-    worker = Worker(
-        app_module,
-        host_json=host_json,
-        http_port=http_port,
-        http_host=http_host,
-        env=env,
-        stop_event=stop_event,
-    )
-    restore = _install_signal_handlers(worker.stop_event)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("azure").setLevel(logging.WARNING)
+    restore = _nothing_to_restore
     try:
+        worker = Worker(
+            app_module, host_json=host_json, http_port=http_port, http_host=http_host, env=env,
+            stop_event=stop_event,
+        )  # fmt: skip
+        restore = _install_signal_handlers(worker.stop_event)
         with worker:
             worker.wait(until_idle=until_idle, idle_check=idle_check)
+    except WorkerConfigError as error:
+        log.error("Configuration problem: %s", error)
+        return EXIT_CONFIG
+    except StorageUnavailable as error:
+        log.error("%s", error)
+        return EXIT_STORAGE
     finally:
         restore()
-    return 0
+    return EXIT_OK
+
+
+def _nothing_to_restore() -> None:
+    """Stands in for the signal-handler restore before the handlers are installed."""
 
 
 def _install_signal_handlers(stop_event: threading.Event) -> Callable[[], None]:
     """Make SIGINT and SIGTERM set `stop_event` (main thread only); returns a function that undoes it."""
     if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+        return _nothing_to_restore
 
     def handler(signum: int, frame: FrameType | None) -> None:
         log.info("Received %s: finishing in-flight invocations, then stopping", signal.Signals(signum).name)
