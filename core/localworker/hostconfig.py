@@ -82,8 +82,12 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _where(key: str) -> str:
-    """How to name a setting in an error: its host.json path and the env var that overrides it."""
-    return f"host.json {key.replace(':', '.')} (or {ENV_PREFIX}{key.replace(':', '__')})"
+    """How an error names a setting: its host.json path (e.g. host.json extensions.queues.batchSize)."""
+    return "host.json " + key.replace(":", ".")
+
+
+def _override_hint(key: str) -> str:
+    return f" ({ENV_PREFIX}{key.replace(':', '__')} overrides it)"
 
 
 def _int(settings: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
@@ -95,9 +99,10 @@ def _int(settings: Mapping[str, Any], key: str, default: int, low: int, high: in
             raise ValueError
         value = int(raw)
     except (TypeError, ValueError):
-        raise WorkerConfigError(f"{_where(key)}={raw!r} is not a whole number") from None
+        raise WorkerConfigError(f"{_where(key)}={raw!r} is not a whole number{_override_hint(key)}") from None
     if not low <= value <= high:
-        raise WorkerConfigError(f"{_where(key)}={value} is out of range; use {low}..{high}")
+        hint = _override_hint(key)
+        raise WorkerConfigError(f"{_where(key)}={value} is out of range; use {low}..{high}{hint}")
     return value
 
 

@@ -121,7 +121,9 @@ class Worker:
                 event_grid_functions=self.discovery.of_type(EventGridFunction),
                 route_prefix=self.config.route_prefix,
             )
-            self._http_thread = threading.Thread(target=self._http.serve_forever, name="http", daemon=True)
+            self._http_thread = threading.Thread(
+                target=self._http.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
+            )
         self._started = True
         for listener in self._listeners:
             listener.start()
