@@ -15,7 +15,7 @@ What is read, each resource once however often the request names it:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -268,8 +268,3 @@ def feature(definition: Json, name: str) -> str | None:
         if str(_get(item, "name") or "").lower() == name.lower():
             return str(item.get("value"))
     return None
-
-
-def names(ids: Iterable[str]) -> str:
-    """Resource IDs as a short, readable list of their names (for messages)."""
-    return ", ".join(f"'{resource_ids.parse_resource_id(i).name}'" for i in ids)
