@@ -40,6 +40,8 @@ DEFAULT_LEASE = timedelta(minutes=10)  # what the Functions host uses
 IDLE_INTERVAL_SECONDS = 0.5
 IDLE_OBSERVATIONS = 2
 EXIT_OK, EXIT_STORAGE, EXIT_CONFIG = 0, 1, 2
+# One quick SDK retry: the poll loop retries on its own, and an unreachable storage should fail start-up fast.
+_RETRY = ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=1, random_jitter_range=1)
 
 
 def message_lease(env: Mapping[str, str]) -> timedelta:
@@ -96,7 +98,7 @@ class Worker:
                 service = queue_service_client(
                     function.connection,
                     env=self.env,
-                    retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2),
+                    retry_policy=_RETRY,
                     connection_timeout=10,
                 )
                 clients[function.connection] = service

@@ -55,7 +55,9 @@ class Recorder:
             if len(found) >= count:
                 return found
             time.sleep(0.05)
-        raise AssertionError(f"saw {len(self.items(kind))} {kind} invocations, wanted {count}: {self.items()}")
+        raise AssertionError(
+            f"saw {len(self.items(kind))} {kind} invocations, wanted {count}: {self.items()}"
+        )
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -110,7 +112,9 @@ def build_app(recorder: Recorder, *, run_on_startup: bool = False) -> ModuleType
 
     @app.event_grid_trigger(arg_name="event")
     def on_event(event: func.EventGridEvent) -> None:
-        recorder.add(kind="event", id=event.id, type=event.event_type, subject=event.subject, data=event.get_json())
+        recorder.add(
+            kind="event", id=event.id, type=event.event_type, subject=event.subject, data=event.get_json()
+        )
 
     module.app = app  # type: ignore[attr-defined]
     return module

@@ -51,7 +51,12 @@ def test_stop_event_finishes_in_flight_invocations(queue, env, write_host_json):
     result: list[int] = []
     thread = threading.Thread(
         target=lambda: result.append(
-            run_worker(build_app(recorder), host_json=write_host_json(messageEncoding="none"), stop_event=stop, env=env)
+            run_worker(
+                build_app(recorder),
+                host_json=write_host_json(messageEncoding="none"),
+                stop_event=stop,
+                env=env,
+            )
         )
     )
     thread.start()
@@ -68,7 +73,12 @@ def worker_process(env: dict[str, str], host_json: Path, record_file: Path) -> s
     command = [sys.executable, "-m", "core.localworker", "--app", "tests.localworker.tinyapp",
                "--app-dir", str(PROJECT_ROOT), "--host-json", str(host_json)]  # fmt: skip
     return subprocess.Popen(
-        command, env=child_env, cwd=host_json.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        env=child_env,
+        cwd=host_json.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -121,14 +131,23 @@ def test_main_reports_configuration_problems_with_exit_2(tmp_path, caplog, monke
     """Bad settings and host.json values end the worker with exit 2 and a message naming the field."""
     bad_host = tmp_path / "host.json"
     bad_host.write_text('{"extensions": {"queues": {"batchSize": 64}}}')
-    app_args = ["--app", "tests.localworker.tinyapp", "--app-dir", str(PROJECT_ROOT), "--host-json", str(bad_host)]
+    app_args = [
+        "--app",
+        "tests.localworker.tinyapp",
+        "--app-dir",
+        str(PROJECT_ROOT),
+        "--host-json",
+        str(bad_host),
+    ]
     assert main([*app_args, "--settings", str(tmp_path / "missing.json")]) == 2
     assert "missing.json does not exist" in caplog.text
     caplog.clear()
     monkeypatch.setenv("TINY_RECORD_FILE", str(tmp_path / "records.jsonl"))
     monkeypatch.delenv("TINY_PROBE", raising=False)
     settings = tmp_path / "local.settings.json"
-    settings.write_text('{"IsEncrypted": false, "Values": {"TINY_RECORD_FILE": "ignored", "TINY_PROBE": "loaded"}}')
+    settings.write_text(
+        '{"IsEncrypted": false, "Values": {"TINY_RECORD_FILE": "ignored", "TINY_PROBE": "loaded"}}'
+    )
     assert main([*app_args, "--settings", str(settings)]) == 2
     assert "host.json extensions.queues.batchSize=64 is out of range; use 1..32" in caplog.text
     assert os.environ["TINY_PROBE"] == "loaded", "local.settings.json Values become app settings"

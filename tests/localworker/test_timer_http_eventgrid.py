@@ -49,10 +49,18 @@ def test_http_route_with_parameters(start_worker):
     """GET/POST /api/items/{id:int}: route and query parameters, body, headers, status and JSON reply."""
     running = start_worker(http_port=0)
     base = f"http://127.0.0.1:{running.worker.http_port}"
-    status, headers, body = http("GET", f"{base}/api/items/42?colour=blue", headers={"x-functions-key": "any"})
+    status, headers, body = http(
+        "GET", f"{base}/api/items/42?colour=blue", headers={"x-functions-key": "any"}
+    )
     assert status == 201
     assert headers["Content-Type"].startswith("application/json")
-    assert json.loads(body) == {"id": "42", "method": "GET", "params": {"colour": "blue"}, "body": "", "key": "any"}
+    assert json.loads(body) == {
+        "id": "42",
+        "method": "GET",
+        "params": {"colour": "blue"},
+        "body": "",
+        "key": "any",
+    }
     status, _, body = http("POST", f"{base}/API/Items/7", body=b"payload")
     assert status == 201 and json.loads(body)["body"] == "payload"
 
@@ -75,7 +83,10 @@ def test_event_grid_webhook(start_worker):
     validation = [{"id": "v1", "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
                    "data": {"validationCode": "abc-123"}, "eventTime": "2024-01-01T00:00:00Z"}]  # fmt: skip
     status, _, body = http(
-        "POST", url, body=json.dumps(validation).encode(), headers={"aeg-event-type": "SubscriptionValidation"}
+        "POST",
+        url,
+        body=json.dumps(validation).encode(),
+        headers={"aeg-event-type": "SubscriptionValidation"},
     )
     assert (status, json.loads(body)) == (200, {"validationResponse": "abc-123"})
     events = [
@@ -88,7 +99,9 @@ def test_event_grid_webhook(start_worker):
             "dataVersion": "2",
         }
     ]
-    status, _, _ = http("POST", url, body=json.dumps(events).encode(), headers={"aeg-event-type": "Notification"})
+    status, _, _ = http(
+        "POST", url, body=json.dumps(events).encode(), headers={"aeg-event-type": "Notification"}
+    )
     assert status == 202
     [event] = running.recorder.items("event")
     assert event["type"] == "Microsoft.Resources.ResourceWriteSuccess"
