@@ -34,6 +34,15 @@ class QueueOptions:
     max_dequeue_count: int = 5
     message_encoding: str = "base64"
 
+    def describe(self) -> str:
+        """The options as host.json names them, for the start-up log."""
+        return (
+            f"batchSize={self.batch_size} newBatchThreshold={self.new_batch_threshold} "
+            f"maxPollingInterval={self.max_polling_interval.total_seconds():g}s "
+            f"visibilityTimeout={self.visibility_timeout.total_seconds():g}s "
+            f"maxDequeueCount={self.max_dequeue_count} messageEncoding={self.message_encoding}"
+        )
+
 
 @dataclass(frozen=True)
 class HostConfig:

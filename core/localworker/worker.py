@@ -158,7 +158,8 @@ class Worker:
             else:
                 what = f"eventGridTrigger at {EVENT_GRID_WEBHOOK}?functionName={function.name}"
             log.info("Function %s: %s", function.name, what)
-        log.info("Queue options: %s; message lease %ss", self.config.queues, int(self.lease.total_seconds()))
+        lease = int(self.lease.total_seconds())
+        log.info("Queue options: %s; message lease %ds", self.config.queues.describe(), lease)
 
     def is_idle(self, idle_check: Callable[[], bool] | None = None) -> bool:
         """No message waiting or running on a trigger queue, no timer or HTTP call running, `idle_check()`."""
