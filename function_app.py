@@ -7,6 +7,7 @@ from core import handlers
 REQUEST_QUEUE = "image-build-requests"
 STEP_QUEUE = "image-build-steps"
 STORAGE = "AzureWebJobsStorage"
+SNAPSHOT_QUEUE = "snapshot-events"
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -29,3 +30,18 @@ def redrive_overdue_builds(timer: func.TimerRequest) -> None:
 @app.route(route="builds/{id}", methods=["GET"])
 def build_status(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.handle_build_status(req)
+
+
+@app.event_grid_trigger(arg_name="event")
+def snapshot_written(event: func.EventGridEvent) -> None:
+    handlers.handle_snapshot_event(event)
+
+
+@app.queue_trigger(arg_name="msg", queue_name=SNAPSHOT_QUEUE, connection=STORAGE)
+def snapshot_check(msg: func.QueueMessage) -> None:
+    handlers.handle_snapshot_message(msg)
+
+
+@app.timer_trigger(arg_name="timer", schedule="%AUDIT_SCHEDULE%")
+def compliance_audit(timer: func.TimerRequest) -> None:
+    handlers.handle_audit_timer(timer)

@@ -225,6 +225,64 @@ def run_worker(args: argparse.Namespace) -> int:
     return serve(until_idle=args.until_idle, http_port=args.http_port)
 
 
+def run_templates_check(args: argparse.Namespace) -> int:
+    """Validate every build template (TEMPLATES_DIR, or --dir): one line per problem and exit 2, else list them."""
+    import os
+    from pathlib import Path
+
+    from core.templates import TemplatesInvalid, load_templates, templates_dir
+
+    directory = Path(args.dir) if args.dir else templates_dir(os.environ)
+    try:
+        templates = load_templates(directory)
+    except TemplatesInvalid as invalid:
+        for problem in invalid.problems:
+            print(str(problem).replace("\n", " "), file=sys.stderr)
+        return EXIT_INVALID
+    for template in templates:
+        print(f"{template.name}: ok ({template.version.kind} versions) {template.description}".rstrip())
+    print(f"{len(templates)} template(s) in {directory}")
+    return EXIT_OK
+
+
+EXIT_NONCOMPLIANT = 1
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """Audit the configured galleries now (or print the recorded findings): a table, or --json."""
+    import os
+
+    from core.audit import AuditConfig, auditor, format_findings
+    from core.config import SettingsError
+
+    rt = _runtime()
+    if args.recorded:
+        rows = auditor(rt).recorded(include_resolved=args.all)
+        print(json.dumps(rows, indent=2) if args.json else format_findings(rows))
+        return EXIT_OK
+    try:
+        config = AuditConfig.from_env(rt.settings.env or os.environ, galleries=args.gallery or (),
+                                      subscriptions=args.subscription or ())
+    except SettingsError as error:
+        print(f"configuration: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    if config.empty:
+        print("nothing to audit: set AUDIT_GALLERIES (gallery resource IDs) or AUDIT_SUBSCRIPTIONS, or pass "
+              "--gallery / --subscription", file=sys.stderr)
+        return EXIT_INVALID
+    report = auditor(rt, record=not args.no_record).run(config)
+    document = report.to_dict()
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(format_findings(document["findings"]))
+        print(report.summary())
+    for problem in report.unreadable:
+        print(f"not audited: {problem}", file=sys.stderr)
+    errors = any(finding["severity"] == "error" for finding in document["findings"])
+    return EXIT_NONCOMPLIANT if errors or report.unreadable else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m core` parser; each verb's subparser sets ``handler`` to its function."""
     parser = argparse.ArgumentParser(prog="python -m core",
@@ -264,6 +322,24 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--until-idle", action="store_true", help="stop once no build is in flight")
     worker.add_argument("--http-port", type=int, default=None, help="serve the HTTP triggers on this port")
     worker.set_defaults(handler=run_worker)
+
+    templates = verbs.add_parser("templates", help="build templates (TEMPLATES_DIR)")
+    template_verbs = templates.add_subparsers(dest="templates_verb", required=True, metavar="ACTION")
+    check = template_verbs.add_parser("check", help="validate every template; exit 2 with one line per problem")
+    check.add_argument("--dir", help="the folder of templates (default: TEMPLATES_DIR, else templates/)")
+    check.set_defaults(handler=run_templates_check)
+
+    audit = verbs.add_parser("audit", help="audit published image versions for compliance (exit 1 on an error)",
+                             description="Audit every image version of AUDIT_GALLERIES / AUDIT_SUBSCRIPTIONS (or the "
+                                         "--gallery / --subscription given), record the findings and print them. "
+                                         "Exit 0 compliant, 1 error findings or a gallery not read, 2 configuration.")
+    audit.add_argument("--json", action="store_true", help="print the report as JSON")
+    audit.add_argument("--gallery", action="append", metavar="ID", help="a gallery resource ID (repeatable)")
+    audit.add_argument("--subscription", action="append", metavar="ID", help="every gallery of a subscription")
+    audit.add_argument("--no-record", action="store_true", help="do not write the findings table")
+    audit.add_argument("--recorded", action="store_true", help="print the findings table instead of auditing")
+    audit.add_argument("--all", action="store_true", help="with --recorded: resolved findings too")
+    audit.set_defaults(handler=run_audit)
     return parser
 
 

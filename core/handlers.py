@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import azure.functions as func
 from azure.storage.queue import QueueServiceClient
 
+from core import audit, snapshot_builds
 from core.config import Settings
+from core.eventgrid import event_to_dict
 from core.orchestration.runner import Runner, UnprocessableMessage, find_build_id
 from core.orchestration.store import BuildStore
 from core.registration import Registrar
@@ -107,3 +109,21 @@ def handle_build_status(req: func.HttpRequest) -> func.HttpResponse:
         body = {"error": {"code": "BuildNotFound", "message": f"no build with ID {reference!r}"}}
         return func.HttpResponse(json.dumps(body), status_code=404, mimetype="application/json")
     return func.HttpResponse(json.dumps(document), status_code=200, mimetype="application/json")
+
+
+def handle_snapshot_event(event: func.EventGridEvent) -> None:
+    """An Event Grid event (either schema): a new snapshot that a template matches becomes a build request."""
+    outcome = snapshot_builds.builder(runtime()).handle_event(event_to_dict(event))
+    log.debug("event %s: %s", event.id, outcome)
+
+
+def handle_snapshot_message(msg: func.QueueMessage) -> None:
+    """A `snapshot-events` message: look at a snapshot again (still provisioning, or a retry)."""
+    text = msg.get_body().decode("utf-8", errors="replace")
+    outcome = snapshot_builds.builder(runtime()).handle_work_text(text)
+    log.debug("snapshot message %s: %s", msg.id, outcome)
+
+
+def handle_audit_timer(timer: func.TimerRequest) -> None:
+    """The scheduled compliance audit of the configured galleries; findings to the table, a summary to the log."""
+    audit.run_scheduled(runtime(), past_due=timer.past_due)
