@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replication-seconds", type=float, default=2.0, help="seconds per region replication")
     parser.add_argument("--feature-registration-seconds", type=float, default=1.0)
     parser.add_argument("--provider-registration-seconds", type=float, default=0.5)
+    parser.add_argument("--snapshot-seconds", type=float, default=None,
+                        help="allow snapshot PUTs, each Creating for this long (default: snapshots are read-only)")
     args = parser.parse_args(argv)
     try:
         sim = Simulator(
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             provider_registration_seconds=args.provider_registration_seconds,
             host=args.host,
             port=args.port,
+            snapshot_seconds=args.snapshot_seconds,
         )
     except WorldError as exc:
         print(exc, file=sys.stderr)

@@ -9,6 +9,7 @@ from .errors import ArmError
 from .http_types import Response
 from .replication import RegionRun
 from .settings import Settings
+from .snapshots_api import put_snapshot
 from .validation import VersionAddress, validate_put
 from .world import World
 
@@ -92,6 +93,8 @@ def handle_rg_resource(
         return _with(headers, put_version(world, settings, VersionAddress(sub_id, rg_name, *names), query, body, now))
     if is_version and method == "DELETE":
         return _with(headers, delete_version(world, settings, sub_id, rg_name, names, query, now))
+    if types == ["snapshots"] and len(names) == 1 and method == "PUT" and settings.snapshot_seconds is not None:
+        return _with(headers, put_snapshot(world, settings, sub_id, rg_name, names[0], query, body, now))
     if method != "GET":
         raise errors.method_not_allowed(method)
     base = ids.resource_group_id(sub_id, rg_name) + f"/providers/{ids.COMPUTE}"
@@ -123,7 +126,8 @@ def handle_subscription_resource(
     """Requests under ``/subscriptions/<s>/providers/Microsoft.Compute/...`` (lists and operation status)."""
     api_version = query.get("api-version", "")
     lowered = [s.lower() for s in rest]
-    if len(rest) == 4 and lowered[0] == "locations" and lowered[2] in ("capsoperations", "operations"):
+    operations = ("capsoperations", "operations", "diskoperations")
+    if len(rest) == 4 and lowered[0] == "locations" and lowered[2] in operations:
         if method != "GET":
             raise errors.method_not_allowed(method)
         return operation_status(world, settings, rest[3], query, now, sub_id, rest[1])

@@ -11,6 +11,8 @@ class Settings:
     feature_registration_seconds: float = 1.0
     provider_registration_seconds: float = 0.5
     endpoint: str = ""  # filled in when the ARM server is listening
+    # How long a snapshot PUT stays Creating (snapshots_api); None: snapshots are read-only (405).
+    snapshot_seconds: float | None = None
 
     @property
     def delete_seconds(self) -> float:

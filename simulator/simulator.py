@@ -27,6 +27,9 @@ class Simulator:
 
     >>> with Simulator("simulator/worlds/seed.json", replication_seconds=1) as sim:
     ...     os.environ.update(sim.env())
+
+    ``snapshot_seconds``: with a number, a snapshot PUT creates (or updates) a snapshot that stays `Creating`
+    that long, then `Succeeded`; None (the default) keeps snapshots read-only (405).
     """
 
     def __init__(
@@ -38,8 +41,10 @@ class Simulator:
         provider_registration_seconds: float = 0.5,
         host: str = "127.0.0.1",
         port: int = 0,
+        snapshot_seconds: float | None = None,
     ) -> None:
-        self.settings = Settings(replication_seconds, feature_registration_seconds, provider_registration_seconds)
+        self.settings = Settings(replication_seconds, feature_registration_seconds, provider_registration_seconds,
+                                 snapshot_seconds=snapshot_seconds)
         self._world = World(world_schema.load(world))
         self._host, self._port = host, port
         self._issuer = TokenIssuer()

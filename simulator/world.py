@@ -37,10 +37,10 @@ class Operation:
     """An asynchronous operation (``capsOperations``) of an image version PUT or DELETE."""
 
     operation_id: str
-    kind: str  # "create" | "delete"
+    kind: str  # "create" | "delete" | "snapshot"
     version_key: str
     start_time: str
-    done_at: float | None = None  # for deletes
+    done_at: float | None = None  # for deletes and snapshots
     end_time: str | None = None
 
 
@@ -54,6 +54,7 @@ class World:
     feature_transitions: dict[tuple[str, str], Transition] = field(default_factory=dict)
     provider_transitions: dict[tuple[str, str], Transition] = field(default_factory=dict)
     failing_regions: dict[str, tuple[str, str]] = field(default_factory=dict)  # region -> (code, message)
+    provisioning: dict[str, str] = field(default_factory=dict)  # snapshot key -> operation id (snapshots_api)
 
     def __post_init__(self) -> None:
         for version_key, states in self.data.replication_states.items():
@@ -83,6 +84,14 @@ class World:
                 self.runs.pop(version_key, None)
                 del self.deleting[version_key]
                 operation.end_time = utc_now_iso()
+        for snapshot_key, operation_id in list(self.provisioning.items()):
+            operation = self.operations[operation_id]
+            if operation.done_at is not None and now >= operation.done_at:
+                snapshot = self.data.resources.get(snapshot_key)
+                if snapshot is not None:
+                    snapshot["properties"]["provisioningState"] = "Succeeded"
+                operation.end_time = utc_now_iso()
+                del self.provisioning[snapshot_key]
         for operation in self.operations.values():
             if operation.kind == "create" and operation.end_time is None:
                 run = self.runs.get(operation.version_key)

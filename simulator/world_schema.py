@@ -561,7 +561,7 @@ def _disk(
         properties["diskState"] = "Unattached"
     else:
         properties["incremental"] = bool(disk.get("incremental", False))
-    return {
+    body: dict[str, Any] = {
         "id": ids.compute_id(sub_id, rg, kind, name),
         "name": name,
         "type": f"Microsoft.Compute/{kind}",
@@ -569,3 +569,10 @@ def _disk(
         "sku": {"name": "Standard_LRS", "tier": "Standard"},
         "properties": properties,
     }
+    tags = disk.get("tags")
+    if tags is not None:
+        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+            reader.fail(f"{path}.tags", "expected an object of tag name -> string value")
+        else:
+            body["tags"] = dict(tags)
+    return body
