@@ -4,6 +4,7 @@ settings pointing at it, and a way to write snapshots as a user would (the SDK's
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +21,6 @@ from tests.eventgrid.samples import SUBSCRIPTION, TOPIC
 from tests.integration.conftest import FAST
 
 SNAPSHOT_SECONDS = 1.0
-IDENTITY_KEYS = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "ARM_ENDPOINT", "ARM_CA_BUNDLE", "AzureWebJobsStorage")
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,9 @@ def snapshot_env(stack: LocalStack, **overrides: str) -> dict[str, str]:
 def env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Settings for one test; the shared queues and tables start empty."""
     settings = snapshot_env(stack)
-    for key in IDENTITY_KEYS:
-        monkeypatch.setenv(key, settings[key])
+    for key, value in settings.items():  # the handlers called in-process read the process environment
+        if os.environ.get(key) != value:
+            monkeypatch.setenv(key, value)
     runtime = handlers.build_runtime(settings)
     for queue in (snapshot_builds.QUEUE, runtime.settings.request_queue):
         client = runtime.queues.get_queue_client(queue)
