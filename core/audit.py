@@ -340,7 +340,7 @@ def format_findings(rows: list[dict[str, Any]], *, width: int = 110) -> str:
         out.append("  ".join(d.ljust(w) for d, w in zip(data, widths, strict=True)).rstrip())
         status = f"[resolved {row['resolvedAt']}] " if row.get("resolvedAt") else ""
         out += textwrap.wrap(status + str(row["message"]), width=width, initial_indent="    ",
-                             subsequent_indent="    ")
+                             subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)
     return "\n".join(out)
 
 

@@ -229,7 +229,8 @@ def des_key_rotation(facts: AuditFacts) -> Iterator[tuple[str, str]]:
         error = _get(facts.des.get(key), "properties", "autoKeyRotationError")
         if error:
             detail = (error.get("message") or error.get("code")) if isinstance(error, dict) else str(error)
-            yield des_id, (f"disk encryption set '{_name(des_id)}' reports a key rotation error: {detail}; fix the "
+            yield des_id, (f"disk encryption set '{_name(des_id)}' reports a key rotation error: "
+                           f"{str(detail).rstrip('. ')}; fix the "
                            "set's access to its Key Vault key")
 
 
