@@ -62,7 +62,7 @@ def test_discovery_reads_the_real_function_app():
     spec = importlib.util.spec_from_file_location("function_app_copy", PROJECT_ROOT / "function_app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    found = discover(module, {}, zone=UTC)
+    found = discover(module, {"AUDIT_SCHEDULE": "0 0 6 * * *"}, zone=UTC)
     assert found.problems == []
     assert {f.queue_name for f in found.of_type(QueueFunction)} >= {"image-build-requests"}
 
