@@ -222,7 +222,11 @@ def run_worker(args: argparse.Namespace) -> int:
     """Serve function_app.py's triggers against the configured storage (the Functions host's job in Azure)."""
     from core.localworker import run_worker as serve
 
-    return serve(until_idle=args.until_idle, http_port=args.http_port)
+    idle_check = None
+    if args.until_idle:
+        store = _runtime().store
+        idle_check = lambda: not store.in_flight()  # noqa: E731 - a delayed step message is not an empty queue
+    return serve(until_idle=args.until_idle, http_port=args.http_port, idle_check=idle_check)
 
 
 def run_templates_check(args: argparse.Namespace) -> int:
