@@ -88,7 +88,7 @@ def main() -> int:
     started = time.monotonic()
     _heading("Starting Azurite and the ARM simulator (seed world)")
     with LocalStack(
-        replication_seconds=10.0, feature_registration_seconds=3.0, provider_registration_seconds=1.0
+        replication_seconds=8.0, feature_registration_seconds=3.0, provider_registration_seconds=1.0
     ) as stack:
         env = stack.env(**DEMO_SETTINGS)
         print(f"  Azurite queues/tables : 127.0.0.1:{stack.azurite.queue_port} / :{stack.azurite.table_port}")
@@ -100,15 +100,22 @@ def main() -> int:
 
         _heading("python -m core submit ...   (to the image-build-requests queue)")
         builds = []
-        for label, path in BUILDS:
+        run_dir = PROJECT_ROOT / ".run"
+        run_dir.mkdir(exist_ok=True)
+        for index, (label, path) in enumerate(BUILDS):
+            if index:
+                # The seed's examples all publish MyImage 1.0.0: one build per version, so the next gets 1.0.<n>.
+                request = json.loads(path.read_text())
+                request["version"] = f"1.0.{index}"
+                path = run_dir / f"{path.stem}-1.0.{index}.json"
+                path.write_text(json.dumps(request, indent=2))
+                label += f", version 1.0.{index}"
             build_id = _run_cli(env, "submit", str(path)).strip()
             builds.append((label, build_id))
             print(f"  {path.name:<30} -> build {build_id}")
 
         _heading("python -m core worker --until-idle   (function_app.py served locally; live progress)")
-        log_dir = PROJECT_ROOT / ".run"
-        log_dir.mkdir(exist_ok=True)
-        log_path = log_dir / "demo-worker.log"
+        log_path = run_dir / "demo-worker.log"
         with open(log_path, "wb") as log:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "core", "worker", "--until-idle"],
