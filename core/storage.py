@@ -33,27 +33,34 @@ def _credential(env: Mapping[str, str], name: str) -> TokenCredential:
 
 
 def _service_uri(env: Mapping[str, str], name: str, service: str) -> str | None:
-    uri = env.get(f"{name}__{service}ServiceUri")
+    uri = env.get(f"{name}__{service}ServiceUri", "").strip()
     if uri:
         if not uri.startswith("https://"):
-            raise SettingsError(f"{name}__{service}ServiceUri must be an https:// URL")
+            raise SettingsError(
+                f"{name}__{service}ServiceUri={uri!r} must be an https:// URL (tokens never go over http)"
+            )
         return uri
-    account = env.get(f"{name}__accountName")
+    account = env.get(f"{name}__accountName", "").strip()
     if account:
         return f"https://{account}.{service}.core.windows.net"
     return None
 
 
 def _connection_string(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    # The tables SDK rejects a trailing ';' that the queue SDK and the portal happily produce.
-    return value.rstrip(";") or None
+    """A connection string in `name`, else in `AzureWebJobs<name>` (the Functions host's legacy prefix)."""
+    for candidate in (name, f"AzureWebJobs{name}"):
+        # The tables SDK rejects a trailing ';' that the queue SDK and the portal happily produce.
+        value = env.get(candidate, "").strip().rstrip(";")
+        if value:
+            return value
+    return None
 
 
 def _missing(name: str) -> SettingsError:
     return SettingsError(
         f"storage connection {name!r} is not configured: set {name} to a connection string "
-        f"(UseDevelopmentStorage=true for Azurite) or {name}__accountName for an identity-based connection"
+        f"(UseDevelopmentStorage=true for Azurite) or {name}__accountName / {name}__queueServiceUri "
+        "for an identity-based connection"
     )
 
 
