@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.clients.storage import queue_service, table_service
 from core.config import Settings
+from core.orchestration.registration import Registrar
 from core.orchestration.runner import Runner
 from core.orchestration.store import BuildStore
-from core.registration import Registrar
-from core.storage import queue_service, table_service
 from devstack.stack import LocalStack
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "seed-cli-managed-image.json"

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from core.encryption import to_body
 from core.request import Problem, RequestInvalid, parse_request
+from core.request.encryption import to_body
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -122,10 +122,10 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def _check_live(request: Any) -> list[Any]:
     """The pre-flight rules over facts read from ARM (reads only), with the configured policy."""
-    from core.azure import Arm
+    from core.clients.arm import Arm
     from core.config import Settings, SettingsError
-    from core.policy import check_live
-    from core.policy_config import PolicyConfigError
+    from core.policy.check import check_live
+    from core.policy.config import PolicyConfigError
 
     try:
         return check_live(request, Arm(Settings.from_env(), request.subscription_id))
@@ -152,8 +152,8 @@ def _runtime() -> Any:
 
 def run_submit(args: argparse.Namespace) -> int:
     """Validate the request offline, put it on the request queue as written, and print its build ID."""
+    from core.clients.storage import send_message
     from core.orchestration.admission import build_id_for
-    from core.storage import send_message
 
     try:
         raw = read_request_file(args.request)
@@ -219,8 +219,19 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    """Serve function_app.py's triggers against the configured storage (the Functions host's job in Azure)."""
-    from core.localworker import run_worker as serve
+    """Serve function_app.py's triggers against the configured storage (the Functions host's job in Azure).
+
+    The local host lives in ``devstack/``, which a deployed package does not hold: there the verb says so.
+    """
+    try:
+        from devstack.localworker import run_worker as serve
+    except ModuleNotFoundError as missing:
+        if not (missing.name or "").startswith("devstack"):
+            raise
+        print("python -m core worker: the local Functions host (devstack/localworker) is not in this package; "
+              "in Azure the Functions host serves the triggers, locally run it from a clone of the repository",
+              file=sys.stderr)
+        return EXIT_INVALID
 
     idle_check = None
     if args.until_idle:
@@ -234,7 +245,8 @@ def run_templates_check(args: argparse.Namespace) -> int:
     import os
     from pathlib import Path
 
-    from core.templates import TemplatesInvalid, load_templates, templates_dir
+    from core.snapshots.template_loader import load_templates, templates_dir
+    from core.snapshots.templates import TemplatesInvalid
 
     directory = Path(args.dir) if args.dir else templates_dir(os.environ)
     try:
@@ -256,7 +268,7 @@ def run_audit(args: argparse.Namespace) -> int:
     """Audit the configured galleries now (or print the recorded findings): a table, or --json."""
     import os
 
-    from core.audit import AuditConfig, auditor, format_findings
+    from core.audit.run import AuditConfig, auditor, format_findings
     from core.config import SettingsError
 
     rt = _runtime()

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 import azure.functions as func
 from azure.storage.queue import QueueServiceClient
 
-from core import audit, snapshot_builds
+from core.audit import run as audit
+from core.clients.storage import queue_service, table_service
 from core.config import Settings
-from core.eventgrid import event_to_dict
+from core.orchestration.registration import Registrar
 from core.orchestration.runner import Runner, UnprocessableMessage, find_build_id
 from core.orchestration.store import BuildStore
-from core.registration import Registrar
+from core.snapshots import builds as snapshot_builds
+from core.snapshots.eventgrid import event_to_dict
 from core.status import build_status
-from core.storage import queue_service, table_service
 
 log = logging.getLogger(__name__)
 

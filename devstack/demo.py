@@ -138,7 +138,7 @@ def main() -> int:
 
         _heading("The image version as ARM returns it ($expand=ReplicationStatus)")
         os.environ.update({k: env[k] for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")})
-        from core.azure import Arm
+        from core.clients.arm import Arm
         from core.config import Settings
 
         request = json.loads(BUILDS[0][1].read_text())

@@ -3,6 +3,6 @@
 from .faults import Fault
 from .http_types import RecordedRequest
 from .simulator import Simulator
-from .world_schema import WorldError
+from .world_reader import WorldError
 
 __all__ = ["Fault", "RecordedRequest", "Simulator", "WorldError"]

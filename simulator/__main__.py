@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from .simulator import Simulator
-from .world_schema import WorldError
+from .world_reader import WorldError
 
 SEED = Path(__file__).parent / "worlds" / "seed.json"
 

@@ -7,10 +7,11 @@ from typing import Any
 from . import errors, ids, regions
 from .errors import ArmError
 from .http_types import Response
+from .put_model import VersionAddress
 from .replication import RegionRun
 from .settings import Settings
 from .snapshots_api import put_snapshot
-from .validation import VersionAddress, validate_put
+from .validation import validate_put
 from .world import World
 
 # lower-case type segment -> canonical spelling, for resource types directly under a resource group

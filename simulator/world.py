@@ -15,7 +15,7 @@ from typing import Any
 
 from . import ids, regions
 from .replication import RegionRun, VersionRun
-from .world_schema import LoadedWorld
+from .world_reader import LoadedWorld
 
 VERSION_TYPE = "microsoft.compute/galleries/images/versions"
 

@@ -7,4 +7,5 @@
 - `store`    builds and their history in Azure Table storage, ETag-guarded
 - `steps`    the I/O of each step (ARM calls), each returning an event
 - `runner`   executes decisions: claims a step, runs it, records, schedules the next message
+- `registration`  the preview feature and provider registration step, shared per subscription
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.azure import ArmFailure
+from core.clients.arm import ArmFailure
 
 
 @dataclass(frozen=True)

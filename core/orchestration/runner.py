@@ -19,7 +19,8 @@ from typing import Any
 
 from azure.storage.queue import QueueClient, QueueServiceClient
 
-from core.azure import Arm, ArmFailure
+from core.clients.arm import Arm, ArmFailure
+from core.clients.storage import send_message
 from core.config import Settings
 from core.orchestration.admission import Admission, Outcome, Submission, admit, build_id_for
 from core.orchestration.decide import Decision, begin_step, decide
@@ -28,8 +29,7 @@ from core.orchestration.state import BuildState, parse_iso, utc_iso
 from core.orchestration.steps import StepContext, run_step
 from core.orchestration.store import BuildExists, BuildStore, StaleState
 from core.request import RequestInvalid, parse_request, request_to_dict
-from core.resource_ids import image_version_id
-from core.storage import send_message
+from core.request.resource_ids import image_version_id
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,9 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.mgmt.compute.operations._operations import build_gallery_image_versions_create_or_update_request
 
-from core import facts as facts_module
 from core import policy
-from core.azure import Arm, check_arm_url, classify
+from core.clients.arm import Arm, check_arm_url, classify
 from core.config import Settings
-from core.encryption import to_body
 from core.orchestration.events import (
     ArmCallFailed,
     CreateAccepted,
@@ -28,8 +26,10 @@ from core.orchestration.events import (
     ValidationRejected,
 )
 from core.orchestration.state import BuildState, BuildStatus
-from core.regions import normalize_region
+from core.policy import facts as facts_module
 from core.request import BuildRequest, RequestInvalid, parse_request
+from core.request.encryption import to_body
+from core.request.regions import normalize_region
 
 _ARM_ERRORS = (HttpResponseError, ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError)
 
@@ -39,7 +39,7 @@ class StepContext:
     settings: Settings
     arm: Arm
     now: datetime
-    registration: Any = None  # core.registration.Registrar; typed loosely to keep this module import-light
+    registration: Any = None  # a core.orchestration.registration.Registrar; typed loosely: import-light
 
 
 def _request(state: BuildState) -> BuildRequest:

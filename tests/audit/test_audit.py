@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.functions.timer import TimerRequest
 
-from core import audit, handlers
-from core.audit import AuditConfig, Auditor
-from core.audit_rules import AuditPolicy
+from core import handlers
+from core.audit import run as audit
+from core.audit.rules import AuditPolicy
+from core.audit.run import AuditConfig, Auditor
 from core.orchestration.state import utc_iso
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
@@ -147,7 +148,7 @@ def test_cli_exit_codes_for_a_compliant_gallery_and_for_no_scope(env):
 
 def test_the_timer_writes_the_table_and_logs_one_summary_line(env, caplog):
     timer = TimerRequest(past_due=False)
-    with caplog.at_level(logging.INFO, logger="core.audit"):
+    with caplog.at_level(logging.INFO, logger="core.audit.run"):
         handlers.handle_audit_timer(timer)
     [summary] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("audit: ")]
     assert summary == (f"audit: {len(EXPECTED)} version(s) in 1 gallery(ies); {len(NONCOMPLIANT)} open finding(s) on "

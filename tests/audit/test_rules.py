@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.audit_rules import RULES, AuditFacts, AuditPolicy, audit_version, describe_rules, version_disks
+from core.audit.rules import RULES, AuditFacts, AuditPolicy, audit_version, describe_rules, version_disks
 from tests.audit.world import FOREIGN_DES, des_id, version_id
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)

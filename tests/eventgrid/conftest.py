@@ -14,8 +14,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 
-from core import handlers, snapshot_builds
-from core.templates import DEFAULT_DIR
+from core import handlers
+from core.snapshots import builds as snapshot_builds
+from core.snapshots import work as snapshot_work
+from core.snapshots.templates import DEFAULT_DIR
 from devstack.stack import LocalStack
 from tests.eventgrid.samples import SUBSCRIPTION, TOPIC
 from tests.integration.conftest import FAST
@@ -45,16 +47,16 @@ def env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
         if os.environ.get(key) != value:
             monkeypatch.setenv(key, value)
     runtime = handlers.build_runtime(settings)
-    for queue in (snapshot_builds.QUEUE, runtime.settings.request_queue):
+    for queue in (snapshot_work.QUEUE, runtime.settings.request_queue):
         client = runtime.queues.get_queue_client(queue)
         with contextlib.suppress(ResourceNotFoundError):
             client.clear_messages()
     tables = snapshot_builds.table_service(settings, runtime.settings.storage_connection)
-    tables.delete_table(snapshot_builds.TABLE)
-    snapshot_builds.forget_templates()
+    tables.delete_table(snapshot_work.TABLE)
+    snapshot_work.forget_templates()
     handlers.reset_runtime()
     yield settings
-    snapshot_builds.forget_templates()
+    snapshot_work.forget_templates()
     handlers.reset_runtime()
 
 

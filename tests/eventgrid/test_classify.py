@@ -10,7 +10,7 @@ import azure.functions as func
 import pytest
 
 from core.config import SettingsError
-from core.eventgrid import Ignored, Refused, SnapshotWritten, TopicAllowlist, classify, event_to_dict
+from core.snapshots.eventgrid import Ignored, Refused, SnapshotWritten, TopicAllowlist, classify, event_to_dict
 from tests.eventgrid.samples import DOC_CLOUD_EVENT, DOC_EVENT_GRID, SUBSCRIPTION, TOPIC, snapshot_event, snapshot_id
 
 OTHER_SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"

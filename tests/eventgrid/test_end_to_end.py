@@ -15,11 +15,12 @@ import azure.functions as func
 import pytest
 
 from core import handlers
-from core.encryption import to_body
 from core.orchestration.admission import build_id_for
 from core.request import parse_request
-from core.resource_ids import image_version_id
-from core.templates import DEFAULT_DIR, load_template
+from core.request.encryption import to_body
+from core.request.resource_ids import image_version_id
+from core.snapshots.template_loader import load_template
+from core.snapshots.templates import DEFAULT_DIR
 from devstack.azurite import PROJECT_ROOT, free_port
 from devstack.stack import LocalStack
 from tests.eventgrid.conftest import SNAPSHOT_SECONDS, put_snapshot

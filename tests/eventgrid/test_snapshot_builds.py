@@ -14,10 +14,12 @@ import azure.functions as func
 import pytest
 from azure.storage.queue import QueueClient
 
-from core import handlers, snapshot_builds
+from core import handlers
 from core.orchestration.state import utc_iso
-from core.snapshot_builds import Outcome, SnapshotWork
-from core.templates import TemplatesInvalid
+from core.snapshots import builds as snapshot_builds
+from core.snapshots import work as snapshot_work
+from core.snapshots.builds import Outcome, SnapshotWork
+from core.snapshots.templates import TemplatesInvalid
 from simulator import Fault
 from tests.eventgrid.conftest import SNAPSHOT_SECONDS, put_snapshot
 from tests.eventgrid.samples import snapshot_event, snapshot_id
@@ -68,7 +70,7 @@ def test_a_new_snapshot_becomes_one_request_with_the_templates_encryption(stack,
     assert data_disk["lun"] == 0 and data_disk["id"].startswith(snapshot_id("dd-"))
     assert request["targetRegionEncryption"].startswith("WestUSDiskEncryptionSet1,0,WestUSDiskEncryptionSet2")
     assert request["tags"] == {"imageBuilder.template": "seed-linux", "imageBuilder.snapshot": name}
-    claim = builder(env).table.get_entity(snapshot_builds.table_key(snapshot_id(name)), "build")
+    claim = builder(env).table.get_entity(snapshot_work.table_key(snapshot_id(name)), "build")
     assert claim["Status"] == "Submitted" and claim["Version"] == "1.0.0" and json.loads(claim["Request"]) == request
 
 
@@ -87,7 +89,7 @@ def test_a_snapshot_still_provisioning_is_looked_at_again_later_not_waited_for(s
     started = time.monotonic()
     assert builder(env).handle_event(snapshot_event(name)) is Outcome.WAITING
     assert time.monotonic() - started < 1.0  # no sleep inside the invocation
-    events = queue(env, snapshot_builds.QUEUE)
+    events = queue(env, snapshot_work.QUEUE)
     assert events.peek_messages() == []  # hidden for SNAPSHOT_POLL_SECONDS
     assert requests_sent(env) == []
     deadline = time.monotonic() + 10
@@ -106,7 +108,7 @@ def test_waiting_gives_up_after_the_timeout(stack, env):
     name = os_snapshot(stack, wait=False)
     work = SnapshotWork(snapshot_id(name), "e1", utc_iso(datetime.now(UTC) - timedelta(hours=2)), "t1")
     assert builder(env).process(work) is Outcome.TIMED_OUT
-    assert queue(env, snapshot_builds.QUEUE).peek_messages() == []
+    assert queue(env, snapshot_work.QUEUE).peek_messages() == []
 
 
 def test_two_snapshots_for_one_image_get_two_versions(stack, env):
@@ -150,7 +152,7 @@ def test_two_templates_matching_one_snapshot_make_no_build(stack, env, tmp_path:
         (tmp_path / f"{name}.json").write_text(json.dumps(template))
     env = {**env, "TEMPLATES_DIR": str(tmp_path)}
     name = os_snapshot(stack)
-    with caplog.at_level(logging.ERROR, logger="core.snapshot_builds"):
+    with caplog.at_level(logging.ERROR, logger="core.snapshots.builds"):
         assert builder(env).handle_event(snapshot_event(name)) is Outcome.AMBIGUOUS
     assert "templates a, b all match" in caplog.text
     assert requests_sent(env) == []
@@ -160,7 +162,7 @@ def test_a_transient_arm_error_is_retried_later_with_backoff(stack, env):
     name = os_snapshot(stack)
     stack.simulator.inject(Fault(method="GET", path_regex=f"/snapshots/{name}$", status=503, times=3))
     assert builder(env).handle_event(snapshot_event(name)) is Outcome.RETRYING
-    events = queue(env, snapshot_builds.QUEUE)
+    events = queue(env, snapshot_work.QUEUE)
     assert events.peek_messages() == []  # delayed by RETRY_INITIAL_SECONDS
     time.sleep(1.3)
     [message] = events.receive_messages(visibility_timeout=30)
@@ -171,7 +173,7 @@ def test_a_transient_arm_error_is_retried_later_with_backoff(stack, env):
 def test_a_claim_left_by_a_crash_is_taken_over_and_a_live_one_is_waited_for(stack, env):
     name = os_snapshot(stack)
     table = builder(env).table
-    key = snapshot_builds.table_key(snapshot_id(name))
+    key = snapshot_work.table_key(snapshot_id(name))
     table.create_entity({"PartitionKey": key, "RowKey": "build", "Status": "Claimed", "Token": "other",
                          "ClaimedAt": utc_iso(datetime.now(UTC))})
     assert builder(env).handle_event(snapshot_event(name)) is Outcome.CLAIMED_ELSEWHERE

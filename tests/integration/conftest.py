@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from core import handlers
+from core.clients.storage import send_message
 from core.orchestration.admission import build_id_for
 from core.orchestration.state import BuildState
 from core.request import parse_request
-from core.storage import send_message
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
 

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from core.encryption import to_body
 from core.orchestration.admission import build_id_for
 from core.orchestration.runner import derive_resource_id
 from core.request import parse_request
+from core.request.encryption import to_body
 from simulator import Fault
 from tests.integration.conftest import App, example
 

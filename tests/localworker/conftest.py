@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from azure.storage.queue import QueueClient, QueueServiceClient
 
-from core.localworker import Worker
 from devstack.azurite import Azurite
+from devstack.localworker import Worker
 from tests.localworker.apps import Recorder, build_app
 
 NEVER = "0 0 0 1 1 *"  # a timer schedule that does not fire during a test (midnight, 1 January)

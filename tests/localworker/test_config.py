@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.localworker.discovery import resolve_settings
-from core.localworker.errors import WorkerConfigError
-from core.localworker.hostconfig import QueueOptions, load_host_config
-from core.localworker.queue_listener import poll_delays
-from core.localworker.schedules import CronSchedule, IntervalSchedule, parse_schedule, time_zone
-from core.localworker.timespan import parse_timespan
-from core.localworker.worker import message_lease
+from devstack.localworker.discovery import resolve_settings
+from devstack.localworker.errors import WorkerConfigError
+from devstack.localworker.hostconfig import QueueOptions, load_host_config
+from devstack.localworker.queue_listener import poll_delays
+from devstack.localworker.schedules import CronSchedule, IntervalSchedule, parse_schedule, time_zone
+from devstack.localworker.timespan import parse_timespan
+from devstack.localworker.worker import message_lease
 
 
 @pytest.mark.parametrize(

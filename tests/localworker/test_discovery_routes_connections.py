@@ -11,8 +11,9 @@ import azure.functions as func
 import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from core.localworker.connections import queue_service_client
-from core.localworker.discovery import (
+from devstack.azurite import PROJECT_ROOT
+from devstack.localworker.connections import queue_service_client
+from devstack.localworker.discovery import (
     EventGridFunction,
     HttpFunction,
     QueueFunction,
@@ -20,11 +21,10 @@ from core.localworker.discovery import (
     discover,
     load_app,
 )
-from core.localworker.errors import WorkerConfigError
-from core.localworker.eventgrid import BadEventPayload, event_list, to_event, validation_code
-from core.localworker.messages import UndecodableMessage, decode_body
-from core.localworker.routes import compile_route
-from devstack.azurite import PROJECT_ROOT
+from devstack.localworker.errors import WorkerConfigError
+from devstack.localworker.eventgrid import BadEventPayload, event_list, to_event, validation_code
+from devstack.localworker.messages import UndecodableMessage, decode_body
+from devstack.localworker.routes import compile_route
 from tests.localworker.apps import Recorder, build_app
 
 SETTINGS = {"TINY_QUEUE": "Orders-In", "TINY_SCHEDULE": "0 */5 * * * *"}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core.localworker import main, run_worker
 from devstack.azurite import PROJECT_ROOT
+from devstack.localworker import main, run_worker
 from tests.localworker.apps import Recorder, build_app, read_records
 
 pytestmark = pytest.mark.integration
@@ -70,7 +70,7 @@ def test_stop_event_finishes_in_flight_invocations(queue, env, write_host_json):
 
 def worker_process(env: dict[str, str], host_json: Path, record_file: Path) -> subprocess.Popen[str]:
     child_env = {**os.environ, **env, "TINY_RECORD_FILE": str(record_file), "PYTHONPATH": str(PROJECT_ROOT)}
-    command = [sys.executable, "-m", "core.localworker", "--app", "tests.localworker.tinyapp",
+    command = [sys.executable, "-m", "devstack.localworker", "--app", "tests.localworker.tinyapp",
                "--app-dir", str(PROJECT_ROOT), "--host-json", str(host_json)]  # fmt: skip
     return subprocess.Popen(
         command,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.azure import ArmFailure
+from core.clients.arm import ArmFailure
 from core.config import Settings
 from core.orchestration.decide import UnexpectedEvent, begin_step, decide
 from core.orchestration.events import (

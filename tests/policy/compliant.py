@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from core.facts import Facts
+from core.policy.facts import Facts
 from core.request import BuildRequest, DataDiskEncryption, ImageSource, RegionTarget
 
 SUB = "00000000-0000-0000-0000-000000000000"

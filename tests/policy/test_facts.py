@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from core import facts as facts_module
-from core.facts import (
+from core.policy import facts as facts_module
+from core.policy.facts import (
     Facts,
     encrypted_disks,
     is_customer_key_encrypted,

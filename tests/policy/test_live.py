@@ -17,13 +17,13 @@ from azure.mgmt.compute.operations._operations import build_gallery_image_versio
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from core import facts as facts_module
 from core import policy
-from core.azure import Arm
+from core.clients.arm import Arm
 from core.config import Settings
-from core.encryption import to_body
-from core.policy_config import Level, load_profile
+from core.policy import facts as facts_module
+from core.policy.config import Level, load_profile
 from core.request import BuildRequest, DataDiskEncryption, DataDiskSource, ImageSource, parse_request
+from core.request.encryption import to_body
 from simulator import Simulator
 
 from .live_builds import VERSION_SOURCE, any_builds, build, builds_with_mistakes, region_target

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core import policy, policy_config
-from core.policy_config import Level, PolicyConfigError, config_from_env, load_file, load_profile
+from core import policy
+from core.policy import config as policy_config
+from core.policy.config import Level, PolicyConfigError, config_from_env, load_file, load_profile
 
 from .compliant import facts, request
 

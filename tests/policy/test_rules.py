@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 import pytest
 
 from core import policy
-from core.facts import Facts
-from core.policy_config import Level, PolicyConfig, load_profile
+from core.policy.config import Level, PolicyConfig, load_profile
+from core.policy.facts import Facts
 from core.request import BuildRequest, DataDiskEncryption, DataDiskSource, ImageSource
 
 from .compliant import (

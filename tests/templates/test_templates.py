@@ -12,16 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from core.encryption import to_body
 from core.request import parse_request
-from core.templates import (
+from core.request.encryption import to_body
+from core.snapshots.template_loader import load_templates, parse_template
+from core.snapshots.templates import (
     DEFAULT_DIR,
     SnapshotFacts,
     TemplatesInvalid,
     VersionStrategy,
     data_disks_from_tags,
-    load_templates,
-    parse_template,
     render_date,
     select,
 )

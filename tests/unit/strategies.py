@@ -2,7 +2,7 @@
 
 from hypothesis import strategies as st
 
-from core.cli_strings import STORAGE_ACCOUNT_TYPES, CliRegionEncryption, CliTargetRegion
+from core.request.cli_strings import STORAGE_ACCOUNT_TYPES, CliRegionEncryption, CliTargetRegion
 
 region_names = st.from_regex(r"[a-z][a-z0-9]{1,15}", fullmatch=True)
 replica_counts = st.integers(min_value=1, max_value=100)

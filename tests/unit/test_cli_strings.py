@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.cli_strings import (
+from core.request.cli_strings import (
     CliRegionEncryption,
     CliTargetRegion,
     canonical_storage_account_type,

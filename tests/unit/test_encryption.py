@@ -6,8 +6,8 @@ from dataclasses import replace
 import pytest
 from azure.mgmt.compute import models
 
-from core.encryption import request_from_body, to_body, to_image_version
 from core.request import RequestInvalid, parse_request
+from core.request.encryption import request_from_body, to_body, to_image_version
 from tests.unit.builders import DISK_ID, IMAGE_ID, OTHER_VERSION_ID, PREFIX, SNAPSHOT_ID, SUB, VM_ID, des, raw_request
 
 

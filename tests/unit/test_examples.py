@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.encryption import request_from_body, to_body
 from core.request import parse_request, request_to_dict
+from core.request.encryption import request_from_body, to_body
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"

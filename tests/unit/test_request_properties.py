@@ -6,8 +6,6 @@ from datetime import UTC
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.cli_strings import render_region_encryption, render_target_region
-from core.encryption import request_from_body, to_body
 from core.request import (
     BuildRequest,
     DataDiskEncryption,
@@ -18,6 +16,8 @@ from core.request import (
     parse_request,
     request_to_dict,
 )
+from core.request.cli_strings import render_region_encryption, render_target_region
+from core.request.encryption import request_from_body, to_body
 from tests.unit.builders import IMAGE_ID, OTHER_VERSION_ID, PREFIX, RG, SUB, VM_ID, des, raw_request
 from tests.unit.strategies import (
     cli_region_encryptions,

@@ -1,0 +1,241 @@
+"""The registration step: required preview features, then the `Microsoft.Compute` provider.
+
+The seed's order: register each feature (`Microsoft.Compute/SIGEncryption` by default) and wait until
+it is Registered, then register the provider again so the feature takes effect; register the
+provider if it is not registered at all. A feature the subscription does not know is not required
+(today's Azure no longer has this preview).
+
+One registration per subscription: what is known is kept in the `subscriptions` table with an
+expiry, and a register call is made only by the build that wins an ETag-guarded claim, so ten builds
+in one subscription make one call. `plan` is the pure part; `Registrar.step` does the I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableServiceClient, UpdateMode
+
+from core.config import Settings
+from core.orchestration.events import Event, RegistrationComplete, RegistrationPending, RegistrationRefused
+from core.orchestration.state import BuildState, parse_iso, utc_iso
+
+PROVIDER = "Microsoft.Compute"
+NOT_REQUIRED = "NotRequired"  # the subscription does not know the feature
+DONE_STATES = frozenset({"registered", NOT_REQUIRED.lower()})
+REGISTER_STATES = frozenset({"notregistered", "unregistered"})
+# A register call claimed by a build is not repeated by others for this long.
+CLAIM_SECONDS = 300
+PERMISSIONS = {
+    "feature": "Microsoft.Features/providers/features/register/action",
+    "feature-read": "Microsoft.Features/providers/features/read",
+    "provider": f"{PROVIDER}/register/action",
+}
+
+
+@dataclass
+class SubscriptionRecord:
+    """What one subscription's registration looked like when last checked."""
+
+    features: dict[str, str] = field(default_factory=dict)
+    provider_state: str = ""
+    checked_at: str | None = None
+    feature_claims: dict[str, str] = field(default_factory=dict)  # feature -> when a register call was claimed
+    provider_claim: str | None = None
+    reregister_provider: bool = False
+    register_calls: int = 0
+
+    def to_entity(self, subscription_id: str) -> dict[str, Any]:
+        return {
+            "PartitionKey": subscription_id.lower(),
+            "RowKey": "registration",
+            "Record": json.dumps(self.__dict__, separators=(",", ":")),
+        }
+
+    @classmethod
+    def from_entity(cls, entity: dict[str, Any]) -> SubscriptionRecord:
+        return cls(**json.loads(entity["Record"]))
+
+
+@dataclass(frozen=True)
+class Plan:
+    register_features: tuple[str, ...] = ()
+    register_provider: bool = False
+    complete: bool = False
+    notes: tuple[str, ...] = ()
+
+
+def _claimed(at: str | None, now: datetime) -> bool:
+    moment = parse_iso(at)
+    return moment is not None and now - moment < timedelta(seconds=CLAIM_SECONDS)
+
+
+def plan(record: SubscriptionRecord, features: dict[str, str], provider_state: str, now: datetime) -> Plan:
+    """What to do next, given the observed states and what other builds already claimed. Pure."""
+    notes: list[str] = []
+    to_register: list[str] = []
+    waiting = False
+    for name, observed in features.items():
+        state = observed.lower()
+        if state == NOT_REQUIRED.lower():
+            notes.append(f"{name}: not known to this subscription, so not required")
+        elif state == "registered":
+            notes.append(f"{name}: Registered")
+        elif state in REGISTER_STATES:
+            waiting = True
+            if _claimed(record.feature_claims.get(name), now):
+                notes.append(f"{name}: {observed}; registration already requested, waiting")
+            else:
+                to_register.append(name)
+                notes.append(f"{name}: {observed}; registering")
+        else:  # Registering, Pending, Unregistering
+            waiting = True
+            notes.append(f"{name}: {observed}, waiting")
+    if waiting:
+        return Plan(register_features=tuple(to_register), notes=tuple(notes))
+
+    provider = provider_state.lower()
+    if record.reregister_provider or provider in REGISTER_STATES:
+        why = "re-registering so the features take effect" if record.reregister_provider else "registering"
+        if _claimed(record.provider_claim, now):
+            return Plan(notes=(*notes, f"{PROVIDER}: {provider_state}; {why} already requested, waiting"))
+        return Plan(register_provider=True, notes=(*notes, f"{PROVIDER}: {provider_state}; {why}"))
+    if provider != "registered":
+        return Plan(notes=(*notes, f"{PROVIDER}: {provider_state}, waiting"))
+    return Plan(complete=True, notes=(*notes, f"{PROVIDER}: Registered"))
+
+
+class _Refused(Exception):
+    """A registration call answered 403; carries the build's RegistrationRefused event."""
+
+    def __init__(self, event: RegistrationRefused) -> None:
+        super().__init__(event.message)
+        self.event = event
+
+
+@contextlib.contextmanager
+def _refused_as(what: str) -> Iterator[None]:
+    """Turn a 403 inside the block into ``_Refused`` saying ``what`` (and ARM's own words); re-raise the rest."""
+    try:
+        yield
+    except HttpResponseError as exc:
+        if exc.status_code == 403:
+            raise _Refused(RegistrationRefused(code="AuthorizationFailed", message=f"{what} ({exc.message})")) from exc
+        raise
+
+
+class Registrar:
+    """Runs the registration step against ARM, sharing state per subscription in Table storage."""
+
+    def __init__(self, service: TableServiceClient, settings: Settings) -> None:
+        self.settings = settings
+        self.table = service.get_table_client(settings.subscriptions_table)
+        self._ensured = False
+
+    def _load(self, subscription_id: str) -> tuple[SubscriptionRecord, str | None]:
+        if not self._ensured:
+            with contextlib.suppress(ResourceExistsError):
+                self.table.create_table()
+            self._ensured = True
+        try:
+            entity = self.table.get_entity(subscription_id.lower(), "registration")
+        except ResourceNotFoundError:
+            return SubscriptionRecord(), None
+        return SubscriptionRecord.from_entity(entity), entity.metadata["etag"]
+
+    def _store(self, subscription_id: str, record: SubscriptionRecord, etag: str | None) -> bool:
+        """Write the record if nobody else did since it was read; False if someone did."""
+        entity = record.to_entity(subscription_id)
+        try:
+            if etag is None:
+                self.table.create_entity(entity)
+            else:
+                self.table.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+        except (ResourceExistsError, ResourceModifiedError):
+            return False
+        return True
+
+    def _fresh(self, record: SubscriptionRecord, now: datetime) -> bool:
+        checked = parse_iso(record.checked_at)
+        if checked is None or now - checked > timedelta(seconds=self.settings.registration_cache_seconds):
+            return False
+        known = {name: state for name, state in record.features.items() if name in self.settings.required_features}
+        return (
+            len(known) == len(self.settings.required_features)
+            and all(state.lower() in DONE_STATES for state in known.values())
+            and record.provider_state.lower() == "registered"
+            and not record.reregister_provider
+        )
+
+    def _observe(self, arm: Any) -> tuple[dict[str, str], str]:
+        features: dict[str, str] = {}
+        for feature in self.settings.required_features:
+            namespace, _, name = feature.partition("/")
+            try:
+                result = arm.features.features.get(namespace, name)
+                features[feature] = str(result.properties.state if result.properties else "NotRegistered")
+            except ResourceNotFoundError:
+                features[feature] = NOT_REQUIRED
+        provider = arm.resources.providers.get(PROVIDER)
+        return features, str(provider.registration_state or "NotRegistered")
+
+    def step(self, state: BuildState, ctx: Any) -> Event:
+        try:
+            return self._step(state, ctx)
+        except _Refused as refused:
+            return refused.event
+
+    def _step(self, state: BuildState, ctx: Any) -> Event:
+        now: datetime = ctx.now
+        subscription_id = state.subscription_id
+        record, etag = self._load(subscription_id)
+        if self._fresh(record, now):
+            return RegistrationComplete(
+                notes=(f"registration known good since {record.checked_at} (shared by this subscription's builds)",)
+            )
+        with _refused_as(f"cannot read feature or provider registration: grant {PERMISSIONS['feature-read']} "
+                         f"and {PROVIDER}/read to the app's identity"):
+            features, provider_state = self._observe(ctx.arm)
+        decided = plan(record, features, provider_state, now)
+        record.features, record.provider_state, record.checked_at = dict(features), provider_state, utc_iso(now)
+        at = utc_iso(now)
+        # What was just asked for is not yet true: the record says so, so no build trusts it from the cache.
+        for feature in decided.register_features:
+            record.feature_claims[feature] = at
+            record.features[feature] = "Registering"
+            record.reregister_provider = True
+        if decided.register_provider:
+            record.provider_claim = at
+            record.provider_state = "Registering"
+            record.reregister_provider = False
+        record.register_calls += len(decided.register_features) + int(decided.register_provider)
+        if not self._store(subscription_id, record, etag):
+            # Another build of this subscription wrote first; it owns any register call. Look again later.
+            return RegistrationPending(notes=("another build is updating this subscription's registration",))
+        for feature in decided.register_features:
+            namespace, _, name = feature.partition("/")
+            with _refused_as(f"registering {feature} was refused: the app's identity needs "
+                             f"{PERMISSIONS['feature']} on subscription {subscription_id}"):
+                ctx.arm.features.features.register(namespace, name)
+        if decided.register_provider:
+            with _refused_as(f"registering the {PROVIDER} provider was refused: the app's identity needs "
+                             f"{PERMISSIONS['provider']} on subscription {subscription_id}"):
+                ctx.arm.resources.providers.register(PROVIDER)
+        registration = {"features": features, "provider": provider_state}
+        if decided.complete:
+            return RegistrationComplete(notes=decided.notes, registration=registration)
+        return RegistrationPending(notes=decided.notes, registration=registration)

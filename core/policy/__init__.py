@@ -1,0 +1,24 @@
+"""Pre-flight policy: facts gathered from ARM, pure rules over (request, facts), and the profiles that set them.
+
+- ``facts``     what the rules need to know, read from ARM (reads only)
+- ``registry``  the ``@rule`` decorator and the table of rules;  ``views``  request fields as rules see them
+- ``rules/``    the rules, one module per subject (resources, source, the request's shape, encryption)
+- ``config``    profiles (``profiles/*.json``, ``POLICY_PROFILE``, ``POLICY_FILE``): error, warning or off per code
+- ``check``     ``evaluate`` (pure) and ``check_live`` (facts from ARM, then evaluate)
+"""
+
+from core.policy.check import (
+    RULES,
+    Finding,
+    Rule,
+    Severity,
+    Violation,
+    check_live,
+    default_config,
+    describe_rules,
+    evaluate,
+    rule,
+)
+
+__all__ = ["RULES", "Finding", "Rule", "Severity", "Violation", "check_live", "default_config", "describe_rules",
+           "evaluate", "rule"]

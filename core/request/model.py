@@ -1,0 +1,141 @@
+"""Build request v1: the model every trigger produces (design.md §5), and the problems a bad one has.
+
+The parser (``core.request.parse``) turns each of the three input shapes into a ``BuildRequest`` or
+raises ``RequestInvalid`` listing every problem; ``core.request.dict_form`` writes one back as JSON.
+"""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from core.request import resource_ids
+
+SCHEMA_VERSION = 1
+ENCRYPTION_TYPES = ("EncryptionAtRestWithCustomerKey", "EncryptionAtRestWithPlatformAndCustomerKeys")
+REPLICATION_MODES = ("Full", "Shallow")
+SOURCE_KINDS = ("managedImage", "imageVersion", "virtualMachine", "osSnapshot")
+
+SourceKind = Literal["managedImage", "imageVersion", "virtualMachine", "osSnapshot"]
+
+# Resource kinds each source may be, the first being the kind a bare name resolves to (as the CLI does).
+SOURCE_RESOURCE_KINDS: dict[str, tuple[str, ...]] = {
+    "managedImage": (resource_ids.IMAGE,),
+    "imageVersion": (resource_ids.GALLERY_IMAGE_VERSION,),
+    "virtualMachine": (resource_ids.VIRTUAL_MACHINE,),
+    "osSnapshot": (resource_ids.SNAPSHOT, resource_ids.DISK),
+}
+DATA_DISK_RESOURCE_KINDS = (resource_ids.SNAPSHOT, resource_ids.DISK)
+
+TOP_LEVEL_FIELDS = (
+    "schemaVersion", "subscriptionId", "resourceGroup", "galleryName", "imageDefinition", "version",
+    "location", "source", "targetRegions", "targetRegionEncryption", "replicaCount", "storageAccountType",
+    "endOfLifeDate", "excludeFromLatest", "replicationMode", "tags", "encryptionType",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request: ``field`` is a JSON path such as ``targetRegions[1].name``."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class RequestInvalid(ValueError):
+    """A request that cannot be built; ``problems`` lists every problem found, in input order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(problem) for problem in self.problems)
+
+
+@dataclass(frozen=True)
+class DataDiskEncryption:
+    lun: int
+    disk_encryption_set_id: str
+
+
+@dataclass(frozen=True)
+class RegionTarget:
+    """One target region: ``name`` normalised ("eastus2"), DES references resolved to canonical IDs."""
+
+    name: str
+    replica_count: int | None = None
+    storage_account_type: str | None = None
+    os_disk_encryption_set_id: str | None = None
+    data_disk_encryption: tuple[DataDiskEncryption, ...] = ()
+    exclude_from_latest: bool | None = None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.os_disk_encryption_set_id is not None or bool(self.data_disk_encryption)
+
+
+@dataclass(frozen=True)
+class DataDiskSource:
+    lun: int
+    id: str
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Where the image version comes from; ``data_disks`` only with an ``osSnapshot`` source."""
+
+    kind: SourceKind
+    id: str
+    data_disks: tuple[DataDiskSource, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """A validated, normalised request to create one gallery image version.
+
+    ``target_regions`` is never empty: without target regions the home ``location`` is the only one,
+    as the Azure CLI defaults it. ``encryption_type`` is the DES type every referenced DES must have.
+    """
+
+    subscription_id: str
+    resource_group: str
+    gallery_name: str
+    image_definition: str
+    version: str
+    location: str
+    source: ImageSource
+    target_regions: tuple[RegionTarget, ...]
+    replica_count: int | None = None
+    storage_account_type: str | None = None
+    end_of_life_date: str | None = None
+    exclude_from_latest: bool | None = None
+    replication_mode: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    encryption_type: str | None = None
+
+    @property
+    def resource_id(self) -> str:
+        """The ARM ID of the image version this request creates."""
+        return resource_ids.image_version_id(self.subscription_id, self.resource_group, self.gallery_name,
+                                             self.image_definition, self.version)
+
+    @property
+    def gallery_id(self) -> str:
+        return str(resource_ids.parse_resource_id(self.resource_id).parent.parent)
+
+    @property
+    def image_definition_id(self) -> str:
+        return str(resource_ids.parse_resource_id(self.resource_id).parent)
+
+    def disk_encryption_set_ids(self) -> list[str]:
+        """Every DES the request references, each once (compared case-insensitively), in first-use order."""
+        seen: dict[str, str] = {}
+        for region in self.target_regions:
+            data_ids = (disk.disk_encryption_set_id for disk in region.data_disk_encryption)
+            for des_id in (region.os_disk_encryption_set_id, *data_ids):
+                if des_id is not None:
+                    seen.setdefault(des_id.lower(), des_id)
+        return list(seen.values())
+

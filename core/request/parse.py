@@ -1,0 +1,113 @@
+"""``parse_request``: a decoded JSON request in any of the three shapes -> ``BuildRequest``.
+
+It accepts Azure CLI strings, REST objects and PowerShell hashtables as ConvertTo-Json emits them,
+resolves names to resource IDs as the CLI does, and either returns one normalised request or raises
+``RequestInvalid`` listing every problem found, each naming its field by JSON path and saying how to fix
+it. Only offline rules live here; checks that need ARM belong to the policy checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.request import cli_strings, resource_ids
+from core.request.fields import (
+    read_end_of_life,
+    read_location,
+    read_named,
+    read_resource_group,
+    read_source,
+    read_subscription,
+    read_tags,
+    read_version,
+)
+from core.request.model import (
+    ENCRYPTION_TYPES,
+    REPLICATION_MODES,
+    SCHEMA_VERSION,
+    TOP_LEVEL_FIELDS,
+    BuildRequest,
+    RegionTarget,
+    RequestInvalid,
+)
+from core.request.reader import GALLERY_NAME, IMAGE_DEFINITION_NAME, FieldReader
+from core.request.targets import RegionEntry, apply_encryption_strings, check_regions, read_target_regions
+
+# --- the request -----------------------------------------------------------------------------------------
+
+
+def parse_request(raw: object) -> BuildRequest:
+    """Validate and normalise a v1 request (a JSON object already decoded). Raises ``RequestInvalid``."""
+    parser = FieldReader()
+    obj = parser.object(raw, "request", "a JSON object")
+    if obj is None:
+        raise RequestInvalid(parser.problems)
+    found = parser.fields(obj, TOP_LEVEL_FIELDS, "", ignore_case=False)
+
+    def required(name: str, read: Any, *args: Any) -> Any:
+        if name not in found:
+            parser.add(name, "is required")
+            return None
+        return read(parser, found[name][1], found[name][0], *args)
+
+    if "schemaVersion" in found:
+        version_value = found["schemaVersion"][1]
+        if isinstance(version_value, bool) or version_value != SCHEMA_VERSION:
+            parser.add("schemaVersion", f"{version_value!r} is not supported: use {SCHEMA_VERSION} (or leave it out)")
+    subscription = required("subscriptionId", read_subscription)
+    resource_group = required("resourceGroup", read_resource_group)
+    gallery = required("galleryName", read_named, GALLERY_NAME,
+                       "letters and digits, with '_' and '.' allowed in the middle, up to 80 characters")
+    image = required("imageDefinition", read_named, IMAGE_DEFINITION_NAME,
+                     "letters and digits, with '_', '.' and '-' allowed in the middle, up to 80 characters")
+    version = required("version", read_version)
+    location = required("location", read_location)
+    if subscription:
+        parser.subscription = subscription
+    if resource_group:
+        parser.resource_group = resource_group
+    source = required("source", read_source)
+
+    if "targetRegions" in found:
+        regions = read_target_regions(parser, found["targetRegions"][1], "targetRegions")
+        check_regions(parser, regions, "targetRegions", location)
+    else:
+        regions = [RegionEntry("location", RegionTarget(location) if location else None)]
+    if "targetRegionEncryption" in found:
+        apply_encryption_strings(parser, found["targetRegionEncryption"][1], "targetRegionEncryption", regions)
+
+    optional: dict[str, Any] = {}
+    if "replicaCount" in found:
+        optional["replica_count"] = parser.integer(found["replicaCount"][1], "replicaCount",
+                                                   minimum=cli_strings.MIN_REPLICAS, maximum=cli_strings.MAX_REPLICAS)
+    if "storageAccountType" in found:
+        optional["storage_account_type"] = parser.choice(found["storageAccountType"][1], "storageAccountType",
+                                                         cli_strings.STORAGE_ACCOUNT_TYPES)
+    if "endOfLifeDate" in found:
+        optional["end_of_life_date"] = read_end_of_life(parser, found["endOfLifeDate"][1], "endOfLifeDate")
+    if "excludeFromLatest" in found:
+        optional["exclude_from_latest"] = parser.boolean(found["excludeFromLatest"][1], "excludeFromLatest")
+    if "replicationMode" in found:
+        optional["replication_mode"] = parser.choice(found["replicationMode"][1], "replicationMode",
+                                                     REPLICATION_MODES)
+    if "tags" in found:
+        optional["tags"] = read_tags(parser, found["tags"][1], "tags")
+    if "encryptionType" in found:
+        optional["encryption_type"] = parser.choice(found["encryptionType"][1], "encryptionType", ENCRYPTION_TYPES)
+        complete = all(region.target is not None for region in regions)
+        if complete and not any(region.target.encrypted for region in regions):
+            parser.add("encryptionType", "is given but no target region names a disk encryption set; add "
+                                         "encryption to the target regions or remove encryptionType")
+    if source and source.kind == "imageVersion" and all((subscription, resource_group, gallery, image, version)):
+        own_id = resource_ids.image_version_id(subscription, resource_group, gallery, image, version)
+        if resource_ids.parse_resource_id(source.id) == resource_ids.parse_resource_id(own_id):
+            parser.add("source.imageVersion", "is the image version this request creates; give another source")
+
+    if parser.problems:
+        raise RequestInvalid(parser.problems)
+    return BuildRequest(
+        subscription_id=subscription, resource_group=resource_group, gallery_name=gallery,
+        image_definition=image, version=version, location=location, source=source,
+        target_regions=tuple(region.target for region in regions), **optional,
+    )
+
+

@@ -1,0 +1,249 @@
+"""Target regions in all three shapes and their encryption, including the CLI's encryption strings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from core.request import cli_strings, resource_ids
+from core.request.fields import read_location
+from core.request.model import (
+    DataDiskEncryption,
+    RegionTarget,
+)
+from core.request.reader import (
+    DATA_DISK_FIELDS,
+    ENCRYPTION_FIELDS,
+    OS_DISK_FIELDS,
+    REGION_FIELDS,
+    FieldReader,
+    join_path,
+    type_name,
+)
+
+# --- target regions --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RegionEntry:
+    """A target region as read, before the encryption string is merged in."""
+
+    path: str
+    target: RegionTarget | None
+    has_encryption: bool = False
+    label: str = ""
+
+    @property
+    def where(self) -> str:
+        return self.label or self.path
+
+
+def read_target_regions(parser: FieldReader, value: object, path: str) -> list[RegionEntry]:
+    if isinstance(value, str):
+        entries = cli_strings.split_entries(value)
+        if not entries:
+            parser.add(path, "lists no region; leave targetRegions out to publish to the location only")
+        regions = []
+        for number, entry in enumerate(entries, start=1):
+            target = _cli_region(parser, entry, path, f"entry {number} ")
+            regions.append(RegionEntry(path, target, label=f"entry {number} of {path}"))
+        return regions
+    if not isinstance(value, list):
+        parser.add(path, f"must be the CLI string or a list of regions, not {type_name(value)}")
+        return []
+    if not value:
+        parser.add(path, "is an empty list; leave targetRegions out to publish to the location only")
+    regions = []
+    for index, item in enumerate(value):
+        item_path = f"{path}[{index}]"
+        if isinstance(item, str):
+            regions.append(RegionEntry(item_path, _cli_region(parser, item, item_path, "")))
+        elif isinstance(item, dict):
+            regions.append(_object_region(parser, item, item_path))
+        else:
+            parser.add(item_path, f"must be a '<region>[=<count>][=<storage type>]' string or a region object, "
+                                  f"not {type_name(item)}")
+            regions.append(RegionEntry(item_path, None))
+    return regions
+
+
+def _cli_region(parser: FieldReader, entry: str, path: str, label: str) -> RegionTarget | None:
+    try:
+        parsed = cli_strings.parse_target_region(entry.strip())
+    except ValueError as error:
+        parser.add(path, f"{label}{error}")
+        return None
+    return RegionTarget(parsed.name, parsed.replica_count, parsed.storage_account_type)
+
+
+def _object_region(parser: FieldReader, item: dict, path: str) -> RegionEntry:
+    found = parser.fields(item, REGION_FIELDS, path, ignore_case=True)
+    ok = True
+    name = None
+    if "name" not in found:
+        parser.add(join_path(path, "name"), "is required: give the region, e.g. 'eastus2' or 'East US 2'")
+        ok = False
+    else:
+        name = read_location(parser, found["name"][1], found["name"][0])
+    if "regionalReplicaCount" in found and "replicaCount" in found:
+        parser.add(found["replicaCount"][0], "duplicates regionalReplicaCount (ReplicaCount is PowerShell's "
+                                             "name for it); keep one")
+    count_field = found.get("regionalReplicaCount") or found.get("replicaCount")
+    count = None
+    if count_field:
+        count = parser.integer(count_field[1], count_field[0], minimum=cli_strings.MIN_REPLICAS,
+                               maximum=cli_strings.MAX_REPLICAS)
+        ok = ok and count is not None
+    storage = None
+    if "storageAccountType" in found:
+        storage = parser.choice(found["storageAccountType"][1], found["storageAccountType"][0],
+                                cli_strings.STORAGE_ACCOUNT_TYPES)
+        ok = ok and storage is not None
+    exclude = None
+    if "excludeFromLatest" in found:
+        exclude = parser.boolean(found["excludeFromLatest"][1], found["excludeFromLatest"][0])
+        ok = ok and exclude is not None
+    os_des, data = None, ()
+    if "encryption" in found:
+        parsed = _encryption_object(parser, *found["encryption"])
+        ok = ok and parsed is not None
+        os_des, data = parsed or (None, ())
+    if not ok or name is None:
+        return RegionEntry(path, None, "encryption" in found)
+    return RegionEntry(path, RegionTarget(name, count, storage, os_des, data, exclude), "encryption" in found)
+
+
+def _encryption_object(parser: FieldReader, path: str, value: object) -> tuple[str | None, tuple] | None:
+    obj = parser.object(value, path, "an object with osDiskImage and/or dataDiskImages")
+    if obj is None:
+        return None
+    problems_before = len(parser.problems)
+    found = parser.fields(obj, ENCRYPTION_FIELDS, path, ignore_case=True)
+    os_des = None
+    if "osDiskImage" in found:
+        os_path, os_value = found["osDiskImage"]
+        os_obj = parser.object(os_value, os_path, "an object with diskEncryptionSetId")
+        if os_obj is not None:
+            os_fields = parser.fields(os_obj, OS_DISK_FIELDS, os_path, ignore_case=True)
+            if "diskEncryptionSetId" not in os_fields:
+                parser.add(join_path(os_path, "diskEncryptionSetId"),
+                           "is required; remove osDiskImage for no OS-disk encryption set")
+            else:
+                os_des = parser.reference(os_fields["diskEncryptionSetId"][1], os_fields["diskEncryptionSetId"][0],
+                                          (resource_ids.DISK_ENCRYPTION_SET,))
+    data: list[DataDiskEncryption] = []
+    if "dataDiskImages" in found:
+        data = _data_disk_encryption(parser, *found["dataDiskImages"])
+    if len(parser.problems) > problems_before:
+        return None
+    return os_des, tuple(data)
+
+
+def _data_disk_encryption(parser: FieldReader, path: str, value: object) -> list[DataDiskEncryption]:
+    if not isinstance(value, list):
+        parser.add(path, f"must be a list of {{lun, diskEncryptionSetId}} objects, not {type_name(value)}")
+        return []
+    result: list[DataDiskEncryption] = []
+    seen: set[int] = set()
+    for index, item in enumerate(value):
+        item_path = f"{path}[{index}]"
+        obj = parser.object(item, item_path, "an object with lun and diskEncryptionSetId")
+        if obj is None:
+            continue
+        item_fields = parser.fields(obj, DATA_DISK_FIELDS, item_path, ignore_case=True)
+        for required in DATA_DISK_FIELDS:
+            if required not in item_fields:
+                parser.add(join_path(item_path, required), "is required")
+        lun = des = None
+        if "lun" in item_fields:
+            lun = parser.integer(item_fields["lun"][1], item_fields["lun"][0], minimum=0)
+            if lun is not None and lun in seen:
+                parser.add(item_fields["lun"][0], f"LUN {lun} appears twice in this region; give each LUN once")
+                lun = None
+        if "diskEncryptionSetId" in item_fields:
+            des = parser.reference(item_fields["diskEncryptionSetId"][1], item_fields["diskEncryptionSetId"][0],
+                                   (resource_ids.DISK_ENCRYPTION_SET,))
+        if lun is not None:
+            seen.add(lun)
+        if lun is not None and des is not None:
+            result.append(DataDiskEncryption(lun, des))
+    return result
+
+
+def apply_encryption_strings(parser: FieldReader, value: object, path: str, regions: list[RegionEntry]) -> None:
+    """Merge ``targetRegionEncryption`` (one entry per target region, in order) into ``regions``.
+
+    Without ``targetRegions`` the one target region is the home location, and the encryption applies to
+    it: the Azure CLI silently drops ``--target-region-encryption`` when ``--target-regions`` is absent,
+    publishing an unencrypted image; we do not. A count that does not match is an error, never a guess.
+    """
+    if isinstance(value, str):
+        entries = cli_strings.split_entries(value)
+        paths = [path] * len(entries)
+        labels = [f"entry {number} " for number in range(1, len(entries) + 1)]
+    elif isinstance(value, list) and all(isinstance(item, str | None) for item in value):
+        entries = ["" if item is None else item for item in value]
+        paths = [f"{path}[{index}]" for index in range(len(entries))]
+        labels = [""] * len(entries)
+    else:
+        parser.add(path, "must be the CLI string or a list of per-region strings like 'osdes,0,datades'")
+        return
+    encrypted_objects = [region.path for region in regions if region.has_encryption]
+    if encrypted_objects:
+        parser.add(path, f"contradicts the encryption objects in {', '.join(encrypted_objects)}; give "
+                         "encryption in one place only")
+        return
+    count_matches = len(entries) == len(regions)
+    if regions and not count_matches:  # no regions: targetRegions itself is wrong and already reported
+        defaulted = " (without targetRegions the location is the only one)" if regions[0].path == "location" else ""
+        parser.add(path, f"has {len(entries)} entries but there are {len(regions)} target regions{defaulted}; "
+                         "give one entry per target region in the same order (null for a region without "
+                         "encryption)")
+    for index, (entry, entry_path, label) in enumerate(zip(entries, paths, labels, strict=True)):
+        try:
+            parsed = cli_strings.parse_region_encryption(entry)
+        except ValueError as error:
+            parser.add(entry_path, f"{label}{error}")
+            continue
+        region = regions[index] if count_matches else None
+        if parsed is None:
+            continue
+        os_des = None
+        if parsed.os_disk_encryption_set is not None:
+            os_des = _entry_reference(parser, parsed.os_disk_encryption_set, entry_path, f"{label}OS disk: ")
+        data = []
+        for lun, des in parsed.data_disks:
+            des_id = _entry_reference(parser, des, entry_path, f"{label}LUN {lun}: ")
+            if des_id is not None:
+                data.append(DataDiskEncryption(lun, des_id))
+        if region is not None and region.target is not None:
+            region.target = replace(region.target, os_disk_encryption_set_id=os_des, data_disk_encryption=tuple(data))
+
+
+def _entry_reference(parser: FieldReader, value: str, path: str, label: str) -> str | None:
+    try:
+        return resource_ids.resolve_reference(value, kinds=(resource_ids.DISK_ENCRYPTION_SET,),
+                                              subscription=parser.subscription,
+                                              resource_group=parser.resource_group)
+    except ValueError as error:
+        parser.add(path, f"{label}{error}")
+        return None
+
+
+def check_regions(parser: FieldReader, regions: list[RegionEntry], path: str, location: str | None) -> None:
+    seen: dict[str, str] = {}
+    for region in regions:
+        if region.target is None:
+            continue
+        name = region.target.name
+        if name in seen:
+            parser.add(region.path, f"{region.label + ': ' if region.label else ''}region '{name}' is already "
+                                    f"listed at {seen[name]} (names are compared after normalisation, "
+                                    "'East US 2' = 'eastus2'); list each region once")
+        else:
+            seen[name] = region.where
+    complete = all(region.target is not None for region in regions)
+    if location and regions and complete and location not in seen:
+        parser.add(path, f"must include the image version's location '{location}' (ARM requires it); "
+                         f"add '{location}'")
+
+

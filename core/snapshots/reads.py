@@ -1,0 +1,43 @@
+"""ARM reads of the snapshot path: one call at a time, 404 apart from every other failure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from core.clients.arm import Arm
+from core.request import resource_ids
+
+
+class ArmCallFailed(Exception):
+    """An ARM call failed (not with 404); ``error`` is the SDK's exception, for `core.clients.arm.classify`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def arm_call(call: Callable[[], Any]) -> Any:
+    """Run one ARM call; 404 propagates as ResourceNotFoundError, other failures as ArmCallFailed."""
+    try:
+        return call()
+    except ResourceNotFoundError:
+        raise
+    except (HttpResponseError, ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError) as error:
+        raise ArmCallFailed(error) from error
+
+
+def read_snapshot(arm: Arm, snapshot_id: str) -> dict[str, Any] | None:
+    """The snapshot's REST JSON (tags, location, provisioning state), or None when ARM answers 404."""
+    rid = resource_ids.parse_resource_id(snapshot_id)
+    try:
+        return arm_call(lambda: arm.compute.snapshots.get(rid.resource_group, rid.name).as_dict())
+    except ResourceNotFoundError:
+        return None

@@ -1,0 +1,102 @@
+"""Command line of the local worker: `python -m devstack.localworker` (and `python -m core worker`).
+
+Like `func start`, it loads `local.settings.json` `Values` into the environment first; a variable already
+set in the environment wins. Exit codes: 0 stopped normally, 1 storage unreachable, 2 bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import MutableMapping, Sequence
+from pathlib import Path
+
+from devstack.localworker.errors import WorkerConfigError
+from devstack.localworker.worker import EXIT_CONFIG, run_worker
+
+log = logging.getLogger("devstack.localworker")
+
+
+def load_local_settings(path: Path, env: MutableMapping[str, str]) -> list[str]:
+    """Copy `Values` of a local.settings.json into `env` unless already set; returns the names skipped."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as error:
+        raise WorkerConfigError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise WorkerConfigError(f"{path} must hold a JSON object with a 'Values' object")
+    if document.get("IsEncrypted"):
+        raise WorkerConfigError(
+            f"{path} is encrypted (IsEncrypted=true); decrypt it with `func settings decrypt`"
+        )
+    values = document.get("Values") or {}
+    if not isinstance(values, dict):
+        raise WorkerConfigError(f"{path} Values must be an object of setting names to strings")
+    skipped = []
+    for name, value in values.items():
+        if name in env:
+            skipped.append(name)
+        else:
+            env[name] = "" if value is None else str(value)
+    return skipped
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.localworker",
+        description="Serve the Function app's queue, timer, HTTP and Event Grid triggers "
+        "without the Functions host.",
+    )
+    parser.add_argument(
+        "--app", default="function_app", help="module that defines the FunctionApp (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--app-dir", type=Path, default=Path("."), help="folder of the app (default: current folder)"
+    )
+    parser.add_argument("--host-json", type=Path, help="host.json to honour (default: APP_DIR/host.json)")
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        help="local.settings.json to load (default: APP_DIR/local.settings.json if present)",
+    )
+    parser.add_argument("--until-idle", action="store_true", help="stop once no trigger queue has work left")
+    parser.add_argument(
+        "--http-port", type=int, help="serve HTTP and Event Grid triggers on this port (e.g. 7071)"
+    )
+    parser.add_argument(
+        "--http-host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the worker with command-line arguments `argv` (default sys.argv[1:]); returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The SDKs log every HTTP request at INFO; keep the worker's own lines readable.
+    logging.getLogger("azure").setLevel(max(logging.WARNING, logging.getLogger().level))
+    app_dir = args.app_dir.resolve()
+    try:
+        settings = args.settings or app_dir / "local.settings.json"
+        if args.settings or settings.exists():
+            if not settings.exists():
+                raise WorkerConfigError(f"--settings {settings} does not exist")
+            skipped = load_local_settings(settings, os.environ)
+            for name in skipped:
+                log.info("Setting %r from %s skipped: already set in the environment", name, settings.name)
+        if str(app_dir) not in sys.path:
+            sys.path.insert(0, str(app_dir))
+    except WorkerConfigError as error:
+        log.error("Configuration problem: %s", error)
+        return EXIT_CONFIG
+    return run_worker(
+        args.app,
+        host_json=args.host_json or app_dir / "host.json",
+        until_idle=args.until_idle,
+        http_port=args.http_port,
+        http_host=args.http_host,
+    )
