@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "azurite"
@@ -47,7 +48,7 @@ class Azurite:
         self.queue_port = free_port()
         self.table_port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".log", delete=False)  # noqa: SIM115
+        self._log: IO[bytes] | None = None
 
     @property
     def connection_string(self) -> str:
@@ -64,9 +65,12 @@ class Azurite:
             ]
         )
 
-    @property
-    def log_path(self) -> str:
-        return self._log.name
+    def log_tail(self, limit: int = 2000) -> str:
+        """The end of Azurite's output so far (empty when it is not running)."""
+        if self._log is None:
+            return ""
+        self._log.flush()
+        return Path(self._log.name).read_bytes()[-limit:].decode("utf-8", "replace")
 
     def start(self, timeout: float = 30.0) -> Azurite:
         if not self.binary.exists():
@@ -75,6 +79,8 @@ class Azurite:
                 f"{self.binary} is missing: run `make setup` (npm ci) first"
                 + ("" if node else "; Node.js is not installed either")
             )
+        # The log lives as long as the process: stop() deletes it, so runs leave nothing in the temp folder.
+        self._log = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".log", delete=False)  # noqa: SIM115
         self._process = subprocess.Popen(
             [
                 str(self.binary),
@@ -102,21 +108,25 @@ class Azurite:
         try:
             for port in (self.queue_port, self.table_port):
                 _wait_for_port(port, timeout)
-        except TimeoutError:
+        except TimeoutError as error:
+            output = self.log_tail()
             self.stop()
-            raise
+            raise TimeoutError(f"{error}; Azurite said: {output.strip() or '(nothing)'}") from None
         return self
 
     def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+        if self._log is not None:
+            self._log.close()
+            Path(self._log.name).unlink(missing_ok=True)
+            self._log = None
 
     def __enter__(self) -> Azurite:
         return self.start()
