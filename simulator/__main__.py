@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provider-registration-seconds", type=float, default=0.5)
     parser.add_argument("--snapshot-seconds", type=float, default=None,
                         help="allow snapshot PUTs, each Creating for this long (default: snapshots are read-only)")
+    parser.add_argument("--throttling", action="store_true",
+                        help="ARM's token buckets (reads 250 + 25/s, writes 200 + 10/s per subscription and principal)")
     args = parser.parse_args(argv)
     try:
         sim = Simulator(
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             snapshot_seconds=args.snapshot_seconds,
+            throttling=args.throttling,
         )
     except WorldError as exc:
         print(exc, file=sys.stderr)

@@ -191,7 +191,7 @@ def put_version(
     existed = key in world.data.resources
     previous = world.runs.get(key)
     world.data.resources[key] = accepted.body
-    run = world.start_replication(key, accepted.target_regions, now, settings.replication_seconds)
+    run = world.start_replication(key, accepted.target_regions, now, settings.replication_duration())
     if previous is not None:  # an update: regions already replicated stay replicated
         done = {r.region for r in previous.regions if r.status(now)[0] == "Completed"}
         finished_start = now - settings.replication_seconds - 1.0

@@ -27,6 +27,9 @@ class Fault:
 
     ``status`` None with ``delay_seconds`` only slows the normal answer down. ``times`` None never
     runs out. ``reset_connection`` closes the socket without an answer (after the delay).
+    ``after_acting``: the server does what the request asks first (a PUT is stored, its operation
+    starts), then waits ``delay_seconds`` and resets or answers: the lost answer and the slow answer of
+    a request that did take effect.
     """
 
     method: str = "*"
@@ -38,6 +41,7 @@ class Fault:
     times: int | None = 1
     delay_seconds: float = 0.0
     reset_connection: bool = False
+    after_acting: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -50,6 +54,8 @@ class Fault:
             raise ValueError(f"Fault.times must be at least 1 (or None for always), got {self.times}")
         if self.status is None and not self.reset_connection and self.delay_seconds <= 0:
             raise ValueError("a Fault needs a status, reset_connection=True or delay_seconds > 0")
+        if self.after_acting and self.status is not None:
+            raise ValueError("Fault.after_acting serves the real answer (late, or not at all): leave status None")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:

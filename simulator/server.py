@@ -21,6 +21,7 @@ from .errors import ArmError
 from .faults import Fault, FaultBook
 from .http_types import RecordedRequest, Request, Response
 from .identity import IdentityError, TokenIssuer
+from .throttling import Verdict
 
 ADMIN_PREFIX = "/_simulator/"
 TOKEN_PATH = "/msi/token"
@@ -34,6 +35,7 @@ class ArmBackend(Protocol):
     def authenticate(self, request: Request) -> Response | None: ...
     def answer(self, request: Request) -> Response: ...
     def operation_group(self, request: Request) -> str: ...
+    def throttle(self, request: Request) -> Verdict | None: ...
     def record(self, recorded: RecordedRequest) -> None: ...
     def admin(self, request: Request) -> Response: ...
 
@@ -145,20 +147,31 @@ class _ArmHandler(_JsonHandler):
         recorded = RecordedRequest(request.method, request.path, request.query, request.headers, request.body)
         backend.record(recorded)
         response = backend.authenticate(request)
-        if response is None:
-            fault = backend.faults.take(request.method, request.path)
-            if fault is not None:
-                if fault.delay_seconds > 0:
-                    time.sleep(fault.delay_seconds)
-                if fault.reset_connection:
-                    self._reset()
-                    return
-                if fault.status is not None:
-                    error = fault.error(backend.operation_group(request))
-                    response = Response(error.status, error.body(), dict(error.headers))
+        fault = backend.faults.take(request.method, request.path) if response is None else None
+        if fault is not None and not fault.after_acting:
+            if fault.delay_seconds > 0:
+                time.sleep(fault.delay_seconds)
+            if fault.reset_connection:
+                self._reset()
+                return
+            if fault.status is not None:
+                error = fault.error(backend.operation_group(request))
+                response = Response(error.status, error.body(), dict(error.headers))
+        verdict = backend.throttle(request) if response is None else None
+        if verdict is not None and verdict.error is not None:
+            response = Response(verdict.error.status, verdict.error.body(), dict(verdict.error.headers))
         if response is None:
             response = backend.answer(request)
+        if verdict is not None:
+            response.headers.update(verdict.headers)
         recorded.status = response.status
+        if fault is not None and fault.after_acting:
+            if fault.delay_seconds > 0:
+                time.sleep(fault.delay_seconds)
+            if fault.reset_connection:
+                recorded.status = 0
+                self._reset()
+                return
         self._send(response, standard)
 
     def _reset(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 
@@ -13,6 +14,13 @@ class Settings:
     endpoint: str = ""  # filled in when the ARM server is listening
     # How long a snapshot PUT stays Creating (snapshots_api); None: snapshots are read-only (405).
     snapshot_seconds: float | None = None
+    # Replication of each new version takes a time drawn uniformly from this range (None: replication_seconds).
+    replication_range: tuple[float, float] | None = None
+
+    def replication_duration(self) -> float:
+        if self.replication_range is None:
+            return self.replication_seconds
+        return random.uniform(*self.replication_range)
 
     @property
     def delete_seconds(self) -> float:

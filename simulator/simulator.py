@@ -18,6 +18,7 @@ from .identity import TokenIssuer
 from .replication import DEFAULT_FAILURE_CODE, DEFAULT_FAILURE_MESSAGE
 from .server import TOKEN_PATH, Servers, admin_error, parse_fault
 from .settings import Settings
+from .throttling import Throttle, ThrottleSpec, Verdict
 from .tls import make_server_context
 from .world import World
 
@@ -27,6 +28,10 @@ class Simulator:
 
     >>> with Simulator("simulator/worlds/seed.json", replication_seconds=1) as sim:
     ...     os.environ.update(sim.env())
+
+    ``throttling``: True (ARM's budgets, :class:`ThrottleSpec`) or a spec: token buckets per subscription and
+    principal answer 429 when empty (see ``throttling.py``); False (the default) never throttles.
+    ``replication_range``: each new version replicates for a time drawn from (low, high) seconds.
 
     ``snapshot_seconds``: with a number, a snapshot PUT creates (or updates) a snapshot that stays `Creating`
     that long, then `Succeeded`; None (the default) keeps snapshots read-only (405).
@@ -42,9 +47,13 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         snapshot_seconds: float | None = None,
+        replication_range: tuple[float, float] | None = None,
+        throttling: ThrottleSpec | bool = False,
     ) -> None:
         self.settings = Settings(replication_seconds, feature_registration_seconds, provider_registration_seconds,
-                                 snapshot_seconds=snapshot_seconds)
+                                 snapshot_seconds=snapshot_seconds, replication_range=replication_range)
+        spec = ThrottleSpec() if throttling is True else throttling or None
+        self.throttling: Throttle | None = Throttle(spec) if spec else None
         self._world = World(world_schema.load(world))
         self._host, self._port = host, port
         self._issuer = TokenIssuer()
@@ -174,6 +183,18 @@ class Simulator:
             return "HighCostGet" if request.method == "GET" else "HighCostUpdate"
         rest = segments[lowered.index("microsoft.compute") + 1 :]
         return compute_api.operation_group(request.method, rest[0::2] if rest else [])
+
+    def throttle(self, request: Request) -> Verdict | None:
+        """Take the request's tokens (ARM's bucket, and Compute's for Compute paths); None when throttling is off."""
+        if self.throttling is None:
+            return None
+        segments = [s for s in request.path.split("/") if s]
+        if len(segments) < 2 or segments[0].lower() != "subscriptions":
+            return None
+        issued = self._issuer.authenticate(request.headers.get("authorization"))
+        compute = "microsoft.compute" in (s.lower() for s in segments)
+        group = self.operation_group(request) if compute else None
+        return self.throttling.admit(segments[1], issued.client_id, request.method, group, time.monotonic())
 
     def record(self, recorded: RecordedRequest) -> None:
         with self._requests_lock:
