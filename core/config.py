@@ -70,6 +70,7 @@ class Settings:
     registration_cache_seconds: int = 3600
     step_lease_seconds: int = 120
     redrive_grace_seconds: int = 60
+    arm_read_timeout_seconds: int = 60
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -124,5 +125,6 @@ class Settings:
             ),
             step_lease_seconds=_int(env, "STEP_LEASE_SECONDS", cls.step_lease_seconds, minimum=1),
             redrive_grace_seconds=_int(env, "REDRIVE_GRACE_SECONDS", cls.redrive_grace_seconds, minimum=0),
+            arm_read_timeout_seconds=_int(env, "ARM_READ_TIMEOUT_SECONDS", cls.arm_read_timeout_seconds, minimum=1),
             env=env,
         )

@@ -172,6 +172,11 @@ class _ArmHandler(_JsonHandler):
                 recorded.status = 0
                 self._reset()
                 return
+            try:
+                self._send(response, standard)
+            except OSError:  # the client gave up waiting: the slow answer it no longer reads
+                self.close_connection = True
+            return
         self._send(response, standard)
 
     def _reset(self) -> None:

@@ -147,6 +147,7 @@ class Arm:
             "base_url": self.settings.arm_endpoint,
             "credential_scopes": [self.settings.arm_scope],
             "retry_policy": CappedRetryPolicy(cap_seconds=self.settings.retry_after_inline_cap_seconds),
+            "read_timeout": self.settings.arm_read_timeout_seconds,  # a slow answer must not hold a function
         }
         if self.settings.arm_ca_bundle:
             kwargs["connection_verify"] = self.settings.arm_ca_bundle

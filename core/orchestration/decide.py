@@ -65,12 +65,15 @@ def schedule(state: BuildState, now: datetime, delay_seconds: float) -> BuildSta
         step_seq=state.step_seq + 1,
         due_at=utc_iso(now + timedelta(seconds=delay_seconds)),
         lease_until=None,
+        step_claims=0,
         updated_at=utc_iso(now),
     )
 
 
 def finish(state: BuildState, now: datetime) -> BuildState:
-    return state.replace(step_seq=state.step_seq + 1, due_at=None, lease_until=None, updated_at=utc_iso(now))
+    return state.replace(
+        step_seq=state.step_seq + 1, due_at=None, lease_until=None, step_claims=0, updated_at=utc_iso(now)
+    )
 
 
 def _then(state: BuildState, now: datetime, delay: float, *entries: HistoryEntry) -> Decision:

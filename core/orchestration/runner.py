@@ -10,6 +10,7 @@ Order of writes, so that a crash anywhere loses nothing:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 from azure.storage.queue import QueueClient, QueueServiceClient
 
 from core.clients.arm import Arm, ArmFailure
+from core.clients.arm_pool import ArmPool
 from core.clients.storage import send_message
 from core.config import Settings
 from core.orchestration.admission import Admission, Outcome, Submission, admit, build_id_for
@@ -110,7 +112,7 @@ class Runner:
         self.settings = settings
         self.store = store
         self.queues = queues
-        self.arm_for = arm_for or (lambda subscription_id: Arm(settings, subscription_id))
+        self.arm_for = arm_for or ArmPool(settings)
         self.registration = registration
         self.clock = clock
         self._step_queue: QueueClient | None = None
@@ -174,7 +176,9 @@ class Runner:
             return "leased"
         started = begin_step(state, now)
         lease = utc_iso(now + timedelta(seconds=self.settings.step_lease_seconds))
-        claim = Decision(started.state.replace(lease_until=lease), started.history, None)
+        claim = Decision(
+            started.state.replace(lease_until=lease, step_claims=state.step_claims + 1), started.history, None
+        )
         try:
             claimed, etag = self.store.save(claim, etag)
         except StaleState:
@@ -189,15 +193,38 @@ class Runner:
             )
             event = ArmCallFailed(action=str(claimed.status), failure=failure)
         decision = decide(claimed, event, now=self.clock(), settings=self.settings)
-        try:
-            written, _ = self.store.save(decision, etag)
-        except StaleState:
-            # Changed while the step ran (a cancel): the stored state wins; this result is dropped.
+        written = self._save_result(claimed, decision, etag)
+        if written is None:
+            # Changed while the step ran (a cancel, or the step claimed again): the stored state wins.
             log.warning("build %s: state changed during step %s; result dropped", state.build_id, state.status)
             return "dropped"
         self._after_write(written, decision)
         log.info("build %s: %s -> %s (%s)", state.build_id, claimed.status, written.status, type(event).__name__)
         return str(written.status)
+
+    def _save_result(self, claimed: BuildState, decision: Decision, etag: str) -> BuildState | None:
+        """Write a step's result; if only a submission's bookkeeping changed meanwhile, keep both.
+
+        A duplicate submission records its message ID and a history line while the step runs; that must not
+        drop the step's result (its PUT would be sent again). Anything else (a cancel, another claim) wins.
+        """
+        for _ in range(5):
+            try:
+                return self.store.save(decision, etag)[0]
+            except StaleState:
+                loaded = self.store.get(claimed.build_id)
+                if loaded is None:
+                    return None
+                current, etag = loaded
+                same_step = (current.status, current.step_seq, current.lease_until, current.step_claims) == (
+                    claimed.status, claimed.step_seq, claimed.lease_until, claimed.step_claims
+                )
+                if not same_step:
+                    return None
+                decision = dataclasses.replace(decision, state=decision.state.replace(
+                    message_ids=current.message_ids, history_count=current.history_count
+                ))  # fmt: skip
+        return None
 
     def handle_step_text(self, text: str) -> str:
         try:

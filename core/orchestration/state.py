@@ -114,6 +114,7 @@ class BuildState:
     step_seq: int = 0
     due_at: str | None = None
     lease_until: str | None = None
+    step_claims: int = 0
     step_retries: int = 0
     polls: int = 0
     operation_url: str | None = None

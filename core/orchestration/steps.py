@@ -6,6 +6,7 @@ schedules the next look as a delayed queue message.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, Serv
 from azure.mgmt.compute.operations._operations import build_gallery_image_versions_create_or_update_request
 
 from core import policy
-from core.clients.arm import Arm, check_arm_url, classify
+from core.clients.arm import Arm, ArmFailure, check_arm_url, classify
 from core.config import Settings
 from core.orchestration.events import (
     ArmCallFailed,
@@ -51,7 +52,10 @@ def validate(state: BuildState, ctx: StepContext) -> Event:
         request = _request(state)
     except RequestInvalid as exc:  # stored requests were parsed at admission; this is a schema change
         return ValidationRejected(tuple({"field": p.field, "message": p.message} for p in exc.problems))
-    found = policy.evaluate(request, facts_module.gather(ctx.arm, request))
+    facts = facts_module.gather(ctx.arm, request)
+    if is_ours(facts.target_version, state.build_id):
+        facts = dataclasses.replace(facts, target_version=None)  # an earlier attempt of this build made it
+    found = policy.evaluate(request, facts)
     errors = [f for f in found if f.severity is policy.Severity.ERROR]
     if errors:
         return ValidationRejected(tuple(f.to_dict() for f in found))
@@ -75,20 +79,61 @@ def _replication_regions(version: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return regions
 
 
+# The tag that marks an image version as this build's: a repeat of its PUT is recognised by it.
+BUILD_TAG = "imageBuilder.buildId"
+_IN_FLIGHT = ("Creating", "Updating", "Succeeded")
+
+
+def might_repeat(state: BuildState) -> bool:
+    """Whether an earlier try of this PUT may have reached ARM: a retry after a failure (its answer may have
+    been lost), an earlier attempt, a known operation, or this step claimed before (a worker died in it)."""
+    return bool(state.step_retries or state.attempt > 1 or state.operation_url or state.step_claims > 1)
+
+
+def is_ours(version: dict[str, Any] | None, build_id: str) -> bool:
+    return (((version or {}).get("tags") or {}).get(BUILD_TAG) or "") == build_id
+
+
+def _read_version(ctx: StepContext, request: BuildRequest) -> dict[str, Any] | None:
+    try:
+        return ctx.arm.compute.gallery_image_versions.get(
+            request.resource_group, request.gallery_name, request.image_definition, request.version
+        ).as_dict()
+    except ResourceNotFoundError:
+        return None
+
+
+def _adopt(state: BuildState, version: dict[str, Any] | None) -> Event | None:
+    """Our own version, already accepted by ARM: go on without a second PUT. Someone else's: refuse."""
+    if version is None:
+        return None
+    provisioning = (version.get("properties") or {}).get("provisioningState")
+    if not is_ours(version, state.build_id):
+        failure = ArmFailure(
+            transient=False, status=None, code="TargetVersionExists",
+            message=f"image version {state.resource_id} was created by someone else meanwhile "
+                    f"(provisioningState {provisioning}, no {BUILD_TAG} tag of this build); choose a new version "
+                    "number, or delete that version first",
+        )  # fmt: skip
+        return ArmCallFailed(action=str(state.status), failure=failure)
+    if provisioning in _IN_FLIGHT:
+        return CreateAccepted(operation_url=state.operation_url, provisioning_state=provisioning)
+    return None  # our earlier attempt ended Failed: this PUT updates it in place
+
+
 def create(state: BuildState, ctx: StepContext) -> Event:
-    """PUT the image version once; on a re-run after a crash, adopt the operation already running."""
+    """PUT the image version once, tagged as this build's; a PUT that may be a repeat first reads the version.
+
+    The PUT is sent without the SDK's inline retry: a retried PUT whose first answer was lost meets
+    409 "being created", and ARM's answer to a repeat is learnt by reading the version instead.
+    """
     request = _request(state)
-    compute = ctx.arm.compute
-    if state.step_retries or state.attempt > 1 or state.operation_url:
-        try:
-            existing = compute.gallery_image_versions.get(
-                request.resource_group, request.gallery_name, request.image_definition, request.version
-            ).as_dict()
-        except ResourceNotFoundError:
-            existing = None
-        provisioning = (existing or {}).get("properties", {}).get("provisioningState")
-        if provisioning in ("Creating", "Updating", "Succeeded"):
-            return CreateAccepted(operation_url=state.operation_url, provisioning_state=provisioning)
+    if might_repeat(state):
+        adopted = _adopt(state, _read_version(ctx, request))
+        if adopted is not None:
+            return adopted
+    body = to_body(request)
+    body["tags"] = {**(body.get("tags") or {}), BUILD_TAG: state.build_id}
     http_request = build_gallery_image_versions_create_or_update_request(
         resource_group_name=request.resource_group,
         gallery_name=request.gallery_name,
@@ -96,9 +141,13 @@ def create(state: BuildState, ctx: StepContext) -> Event:
         gallery_image_version_name=request.version,
         subscription_id=request.subscription_id,
         content_type="application/json",
-        content=json.dumps(to_body(request)),
+        content=json.dumps(body),
     )
-    response = compute.send_request(http_request)
+    response = ctx.arm.compute.send_request(http_request, retry_total=0)
+    if response.status_code == 409:
+        adopted = _adopt(state, _read_version(ctx, request))
+        if adopted is not None:
+            return adopted
     if response.status_code not in (200, 201):
         raise HttpResponseError(response=response)
     operation_url = response.headers.get("Azure-AsyncOperation")

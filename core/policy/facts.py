@@ -8,9 +8,11 @@ are pure, so rules stay pure and tests can use literal dicts.
 What is read, each resource once however often the request names it:
 - every disk encryption set the request names *in the image version's subscription* (one in another
   subscription is wrong whatever it holds, and reading it may be forbidden, so it is not read);
-- the gallery, the image definition (when the gallery exists), and the versions under the definition
-  (one list when the definition exists; the target version is the entry with the requested name);
-- the source, and each data-disk source of an ``osSnapshot`` source.
+- the gallery, the image definition (when the gallery exists), and the target version (one GET of it);
+- the source, and each data-disk source of an ``osSnapshot`` source;
+- the versions under the definition (one list), only when the request leaves a disk of the source
+  unencrypted: only then can an earlier version make it a downgrade (rule ``EncryptionDowngrade``).
+  A CMK build that encrypts every disk never reads the list, which grows with every release.
 """
 
 from __future__ import annotations
@@ -107,6 +109,14 @@ def _list_versions(arm: Arm, request: BuildRequest) -> tuple[Json, ...]:
     return tuple(version.as_dict() for version in pages)
 
 
+def every_disk_encrypted(request: BuildRequest, source: Json | None) -> bool:
+    """Whether the request encrypts the OS disk and every data disk of the source in some region."""
+    os_disk = any(region.os_disk_encryption_set_id for region in request.target_regions)
+    encrypted_luns = {disk.lun for region in request.target_regions for disk in region.data_disk_encryption}
+    luns = source_data_luns(request, Facts(gallery=None, image_definition=None, source=source))
+    return os_disk and luns is not None and luns <= encrypted_luns
+
+
 def gather(arm: Arm, request: BuildRequest) -> Facts:
     """Read everything the pre-flight rules look at, sequentially, each distinct resource once."""
     compute = arm.compute
@@ -116,8 +126,8 @@ def gather(arm: Arm, request: BuildRequest) -> Facts:
     des = {des_id.lower(): read_disk_encryption_set(arm, des_id) for des_id in same_subscription}
     gallery = _read(lambda: compute.galleries.get(rg, gallery_name))
     definition = _read(lambda: compute.gallery_images.get(rg, gallery_name, image)) if gallery else None
-    versions = _list_versions(arm, request) if definition else ()
-    target = next((v for v in versions if str(v.get("name", "")).lower() == request.version.lower()), None)
+    target = (_read(lambda: compute.gallery_image_versions.get(rg, gallery_name, image, request.version))
+              if definition else None)
     sources: dict[str, Json | None] = {}
 
     def source(source_id: str) -> Json | None:
@@ -127,6 +137,7 @@ def gather(arm: Arm, request: BuildRequest) -> Facts:
         return sources[key]
 
     main_source = source(request.source.id)
+    versions = () if not definition or every_disk_encrypted(request, main_source) else _list_versions(arm, request)
     return Facts(
         gallery=gallery,
         image_definition=definition,
@@ -134,7 +145,7 @@ def gather(arm: Arm, request: BuildRequest) -> Facts:
         disk_encryption_sets=des,
         target_version=target,
         data_disk_sources={disk.lun: source(disk.id) for disk in request.source.data_disks},
-        existing_versions=tuple(v for v in versions if v is not target),
+        existing_versions=tuple(v for v in versions if str(v.get("name", "")).lower() != request.version.lower()),
     )
 
 

@@ -49,9 +49,10 @@ def test_seed_example_goes_from_queue_to_succeeded_with_the_exact_put_body(app: 
     [put] = app.puts()
     assert put.path.endswith("/galleries/MyGallery/images/MyImage/versions/1.0.0")
     body = put.json
-    assert body == to_body(parse_request(example(SEED)))
+    # The body is what the CLI sends, plus the tag that marks the version as this build's.
+    assert body["tags"] == {"imageBuilder.buildId": build_id}
+    assert {**body, "tags": {}} == to_body(parse_request(example(SEED)))
     assert body["location"] == "westus"
-    assert body["tags"] == {}
     west, east = body["properties"]["publishingProfile"]["targetRegions"]
     assert west["name"] == "westus" and west["regionalReplicaCount"] == 2 and west["storageAccountType"] == "Standard_LRS"
     assert west["encryption"]["osDiskImage"]["diskEncryptionSetId"] == DES + "WestUSDiskEncryptionSet1"

@@ -141,16 +141,28 @@ def _world(calls: list[str]) -> _FakeArm:
 
 
 def test_gather_reads_each_distinct_resource_once() -> None:
-    """Six DES used once each, the gallery, the definition, one list for all versions, the source."""
+    """Six DES used once each, the gallery, the definition, one GET of the target version, the source; no list:
+    every disk is encrypted, so no earlier version can make this build a downgrade."""
     calls: list[str] = []
-    gathered = facts_module.gather(_world(calls), request())  # type: ignore[arg-type]
+    gathered = facts_module.gather(_world(calls), request(version="2.0.0"))  # type: ignore[arg-type]
     assert sorted(c.split("(")[0] for c in calls) == sorted(
-        ["disk_encryption_sets.get"] * 6 + ["galleries.get", "gallery_images.get", "gallery_image_versions.list",
+        ["disk_encryption_sets.get"] * 6 + ["galleries.get", "gallery_images.get", "gallery_image_versions.get",
                                            "images.get"])
     assert gathered.target_version is not None and gathered.target_version["name"] == "2.0.0"
-    assert [v["name"] for v in gathered.existing_versions] == ["1.0.0"]
+    assert gathered.existing_versions == ()
     assert gathered.des(des_id("eastus2", "lun1").upper())["location"] == "eastus2"
     assert gathered.source is not None and gathered.source["name"] == "golden"
+
+
+def test_gather_lists_the_versions_only_when_a_disk_is_left_unencrypted() -> None:
+    """LUN 1 unencrypted everywhere: an earlier version encrypting it would be a downgrade, so the list is read."""
+    regions = tuple(replace(region_target(name), data_disk_encryption=tuple(
+        d for d in region_target(name).data_disk_encryption if d.lun != 1)) for name in ("westus", "eastus2"))
+    calls: list[str] = []
+    gathered = facts_module.gather(_world(calls), request(version="2.0.0", target_regions=regions))  # type: ignore[arg-type]
+    assert [c.split("(")[0] for c in calls].count("gallery_image_versions.list") == 1
+    assert gathered.target_version is not None and gathered.target_version["name"] == "2.0.0"
+    assert [v["name"] for v in gathered.existing_versions] == ["1.0.0"]
 
 
 def test_gather_reads_a_des_used_in_many_places_once_and_skips_other_subscriptions() -> None:

@@ -1,0 +1,111 @@
+"""The image-version PUT survives a lost answer: ARM carried it out, but the worker never heard so (the
+connection reset, the answer came too late, the worker died, a duplicate submission rewrote the state).
+Real faults in the ARM simulator, the real worker, Azurite; each build must end Succeeded with one PUT."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import requests
+
+from simulator import Fault
+from tests.integration.conftest import App, example
+
+SEED = "seed-cli-managed-image.json"
+PUT_PATH = r"/versions/1\.0\.0$"
+
+
+def _only_one_put_and_succeeded(app: App, build_id: str) -> None:
+    state = app.state(build_id)
+    assert str(state.status) == "Succeeded", state.error
+    assert len(app.puts()) == 1, [(p.path, p.status) for p in app.puts()]
+    assert "Failed" not in app.history_kinds(build_id)
+
+
+def test_a_put_whose_connection_resets_after_arm_acted_is_not_sent_again(app: App):
+    app.sim.inject(Fault(method="PUT", path_regex=PUT_PATH, reset_connection=True, after_acting=True))
+    build_id = app.put_request(example(SEED))
+    app.run_worker()
+    _only_one_put_and_succeeded(app, build_id)
+    assert app.puts()[0].status == 0  # the one PUT got no answer
+    retry = next(h for h in app.runtime.store.history(build_id) if h.kind == "RetryScheduled")
+    assert retry.detail["action"] == "Creating"
+
+
+def test_a_put_answered_after_the_read_timeout_is_adopted_not_repeated(app: App):
+    app.env["ARM_READ_TIMEOUT_SECONDS"] = "1"
+    app.sim.inject(Fault(method="PUT", path_regex=PUT_PATH, delay_seconds=3, after_acting=True))
+    build_id = app.put_request(example(SEED))
+    app.run_worker()
+    _only_one_put_and_succeeded(app, build_id)
+
+
+def test_a_worker_killed_between_the_put_and_the_state_save_does_not_put_twice(app: App):
+    """The worker dies while ARM's (slow) answer is on its way; the next worker reads the version after the lease."""
+    app.sim.inject(Fault(method="PUT", path_regex=PUT_PATH, delay_seconds=30, after_acting=True))
+    build_id = app.put_request(example(SEED))
+    first = app.start_worker()
+    try:
+        deadline = time.monotonic() + 60
+        while not app.puts() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert app.puts(), "the PUT was never sent"
+        time.sleep(0.3)  # ARM has stored the version; its answer is held back
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    assert str(app.state(build_id).status) == "Creating"
+    app.sim.clear_faults()
+    app.run_worker()
+    _only_one_put_and_succeeded(app, build_id)
+    assert app.state(build_id).history_count == len(app.runtime.store.history(build_id))
+
+
+def test_a_duplicate_submission_during_the_put_keeps_the_steps_result(app: App):
+    app.sim.inject(Fault(method="PUT", path_regex=PUT_PATH, delay_seconds=3, after_acting=True))
+    build_id = app.put_request(example(SEED))
+    worker = app.start_worker()
+    try:
+        deadline = time.monotonic() + 60
+        while not app.puts() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        app.put_request(example(SEED))  # the same request again, while the PUT's answer is awaited
+        app.wait_for(build_id, "Succeeded", timeout=90)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)
+    _only_one_put_and_succeeded(app, build_id)
+    kinds = app.history_kinds(build_id)
+    assert "DuplicateSubmission" in kinds
+    assert kinds.index("CreateAccepted") < kinds.index("Succeeded")
+
+
+def test_a_version_created_by_someone_else_meanwhile_is_target_version_exists(app: App):
+    """The first PUT fails (500, nothing stored); before the retry someone else creates the version."""
+    app.env["RETRY_INITIAL_SECONDS"] = "4"
+    app.sim.inject(Fault(method="PUT", path_regex=PUT_PATH, status=500))
+    build_id = app.put_request(example(SEED))
+    worker = app.start_worker()
+    try:
+        deadline = time.monotonic() + 60
+        while "RetryScheduled" not in app.history_kinds(build_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        body = {"location": "westus", "properties": {
+            "storageProfile": {"source": {"id": example(SEED)["source"]["managedImage"]}},
+            "publishingProfile": {"targetRegions": [{"name": "westus"}]}}}
+        token = requests.get(app.sim.identity_endpoint, params={"api-version": "2019-08-01",
+                             "resource": "https://management.azure.com"},
+                             headers={"X-IDENTITY-HEADER": app.sim.identity_header}, timeout=10).json()["access_token"]
+        other = requests.put(app.sim.endpoint + app.state(build_id).resource_id, params={"api-version": "2026-03-03"},
+                             headers={"Authorization": f"Bearer {token}"}, json=body, verify=app.sim.ca_file,
+                             timeout=10)
+        assert other.status_code == 201, other.text
+        state = app.wait_for(build_id, "Failed", timeout=60)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)
+    assert state.error["code"] == "TargetVersionExists"
+    assert "someone else" in state.error["message"]
+    ours = [p for p in app.puts() if "imageBuilder.buildId" in ((p.json or {}).get("tags") or {})]
+    assert len(ours) == 1  # the failed one; no second PUT over someone else's version
