@@ -25,8 +25,9 @@ SOURCE_RESOURCE_KINDS: dict[str, tuple[str, ...]] = {
 }
 DATA_DISK_RESOURCE_KINDS = (resource_ids.SNAPSHOT, resource_ids.DISK)
 
+# "$schema" points an editor at core/request/schema.json; the parser accepts and ignores it.
 TOP_LEVEL_FIELDS = (
-    "schemaVersion", "subscriptionId", "resourceGroup", "galleryName", "imageDefinition", "version",
+    "$schema", "schemaVersion", "subscriptionId", "resourceGroup", "galleryName", "imageDefinition", "version",
     "location", "source", "targetRegions", "targetRegionEncryption", "replicaCount", "storageAccountType",
     "endOfLifeDate", "excludeFromLatest", "replicationMode", "tags", "encryptionType",
 )
