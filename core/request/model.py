@@ -27,9 +27,9 @@ DATA_DISK_RESOURCE_KINDS = (resource_ids.SNAPSHOT, resource_ids.DISK)
 
 # "$schema" points an editor at core/request/schema.json; the parser accepts and ignores it.
 TOP_LEVEL_FIELDS = (
-    "$schema", "schemaVersion", "subscriptionId", "resourceGroup", "galleryName", "imageDefinition", "version",
+    "schemaVersion", "subscriptionId", "resourceGroup", "galleryName", "imageDefinition", "version",
     "location", "source", "targetRegions", "targetRegionEncryption", "replicaCount", "storageAccountType",
-    "endOfLifeDate", "excludeFromLatest", "replicationMode", "tags", "encryptionType",
+    "endOfLifeDate", "excludeFromLatest", "replicationMode", "tags", "encryptionType", "$schema",
 )
 
 
