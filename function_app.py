@@ -3,6 +3,7 @@
 import azure.functions as func
 
 from core import handlers
+from core.api import builds as api
 
 REQUEST_QUEUE = "image-build-requests"
 STEP_QUEUE = "image-build-steps"
@@ -27,9 +28,34 @@ def redrive_overdue_builds(timer: func.TimerRequest) -> None:
     handlers.handle_redrive_timer(timer)
 
 
+@app.route(route="builds", methods=["POST"])
+def submit_build(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_api(api.submit_build, req)
+
+
+@app.route(route="builds", methods=["GET"])
+def list_builds(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_api(api.list_builds, req)
+
+
 @app.route(route="builds/{id}", methods=["GET"])
 def build_status(req: func.HttpRequest) -> func.HttpResponse:
-    return handlers.handle_build_status(req)
+    return handlers.handle_api(api.get_build, req)
+
+
+@app.route(route="builds/{id}/terminate", methods=["POST"])
+def terminate_build(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_api(api.terminate_build, req)
+
+
+@app.route(route="builds/{id}/retry", methods=["POST"])
+def retry_build(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_api(api.retry_build, req)
+
+
+@app.route(route="schemas/request-v1.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def request_schema(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_request_schema(req)
 
 
 @app.event_grid_trigger(arg_name="event")

@@ -78,6 +78,11 @@ def load_json(text: str, where: str) -> object:
     return value
 
 
+def load_request_bytes(data: bytes, where: str) -> object:
+    """A request's bytes (a file, stdin, an HTTP body) as decoded JSON; InputInvalid when they cannot be."""
+    return load_json(_decode(data, where), where)
+
+
 def read_request_file(path: str, stdin: TextIO | None = None) -> object:
     """Read a request from ``path`` (``-`` = stdin) as decoded JSON; InputInvalid when it cannot be."""
     where = "request (stdin)" if path == "-" else f"request file '{path}'"
@@ -91,7 +96,7 @@ def read_request_file(path: str, stdin: TextIO | None = None) -> object:
     except OSError as error:
         raise InputInvalid([Problem(where, f"cannot be read ({error.strerror}); give a readable JSON file, "
                                            "or - for stdin")]) from None
-    return load_json(_decode(data, where), where)
+    return load_request_bytes(data, where)
 
 
 def _report(problems: list[Problem]) -> int:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import azure.functions as func
 from azure.storage.queue import QueueServiceClient
 
+from core.api import builds as api_builds
+from core.api.http import ApiRequest, ApiResponse
 from core.audit import run as audit
 from core.clients.storage import queue_service, table_service
 from core.config import Settings
 from core.orchestration.registration import Registrar
-from core.orchestration.runner import Runner, UnprocessableMessage, find_build_id
+from core.orchestration.runner import Runner, UnprocessableMessage
 from core.orchestration.store import BuildStore
 from core.snapshots import builds as snapshot_builds
 from core.snapshots.eventgrid import event_to_dict
-from core.status import build_status
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +103,24 @@ def handle_redrive_timer(timer: func.TimerRequest) -> None:
         log.warning("re-drive: %d overdue build(s) re-sent%s", len(redriven), " (timer past due)" * timer.past_due)
 
 
-def handle_build_status(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/builds/{id}: the build's status document (id: build ID or image-version resource ID)."""
-    reference = req.route_params.get("id", "")
-    document = build_status(runtime().store, find_build_id(reference))
-    if document is None:
-        body = {"error": {"code": "BuildNotFound", "message": f"no build with ID {reference!r}"}}
-        return func.HttpResponse(json.dumps(body), status_code=404, mimetype="application/json")
-    return func.HttpResponse(json.dumps(document), status_code=200, mimetype="application/json")
+def api_request(req: func.HttpRequest) -> ApiRequest:
+    return ApiRequest(method=req.method, url=req.url, route_params=dict(req.route_params), params=dict(req.params),
+                      headers=dict(req.headers.items()), body=req.get_body() or b"")
+
+
+def _http_response(response: ApiResponse) -> func.HttpResponse:
+    return func.HttpResponse(response.body, status_code=response.status, mimetype=response.mimetype,
+                             headers=dict(response.headers))
+
+
+def handle_api(route: Callable[[Runtime, ApiRequest], ApiResponse], req: func.HttpRequest) -> func.HttpResponse:
+    """An HTTP API route (core/api/builds.py) served against the runtime."""
+    return _http_response(route(runtime(), api_request(req)))
+
+
+def handle_request_schema(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/schemas/request-v1.json: needs no storage, so no runtime."""
+    return _http_response(api_builds.request_schema(api_request(req)))
 
 
 def handle_snapshot_event(event: func.EventGridEvent) -> None:

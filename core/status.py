@@ -7,12 +7,27 @@ from typing import Any
 
 from core.orchestration.store import BuildStore
 
+QUEUED = "Queued"
+
+
+def _queued_document(build_id: str, queued: dict[str, str]) -> dict[str, Any]:
+    """A build submitted but not yet admitted by a worker: only what the submission said."""
+    return {
+        "buildId": build_id, "resourceId": queued["ResourceId"], "status": QUEUED, "attempt": 1,
+        "origin": queued["Origin"], "createdAt": queued["SubmittedAt"], "updatedAt": queued["SubmittedAt"],
+        "nextStepDueAt": None, "regions": {}, "problems": [], "error": None, "registration": {}, "history": [],
+    }
+
 
 def build_status(store: BuildStore, build_id: str, *, with_history: bool = True) -> dict[str, Any] | None:
-    """The public status document of a build, or None if there is no such build."""
+    """The public status document of a build, or None if there is no such build.
+
+    A request on the request queue that no worker has admitted yet shows as `Queued` (also when it starts a
+    new attempt of a build that ended), so that `status` right after `submit` finds the build."""
     loaded = store.get(build_id)
+    queued = store.queued(build_id)
     if loaded is None:
-        return None
+        return _queued_document(build_id, queued) if queued else None
     state, _ = loaded
     document: dict[str, Any] = {
         "buildId": state.build_id,
@@ -30,6 +45,8 @@ def build_status(store: BuildStore, build_id: str, *, with_history: bool = True)
     }
     if with_history:
         document["history"] = [asdict(entry) for entry in store.history(build_id)]
+    if queued and state.status.terminal and queued["SubmittedAt"] > state.updated_at:
+        document.update(status=QUEUED, queuedAt=queued["SubmittedAt"])
     return document
 
 

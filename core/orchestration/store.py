@@ -20,6 +20,8 @@ from core.orchestration.decide import Decision, HistoryEntry
 from core.orchestration.state import BuildState, utc_iso
 
 STATE_ROW = "state"
+# A submission on its way through the request queue (written by the CLI and the HTTP API before sending it).
+QUEUED_ROW = "queued"
 _HISTORY_PREFIX = "h-"
 
 
@@ -96,6 +98,34 @@ class BuildStore:
         )
         now_iso = utc_iso(now)
         return [s for s in candidates if not s.lease_until or s.lease_until < now_iso]
+
+    def page(
+        self, query: str, parameters: dict[str, Any], *, top: int, continuation: dict[str, str] | None = None
+    ) -> tuple[list[BuildState], dict[str, str] | None]:
+        """One page of at most `top` state rows matching `query` (which must select state rows), and the
+        continuation token of the next page (None on the last)."""
+        self.ensure_table()
+        pages = self.table.query_entities(
+            query, parameters=parameters, select=["State"], results_per_page=top
+        ).by_page(continuation_token=continuation)
+        rows = list(next(pages, []))
+        return [BuildState.from_dict(json.loads(r["State"])) for r in rows], pages.continuation_token
+
+    def put_queued(self, build_id: str, resource_id: str, *, at: str, origin: str) -> None:
+        """Note that a request for this build was just put on the request queue (see `queued`)."""
+        self.ensure_table()
+        entity = {"PartitionKey": build_id, "RowKey": QUEUED_ROW, "ResourceId": resource_id, "SubmittedAt": at,
+                  "Origin": origin}
+        self.table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def queued(self, build_id: str) -> dict[str, str] | None:
+        """The last submission sent to the request queue for this build: ResourceId, SubmittedAt, Origin."""
+        self.ensure_table()
+        try:
+            entity = self.table.get_entity(partition_key=build_id, row_key=QUEUED_ROW)
+        except ResourceNotFoundError:
+            return None
+        return {key: str(entity.get(key, "")) for key in ("ResourceId", "SubmittedAt", "Origin")}
 
     def recent(self, limit: int = 50) -> list[BuildState]:
         states = self._states("RowKey eq @rk", {"rk": STATE_ROW})
