@@ -28,7 +28,7 @@ def post(body: object, *, url: str = BASE, headers: dict[str, str] | None = None
 
 
 def get(url: str, **route_params: str) -> ApiRequest:
-    path, _, query = url.partition("?")
+    _, _, query = url.partition("?")
     params = dict(part.split("=", 1) for part in query.split("&") if part)
     return api_request(func.HttpRequest("GET", url, headers={}, params=params, route_params=route_params, body=b""))
 
@@ -205,6 +205,6 @@ def test_the_schema_is_served():
 
 
 def _with(build_id: str, url: str) -> ApiRequest:
-    path, _, query = url.partition("?")
+    _, _, query = url.partition("?")
     params = {k: v.replace("+", " ") for k, v in (p.split("=", 1) for p in query.split("&") if p)}
     return ApiRequest("POST", url, route_params={"id": build_id}, params=params)
