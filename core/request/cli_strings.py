@@ -184,3 +184,122 @@ def render_region_encryption(encryption: CliRegionEncryption | None) -> str:
     for lun, des in encryption.data_disks:
         terms += [str(lun), des]
     return ",".join(terms)
+
+
+# --- confidential VM encryption and edge zones (az CLI 2.91 ``process_gallery_image_version_namespace``) ---
+
+# What ``--target-region-cvm-encryption`` accepts (the CLI's own list, narrower than the REST enum).
+CLI_CVM_ENCRYPTION_TYPES = ("EncryptedVMGuestStateOnlyWithPmk", "EncryptedWithPmk", "EncryptedWithCmk",
+                            "NonPersistedTPM")
+# ``--target-edge-zones`` storage types: the CLI adds StandardSSD_LRS, the edge zones' default.
+EDGE_ZONE_STORAGE_ACCOUNT_TYPES = ("Standard_LRS", "Standard_ZRS", "Premium_LRS", "StandardSSD_LRS")
+_EDGE_ZONE_NAME = re.compile(r"[a-z][a-z0-9]{1,62}")
+
+
+@dataclass(frozen=True)
+class CliCvmEncryption:
+    """One ``--target-region-cvm-encryption`` entry: the type, and the secure DES as written (or None)."""
+
+    confidential_vm_encryption_type: str
+    secure_disk_encryption_set: str | None
+
+
+@dataclass(frozen=True)
+class CliEdgeZone:
+    """One ``--target-edge-zones`` entry: ``<region>=<edge zone>[=<replica count>][=<storage type>]``."""
+
+    name: str
+    edge_zone: str
+    replica_count: int | None = None
+    storage_account_type: str | None = None
+
+
+def parse_cvm_encryption(entry: str) -> CliCvmEncryption | None:
+    """Parse ``<os_cvm_encryption_type>,<os_cvm_des>``; None for ``null`` (no security profile here).
+
+    As in the CLI the entry has exactly two comma-separated parts, the type is one of the CLI's four
+    (case-sensitive there; any case here, written canonically) and an empty DES part means none.
+    ``null`` for the whole entry is ours: the CLI has no way to leave one region without a profile.
+    """
+    if is_null(entry):
+        return None
+    terms = [term.strip() for term in entry.split(",")]
+    if len(terms) != 2:
+        raise ValueError(f"'{entry}': write <os_cvm_encryption_type>,<os_cvm_des> (both parts, the DES may be "
+                         "empty), or null")
+    by_lower = {value.lower(): value for value in CLI_CVM_ENCRYPTION_TYPES}
+    kind = by_lower.get(terms[0].lower())
+    if kind is None:
+        raise ValueError(f"'{entry}': '{terms[0]}' is not a confidential VM encryption type: use one of "
+                         f"{', '.join(CLI_CVM_ENCRYPTION_TYPES)}")
+    return CliCvmEncryption(kind, terms[1] or None)
+
+
+def check_edge_zone_name(text: str) -> str:
+    """An Extended Zone name as ARM writes it ("microsoftlosangeles1"); ValueError otherwise."""
+    name = text.strip()
+    if not _EDGE_ZONE_NAME.fullmatch(name.lower()):
+        raise ValueError(f"'{text}' is not an edge zone name: use its name such as microsoftlosangeles1 "
+                         "(az edge-zones extended-zone list)")
+    return name.lower()
+
+
+def canonical_edge_zone_storage_type(value: str) -> str:
+    for known in EDGE_ZONE_STORAGE_ACCOUNT_TYPES:
+        if isinstance(value, str) and known.lower() == value.strip().lower():
+            return known
+    raise ValueError(f"'{value}' is not an edge zone storage account type: use one of "
+                     f"{', '.join(EDGE_ZONE_STORAGE_ACCOUNT_TYPES)}")
+
+
+def parse_edge_zone(entry: str) -> CliEdgeZone:
+    """Parse ``<region>=<edge zone>[=<replica count>][=<storage account type>]`` as the CLI does.
+
+    Differences, on purpose: an entry without an edge zone is an error (the CLI skips it silently) and
+    the count must be 1-100.
+    """
+    parts = entry.split("=", 3)
+    if len(parts) < 2:
+        raise ValueError(f"'{entry}': write <region>=<edge zone>[=<replica count>][=<storage type>]")
+    try:
+        name = normalize_region(parts[0])
+        edge_zone = check_edge_zone_name(parts[1])
+    except ValueError as error:
+        raise ValueError(f"'{entry}': {error}") from None
+    replica_count = storage = None
+    if len(parts) == 3:
+        if _DIGITS.fullmatch(parts[2]):
+            replica_count = _entry_count(entry, parts[2])
+        else:
+            storage = _edge_storage(entry, parts[2], "the third part is neither a replica count nor")
+    elif len(parts) == 4:
+        if not _DIGITS.fullmatch(parts[2]):
+            raise ValueError(f"'{entry}': the third part must be the replica count; write "
+                             "<region>=<edge zone>=<count>=<storage type>")
+        replica_count = _entry_count(entry, parts[2])
+        storage = _edge_storage(entry, parts[3], "the fourth part is not")
+    return CliEdgeZone(name, edge_zone, replica_count, storage)
+
+
+def _edge_storage(entry: str, text: str, what: str) -> str:
+    try:
+        return canonical_edge_zone_storage_type(text)
+    except ValueError:
+        raise ValueError(f"'{entry}': {what} a storage account type; use one of "
+                         f"{', '.join(EDGE_ZONE_STORAGE_ACCOUNT_TYPES)}") from None
+
+
+def parse_edge_zone_encryption(entry: str) -> tuple[str, CliRegionEncryption | None]:
+    """Parse ``<edge zone>,<os_des>,<lun>,<des>...``: (edge zone, encryption as a region entry has it).
+
+    The CLI matches entries to ``--target-edge-zones`` by position and ignores the zone named here; we
+    match by position too and the caller checks that the zone named is that entry's zone.
+    """
+    zone, comma, rest = entry.partition(",")
+    if not comma:
+        raise ValueError(f"'{entry}': write <edge zone>,<os des>[,<lun>,<des>...] (null for no OS-disk set)")
+    try:
+        zone_name = check_edge_zone_name(zone)
+    except ValueError as error:
+        raise ValueError(f"'{entry}': {error}") from None
+    return zone_name, parse_region_encryption(rest)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from core.request import resource_ids
 from core.request.model import (
     DATA_DISK_RESOURCE_KINDS,
+    HOST_CACHING,
     SOURCE_KINDS,
     SOURCE_RESOURCE_KINDS,
     DataDiskSource,
@@ -17,6 +19,8 @@ from core.request.reader import (
     _INT32_MAX,
     DATE_PATTERN,
     DATETIME_PATTERN,
+    HOST_CACHING_DISK_FIELDS,
+    HOST_CACHING_FIELDS,
     MAX_TAG_NAME,
     MAX_TAG_VALUE,
     MAX_TAGS,
@@ -148,19 +152,134 @@ def read_source(parser: FieldReader, value: object, path: str) -> ImageSource | 
         given = f" (given: {', '.join(kinds)})" if kinds else ""
         parser.add(path, f"give exactly one of {', '.join(SOURCE_KINDS)}{given}")
     data_disks: tuple[DataDiskSource, ...] = ()
-    if "dataSnapshots" in found or "dataSnapshotLuns" in found:
-        if kinds and kinds[0] != "osSnapshot":
-            where = found.get("dataSnapshots", found.get("dataSnapshotLuns"))[0]
-            parser.add(where, f"data snapshots go with an osSnapshot source only; a {kinds[0]} brings its own "
-                              "data disks - remove them or use osSnapshot")
+    data_keys = [key for key in ("dataSnapshots", "dataSnapshotLuns", *_DATA_VHD_FIELDS) if key in found]
+    if data_keys:
+        if kinds and kinds[0] not in _DISK_SOURCES:
+            parser.add(found[data_keys[0]][0], f"data disks go with an osSnapshot source only (or "
+                                               f"osVhdUri); a {kinds[0]} brings its own data disks - remove them")
         else:
-            data_disks = _data_snapshots(parser, found, path)
+            data_disks = _data_snapshots(parser, found, path) if {"dataSnapshots", "dataSnapshotLuns"} & set(found) \
+                else ()
+            data_disks += read_data_vhds(parser, found, path)
+            _check_unique_luns(parser, data_disks, path)
+    if "osVhdStorageAccount" in found and kinds != ["osVhdUri"]:
+        parser.add(found["osVhdStorageAccount"][0], "goes with osVhdUri only (--os-vhd-uri and "
+                                                    "--os-vhd-storage-account are used together)")
     if len(kinds) != 1:
         return None
     kind = kinds[0]
     kind_path, raw_id = found[kind]
+    if kind == "osVhdUri":
+        if "osVhdStorageAccount" not in found:
+            parser.add(join_path(path, "osVhdStorageAccount"), "is required with osVhdUri: the storage account "
+                                                               "(name or ID) that holds the VHD")
+            return None
+        vhd = read_vhd(parser, raw_id, kind_path, *found["osVhdStorageAccount"][::-1])
+        return ImageSource(kind, vhd[0], data_disks, vhd[1]) if vhd else None
+    if kind == "communityGalleryImage":
+        community_id = read_community_image(parser, raw_id, kind_path)
+        return ImageSource(kind, community_id, data_disks) if community_id else None
     source_id = parser.reference(raw_id, kind_path, SOURCE_RESOURCE_KINDS[kind])
     return ImageSource(kind, source_id, data_disks) if source_id else None
+
+
+_DISK_SOURCES = ("osSnapshot", "osVhdUri")
+_DATA_VHD_FIELDS = ("dataVhdsUris", "dataVhdsLuns", "dataVhdsStorageAccounts")
+_COMMUNITY_IMAGE = re.compile(r"/communityGalleries/([A-Za-z0-9][A-Za-z0-9_.-]{0,126})/images/"
+                              r"([A-Za-z0-9][A-Za-z0-9_.-]{0,79})(/versions/([0-9]+\.[0-9]+\.[0-9]+|latest))?",
+                              re.IGNORECASE)
+_BLOB_HOST = re.compile(r"([a-z0-9]{3,24})\.blob\.[a-z0-9.-]+")
+_STORAGE_ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
+
+
+def read_community_image(parser: FieldReader, value: object, path: str) -> str | None:
+    """``/communityGalleries/<public name>/images/<image>[/versions/<version>|latest]``, as written."""
+    text = parser.string(value, path)
+    if text is not None and not _COMMUNITY_IMAGE.fullmatch(text):
+        parser.add(path, f"'{text}' is not a community gallery image ID: use /communityGalleries/<public gallery "
+                         "name>/images/<image>[/versions/<version>] (az sig image-definition show-community)")
+        return None
+    return text
+
+
+def read_vhd(parser: FieldReader, uri_value: object, uri_path: str, account_value: object,
+             account_path: str) -> tuple[str, str] | None:
+    """A VHD blob URI and its storage account (name or ID): (uri, storage account ID), or None.
+
+    The account must be in the image version's subscription (the service reads the blob through it)
+    and be the account the URI points at.
+    """
+    uri = parser.string(uri_value, uri_path)
+    account_id = None
+    if isinstance(account_value, str) and "/" not in account_value.strip() \
+            and not _STORAGE_ACCOUNT_NAME.fullmatch(account_value.strip()):
+        parser.add(account_path, f"'{account_value}' is not a storage account name: 3-24 lower-case letters and "
+                                 "digits, or give its resource ID")
+    else:
+        account_id = parser.reference(account_value, account_path, (resource_ids.STORAGE_ACCOUNT,))
+    if uri is None or account_id is None:
+        return None
+    parsed_account = resource_ids.parse_resource_id(account_id)
+    ok = True
+    if parsed_account.subscription != parser.subscription.lower():
+        parser.add(account_path, f"storage account '{parsed_account.name}' is in subscription "
+                                 f"{parsed_account.subscription}, not the image version's {parser.subscription}; "
+                                 "copy the VHD to a storage account in the image version's subscription")
+        ok = False
+    parts = urlsplit(uri)
+    host = _BLOB_HOST.fullmatch(parts.hostname or "")
+    blob_path = [segment for segment in parts.path.split("/") if segment]
+    if parts.scheme != "https" or host is None or len(blob_path) < 2 or parts.query or parts.fragment:
+        parser.add(uri_path, f"'{uri}' is not a VHD blob URI: use https://<account>.blob.core.windows.net/"
+                             "<container>/<name>.vhd without a query (no SAS token: the service reads it through "
+                             "the storage account)")
+        return None
+    if host.group(1) != parsed_account.name.lower():
+        parser.add(uri_path, f"the VHD is in storage account '{host.group(1)}' but the storage account given is "
+                             f"'{parsed_account.name}'; give the account that holds the blob")
+        ok = False
+    return (uri, account_id) if ok else None
+
+
+def read_data_vhds(parser: FieldReader, found: dict[str, tuple], path: str) -> tuple[DataDiskSource, ...]:
+    """``dataVhdsUris`` + ``dataVhdsStorageAccounts`` (+ ``dataVhdsLuns``, default 0..n-1), as the CLI pairs them."""
+    given = {key: found[key] for key in _DATA_VHD_FIELDS if key in found}
+    if not given:
+        return ()
+    if "dataVhdsUris" not in given or "dataVhdsStorageAccounts" not in given:
+        parser.add(join_path(path, "dataVhdsUris" if "dataVhdsUris" not in given else "dataVhdsStorageAccounts"),
+                   "is required: dataVhdsUris and dataVhdsStorageAccounts are used together")
+        return ()
+    lists = {}
+    for key, (key_path, value) in given.items():
+        if not isinstance(value, list) or not value:
+            parser.add(key_path, "must be a non-empty list")
+            return ()
+        lists[key] = value
+    uris = lists["dataVhdsUris"]
+    luns = lists.get("dataVhdsLuns", list(range(len(uris))))
+    if len(luns) != len(uris) or len(lists["dataVhdsStorageAccounts"]) != len(uris):
+        parser.add(given["dataVhdsUris"][0], "dataVhdsUris, dataVhdsLuns and dataVhdsStorageAccounts must have "
+                                             "the same length")
+        return ()
+    luns_path = given["dataVhdsLuns"][0] if "dataVhdsLuns" in given else "dataVhdsLuns (default)"
+    disks = []
+    for index, (uri, lun, account) in enumerate(zip(uris, luns, lists["dataVhdsStorageAccounts"], strict=True)):
+        number = parser.integer(lun, f"{luns_path}[{index}]", minimum=0)
+        vhd = read_vhd(parser, uri, f"{given['dataVhdsUris'][0]}[{index}]", account,
+                       f"{given['dataVhdsStorageAccounts'][0]}[{index}]")
+        if number is not None and vhd is not None:
+            disks.append(DataDiskSource(number, vhd[0], vhd[1]))
+    return tuple(disks)
+
+
+def _check_unique_luns(parser: FieldReader, disks: tuple[DataDiskSource, ...], path: str) -> None:
+    seen: set[int] = set()
+    for disk in disks:
+        if disk.lun in seen and disk.is_vhd:
+            parser.add(join_path(path, "dataVhdsLuns"), f"LUN {disk.lun} is used twice; give each data disk its "
+                                                        "own LUN")
+        seen.add(disk.lun)
 
 
 def _data_snapshots(parser: FieldReader, found: dict[str, tuple], path: str) -> tuple[DataDiskSource, ...]:
@@ -213,3 +332,41 @@ def _data_snapshots(parser: FieldReader, found: dict[str, tuple], path: str) -> 
     return tuple(disks)
 
 
+
+
+def read_host_caching(parser: FieldReader, value: object, path: str) -> tuple[str | None, tuple[tuple[int, str], ...]]:
+    """``{"osDiskImage": "ReadOnly", "dataDiskImages": [{"lun": 1, "hostCaching": "None"}]}`` (keys any case):
+    the host caching of the OS disk image and of data disk images by LUN."""
+    obj = parser.object(value, path, "an object with osDiskImage and/or dataDiskImages")
+    if obj is None:
+        return None, ()
+    found = parser.fields(obj, HOST_CACHING_FIELDS, path, ignore_case=True)
+    os_caching = None
+    if "osDiskImage" in found:
+        os_caching = parser.choice(found["osDiskImage"][1], found["osDiskImage"][0], HOST_CACHING)
+    data: list[tuple[int, str]] = []
+    if "dataDiskImages" in found:
+        list_path, items = found["dataDiskImages"]
+        if not isinstance(items, list):
+            parser.add(list_path, "must be a list of {\"lun\": n, \"hostCaching\": \"None\"} objects")
+            items = []
+        seen: set[int] = set()
+        for index, item in enumerate(items):
+            item_path = f"{list_path}[{index}]"
+            disk = parser.object(item, item_path, "an object with lun and hostCaching")
+            if disk is None:
+                continue
+            fields = parser.fields(disk, HOST_CACHING_DISK_FIELDS, item_path, ignore_case=True)
+            for required in HOST_CACHING_DISK_FIELDS:
+                if required not in fields:
+                    parser.add(join_path(item_path, required), "is required")
+            if len(fields) != len(HOST_CACHING_DISK_FIELDS):
+                continue
+            lun = parser.integer(fields["lun"][1], fields["lun"][0], minimum=0)
+            caching = parser.choice(fields["hostCaching"][1], fields["hostCaching"][0], HOST_CACHING)
+            if lun is not None and lun in seen:
+                parser.add(fields["lun"][0], f"LUN {lun} appears twice; give each LUN once")
+            elif lun is not None and caching is not None:
+                seen.add(lun)
+                data.append((lun, caching))
+    return os_caching, tuple(data)

@@ -11,10 +11,21 @@ from core.request import resource_ids
 
 SCHEMA_VERSION = 1
 ENCRYPTION_TYPES = ("EncryptionAtRestWithCustomerKey", "EncryptionAtRestWithPlatformAndCustomerKeys")
+# The DES type a confidential VM's OS disk needs (``securityProfile.secureVMDiskEncryptionSetId``).
+CONFIDENTIAL_DES_TYPE = "ConfidentialVmEncryptedWithCustomerKey"
+# ``osDiskImage.securityProfile.confidentialVMEncryptionType`` (REST 2025-03-03); the CLI knows the first four.
+CONFIDENTIAL_VM_ENCRYPTION_TYPES = ("EncryptedVMGuestStateOnlyWithPmk", "EncryptedWithPmk", "EncryptedWithCmk",
+                                    "NonPersistedTPM", "DataDiskEncryptedWithCmk")
+CUSTOMER_KEY_CVM_TYPES = ("EncryptedWithCmk", "DataDiskEncryptedWithCmk")
 REPLICATION_MODES = ("Full", "Shallow")
-SOURCE_KINDS = ("managedImage", "imageVersion", "virtualMachine", "osSnapshot")
+STORAGE_ACCOUNT_STRATEGIES = ("PreferStandard_ZRS", "DefaultStandard_LRS")
+HOST_CACHING = ("None", "ReadOnly", "ReadWrite")
+SOURCE_KINDS = ("managedImage", "imageVersion", "virtualMachine", "osSnapshot", "osVhdUri", "communityGalleryImage")
 
-SourceKind = Literal["managedImage", "imageVersion", "virtualMachine", "osSnapshot"]
+SourceKind = Literal["managedImage", "imageVersion", "virtualMachine", "osSnapshot", "osVhdUri",
+                     "communityGalleryImage"]
+# Sources that are not ARM resources of the image's kind (a blob URI, a community gallery image path).
+NON_RESOURCE_SOURCES = ("osVhdUri", "communityGalleryImage")
 
 # Resource kinds each source may be, the first being the kind a bare name resolves to (as the CLI does).
 SOURCE_RESOURCE_KINDS: dict[str, tuple[str, ...]] = {
@@ -29,7 +40,9 @@ DATA_DISK_RESOURCE_KINDS = (resource_ids.SNAPSHOT, resource_ids.DISK)
 TOP_LEVEL_FIELDS = (
     "schemaVersion", "subscriptionId", "resourceGroup", "galleryName", "imageDefinition", "version",
     "location", "source", "targetRegions", "targetRegionEncryption", "replicaCount", "storageAccountType",
-    "endOfLifeDate", "excludeFromLatest", "replicationMode", "tags", "encryptionType", "$schema",
+    "endOfLifeDate", "excludeFromLatest", "replicationMode", "tags", "encryptionType",
+    "targetRegionCvmEncryption", "targetEdgeZones", "targetEdgeZoneEncryption", "allowDeletionOfReplicatedLocations",
+    "blockDeletionBeforeEndOfLife", "storageAccountStrategy", "hostCaching", "$schema",
 )
 
 
@@ -62,6 +75,14 @@ class DataDiskEncryption:
 
 
 @dataclass(frozen=True)
+class SecurityProfile:
+    """``osDiskImage.securityProfile``: how a confidential VM's OS disk (and VM guest state) is encrypted."""
+
+    confidential_vm_encryption_type: str
+    secure_vm_disk_encryption_set_id: str | None = None
+
+
+@dataclass(frozen=True)
 class RegionTarget:
     """One target region: ``name`` normalised ("eastus2"), DES references resolved to canonical IDs."""
 
@@ -71,6 +92,25 @@ class RegionTarget:
     os_disk_encryption_set_id: str | None = None
     data_disk_encryption: tuple[DataDiskEncryption, ...] = ()
     exclude_from_latest: bool | None = None
+    os_security_profile: SecurityProfile | None = None
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether any disk here names a DES (an at-rest set, or a confidential VM's secure set)."""
+        secure = self.os_security_profile is not None and self.os_security_profile.secure_vm_disk_encryption_set_id
+        return self.os_disk_encryption_set_id is not None or bool(self.data_disk_encryption) or bool(secure)
+
+
+@dataclass(frozen=True)
+class EdgeZoneTarget:
+    """One ``targetExtendedLocations`` entry: an Azure Extended Zone (``edge_zone``) of region ``name``."""
+
+    name: str
+    edge_zone: str
+    replica_count: int | None = None
+    storage_account_type: str | None = None
+    os_disk_encryption_set_id: str | None = None
+    data_disk_encryption: tuple[DataDiskEncryption, ...] = ()
 
     @property
     def encrypted(self) -> bool:
@@ -79,17 +119,38 @@ class RegionTarget:
 
 @dataclass(frozen=True)
 class DataDiskSource:
+    """A data disk of the version: a snapshot or disk ``id``, or (``storage_account_id`` set) a VHD blob URI."""
+
     lun: int
     id: str
+    storage_account_id: str | None = None
+
+    @property
+    def is_vhd(self) -> bool:
+        return self.storage_account_id is not None
 
 
 @dataclass(frozen=True)
 class ImageSource:
-    """Where the image version comes from; ``data_disks`` only with an ``osSnapshot`` source."""
+    """Where the image version comes from; ``data_disks`` only with an ``osSnapshot`` or ``osVhdUri`` source.
+
+    ``id`` is a resource ID, except for ``osVhdUri`` (the blob URI, its account in ``storage_account_id``)
+    and ``communityGalleryImage`` (``/communityGalleries/<name>/images/<image>[/versions/<v>]``).
+    """
 
     kind: SourceKind
     id: str
     data_disks: tuple[DataDiskSource, ...] = ()
+    storage_account_id: str | None = None
+
+    @property
+    def is_resource(self) -> bool:
+        """Whether ``id`` is an ARM resource ID that can be read (not a VHD or community image)."""
+        return self.kind not in NON_RESOURCE_SOURCES
+
+    def resource_data_disks(self) -> tuple[DataDiskSource, ...]:
+        """The data disks that are ARM resources (snapshots, disks), not VHDs."""
+        return tuple(disk for disk in self.data_disks if not disk.is_vhd)
 
 
 @dataclass(frozen=True)
@@ -115,6 +176,12 @@ class BuildRequest:
     replication_mode: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     encryption_type: str | None = None
+    target_edge_zones: tuple[EdgeZoneTarget, ...] = ()
+    allow_deletion_of_replicated_locations: bool | None = None
+    block_deletion_before_end_of_life: bool | None = None
+    storage_account_strategy: str | None = None
+    os_host_caching: str | None = None
+    data_host_caching: tuple[tuple[int, str], ...] = ()
 
     @property
     def resource_id(self) -> str:
@@ -133,9 +200,11 @@ class BuildRequest:
     def disk_encryption_set_ids(self) -> list[str]:
         """Every DES the request references, each once (compared case-insensitively), in first-use order."""
         seen: dict[str, str] = {}
-        for region in self.target_regions:
+        for region in (*self.target_regions, *self.target_edge_zones):
             data_ids = (disk.disk_encryption_set_id for disk in region.data_disk_encryption)
-            for des_id in (region.os_disk_encryption_set_id, *data_ids):
+            secure = getattr(region, "os_security_profile", None)
+            secure_id = secure.secure_vm_disk_encryption_set_id if secure else None
+            for des_id in (region.os_disk_encryption_set_id, secure_id, *data_ids):
                 if des_id is not None:
                     seen.setdefault(des_id.lower(), des_id)
         return list(seen.values())

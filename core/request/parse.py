@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from core.request import cli_strings, resource_ids
+from core.request.edge_zones import apply_edge_zone_encryption, read_edge_zones
 from core.request.fields import (
     read_end_of_life,
+    read_host_caching,
     read_location,
     read_named,
     read_resource_group,
@@ -24,13 +26,21 @@ from core.request.model import (
     ENCRYPTION_TYPES,
     REPLICATION_MODES,
     SCHEMA_VERSION,
+    STORAGE_ACCOUNT_STRATEGIES,
     TOP_LEVEL_FIELDS,
     BuildRequest,
+    ImageSource,
     RegionTarget,
     RequestInvalid,
 )
 from core.request.reader import GALLERY_NAME, IMAGE_DEFINITION_NAME, FieldReader
-from core.request.targets import RegionEntry, apply_encryption_strings, check_regions, read_target_regions
+from core.request.targets import (
+    RegionEntry,
+    apply_cvm_strings,
+    apply_encryption_strings,
+    check_regions,
+    read_target_regions,
+)
 
 # --- the request -----------------------------------------------------------------------------------------
 
@@ -74,6 +84,15 @@ def parse_request(raw: object) -> BuildRequest:
         regions = [RegionEntry("location", RegionTarget(location) if location else None)]
     if "targetRegionEncryption" in found:
         apply_encryption_strings(parser, found["targetRegionEncryption"][1], "targetRegionEncryption", regions)
+    if "targetRegionCvmEncryption" in found:
+        apply_cvm_strings(parser, found["targetRegionCvmEncryption"][1], "targetRegionCvmEncryption", regions)
+    zones = read_edge_zones(parser, found["targetEdgeZones"][1], "targetEdgeZones") if "targetEdgeZones" in found \
+        else []
+    if "targetEdgeZoneEncryption" in found:
+        if "targetEdgeZones" not in found:
+            parser.add("targetEdgeZoneEncryption", "needs targetEdgeZones: give the edge zones it encrypts")
+        else:
+            apply_edge_zone_encryption(parser, found["targetEdgeZoneEncryption"][1], "targetEdgeZoneEncryption", zones)
 
     optional: dict[str, Any] = {}
     if "replicaCount" in found:
@@ -91,10 +110,24 @@ def parse_request(raw: object) -> BuildRequest:
                                                      REPLICATION_MODES)
     if "tags" in found:
         optional["tags"] = read_tags(parser, found["tags"][1], "tags")
+    for name, key in (("allowDeletionOfReplicatedLocations", "allow_deletion_of_replicated_locations"),
+                      ("blockDeletionBeforeEndOfLife", "block_deletion_before_end_of_life")):
+        if name in found:
+            optional[key] = parser.boolean(found[name][1], name)
+    if optional.get("block_deletion_before_end_of_life") and "endOfLifeDate" not in found:
+        parser.add("blockDeletionBeforeEndOfLife", "blocks deletion until the end of life, but no endOfLifeDate is "
+                                                   "given; add endOfLifeDate or remove blockDeletionBeforeEndOfLife")
+    if "storageAccountStrategy" in found:
+        optional["storage_account_strategy"] = parser.choice(found["storageAccountStrategy"][1],
+                                                             "storageAccountStrategy", STORAGE_ACCOUNT_STRATEGIES)
+    if "hostCaching" in found:
+        optional["os_host_caching"], optional["data_host_caching"] = read_host_caching(parser, found["hostCaching"][1],
+                                                                                       "hostCaching")
+        _check_host_caching_luns(parser, source, optional["data_host_caching"])
     if "encryptionType" in found:
         optional["encryption_type"] = parser.choice(found["encryptionType"][1], "encryptionType", ENCRYPTION_TYPES)
-        complete = all(region.target is not None for region in regions)
-        if complete and not any(region.target.encrypted for region in regions):
+        complete = all(region.target is not None for region in (*regions, *zones))
+        if complete and not any(region.target.encrypted for region in (*regions, *zones)):
             parser.add("encryptionType", "is given but no target region names a disk encryption set; add "
                                          "encryption to the target regions or remove encryptionType")
     if source and source.kind == "imageVersion" and all((subscription, resource_group, gallery, image, version)):
@@ -107,7 +140,21 @@ def parse_request(raw: object) -> BuildRequest:
     return BuildRequest(
         subscription_id=subscription, resource_group=resource_group, gallery_name=gallery,
         image_definition=image, version=version, location=location, source=source,
-        target_regions=tuple(region.target for region in regions), **optional,
+        target_regions=tuple(region.target for region in regions),
+        target_edge_zones=tuple(zone.target for zone in zones), **optional,
     )
+
+
+def _check_host_caching_luns(parser: FieldReader, source: ImageSource | None,
+                             data: tuple[tuple[int, str], ...]) -> None:
+    """Host caching for a data disk the request itself lists (snapshots, VHDs) must name one of its LUNs."""
+    if source is None or (not source.data_disks and source.kind not in ("osSnapshot", "osVhdUri")):
+        return
+    luns = {disk.lun for disk in source.data_disks}
+    for index, (lun, _) in enumerate(data):
+        if lun not in luns:
+            valid = ", ".join(str(n) for n in sorted(luns)) or "none"
+            parser.add(f"hostCaching.dataDiskImages[{index}].lun", f"LUN {lun} is not a data disk of the source "
+                                                                   f"(its LUNs: {valid}); fix the LUN")
 
 

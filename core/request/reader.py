@@ -12,12 +12,18 @@ from core.request.model import (
     Problem,
 )
 
-SOURCE_FIELDS = (*SOURCE_KINDS, "dataSnapshots", "dataSnapshotLuns")
+SOURCE_FIELDS = (*SOURCE_KINDS, "dataSnapshots", "dataSnapshotLuns", "osVhdStorageAccount", "dataVhdsUris",
+                 "dataVhdsLuns", "dataVhdsStorageAccounts")
 # REST and PowerShell target-region keys, compared case-insensitively; ReplicaCount is PowerShell's name.
 REGION_FIELDS = ("name", "regionalReplicaCount", "replicaCount", "storageAccountType", "excludeFromLatest",
                   "encryption")
 ENCRYPTION_FIELDS = ("osDiskImage", "dataDiskImages")
-OS_DISK_FIELDS = ("diskEncryptionSetId",)
+OS_DISK_FIELDS = ("diskEncryptionSetId", "securityProfile")
+SECURITY_PROFILE_FIELDS = ("confidentialVMEncryptionType", "secureVMDiskEncryptionSetId")
+EDGE_ZONE_FIELDS = ("name", "extendedLocation", "extendedLocationReplicaCount", "storageAccountType", "encryption")
+EXTENDED_LOCATION_FIELDS = ("name", "type")
+HOST_CACHING_FIELDS = ("osDiskImage", "dataDiskImages")
+HOST_CACHING_DISK_FIELDS = ("lun", "hostCaching")
 DATA_DISK_FIELDS = ("lun", "diskEncryptionSetId")
 
 GALLERY_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.]{0,78}[A-Za-z0-9])?")

@@ -18,9 +18,10 @@ DISK_ENCRYPTION_SET = "Microsoft.Compute/diskEncryptionSets"
 GALLERY = "Microsoft.Compute/galleries"
 GALLERY_IMAGE = "Microsoft.Compute/galleries/images"
 GALLERY_IMAGE_VERSION = "Microsoft.Compute/galleries/images/versions"
+STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
 
 _KNOWN_KINDS = (IMAGE, SNAPSHOT, DISK, VIRTUAL_MACHINE, DISK_ENCRYPTION_SET, GALLERY, GALLERY_IMAGE,
-                GALLERY_IMAGE_VERSION)
+                GALLERY_IMAGE_VERSION, STORAGE_ACCOUNT)
 _CANONICAL_KIND = {kind.lower(): kind for kind in _KNOWN_KINDS}
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -7,14 +7,18 @@ from dataclasses import dataclass, replace
 from core.request import cli_strings, resource_ids
 from core.request.fields import read_location
 from core.request.model import (
+    CONFIDENTIAL_VM_ENCRYPTION_TYPES,
+    CUSTOMER_KEY_CVM_TYPES,
     DataDiskEncryption,
     RegionTarget,
+    SecurityProfile,
 )
 from core.request.reader import (
     DATA_DISK_FIELDS,
     ENCRYPTION_FIELDS,
     OS_DISK_FIELDS,
     REGION_FIELDS,
+    SECURITY_PROFILE_FIELDS,
     FieldReader,
     join_path,
     type_name,
@@ -102,40 +106,87 @@ def _object_region(parser: FieldReader, item: dict, path: str) -> RegionEntry:
     if "excludeFromLatest" in found:
         exclude = parser.boolean(found["excludeFromLatest"][1], found["excludeFromLatest"][0])
         ok = ok and exclude is not None
-    os_des, data = None, ()
+    os_des, data, security = None, (), None
     if "encryption" in found:
-        parsed = _encryption_object(parser, *found["encryption"])
+        parsed = encryption_object(parser, *found["encryption"])
         ok = ok and parsed is not None
-        os_des, data = parsed or (None, ())
+        os_des, data, security = parsed or (None, (), None)
     if not ok or name is None:
         return RegionEntry(path, None, "encryption" in found)
-    return RegionEntry(path, RegionTarget(name, count, storage, os_des, data, exclude), "encryption" in found)
+    target = RegionTarget(name, count, storage, os_des, data, exclude, security)
+    return RegionEntry(path, target, "encryption" in found)
 
 
-def _encryption_object(parser: FieldReader, path: str, value: object) -> tuple[str | None, tuple] | None:
+EncryptionParts = tuple[str | None, tuple[DataDiskEncryption, ...], SecurityProfile | None]
+
+
+def encryption_object(parser: FieldReader, path: str, value: object, *,
+                      confidential: bool = True) -> EncryptionParts | None:
+    """A REST/PowerShell ``encryption`` object: (OS-disk DES, data-disk DES by LUN, security profile).
+
+    ``confidential=False`` (edge zones: ``GalleryTargetExtendedLocation`` has no security profile) refuses
+    ``osDiskImage.securityProfile``.
+    """
     obj = parser.object(value, path, "an object with osDiskImage and/or dataDiskImages")
     if obj is None:
         return None
     problems_before = len(parser.problems)
     found = parser.fields(obj, ENCRYPTION_FIELDS, path, ignore_case=True)
-    os_des = None
+    os_des = security = None
     if "osDiskImage" in found:
         os_path, os_value = found["osDiskImage"]
         os_obj = parser.object(os_value, os_path, "an object with diskEncryptionSetId")
         if os_obj is not None:
-            os_fields = parser.fields(os_obj, OS_DISK_FIELDS, os_path, ignore_case=True)
-            if "diskEncryptionSetId" not in os_fields:
-                parser.add(join_path(os_path, "diskEncryptionSetId"),
-                           "is required; remove osDiskImage for no OS-disk encryption set")
-            else:
+            known = OS_DISK_FIELDS if confidential else OS_DISK_FIELDS[:1]
+            os_fields = parser.fields(os_obj, known, os_path, ignore_case=True)
+            if "diskEncryptionSetId" in os_fields:
                 os_des = parser.reference(os_fields["diskEncryptionSetId"][1], os_fields["diskEncryptionSetId"][0],
                                           (resource_ids.DISK_ENCRYPTION_SET,))
+            if "securityProfile" in os_fields:
+                security = _security_profile(parser, *os_fields["securityProfile"])
+            if not os_fields:
+                parser.add(join_path(os_path, "diskEncryptionSetId"),
+                           "is required; remove osDiskImage for no OS-disk encryption set")
     data: list[DataDiskEncryption] = []
     if "dataDiskImages" in found:
         data = _data_disk_encryption(parser, *found["dataDiskImages"])
     if len(parser.problems) > problems_before:
         return None
-    return os_des, tuple(data)
+    return os_des, tuple(data), security
+
+
+def _security_profile(parser: FieldReader, path: str, value: object) -> SecurityProfile | None:
+    obj = parser.object(value, path, "an object with confidentialVMEncryptionType and secureVMDiskEncryptionSetId")
+    if obj is None:
+        return None
+    found = parser.fields(obj, SECURITY_PROFILE_FIELDS, path, ignore_case=True)
+    if "confidentialVMEncryptionType" not in found:
+        parser.add(join_path(path, "confidentialVMEncryptionType"),
+                   f"is required: one of {', '.join(CONFIDENTIAL_VM_ENCRYPTION_TYPES)}")
+        return None
+    kind = parser.choice(found["confidentialVMEncryptionType"][1], found["confidentialVMEncryptionType"][0],
+                         CONFIDENTIAL_VM_ENCRYPTION_TYPES)
+    des = None
+    if "secureVMDiskEncryptionSetId" in found:
+        des = parser.reference(found["secureVMDiskEncryptionSetId"][1], found["secureVMDiskEncryptionSetId"][0],
+                               (resource_ids.DISK_ENCRYPTION_SET,))
+    if kind is None:
+        return None
+    return checked_security_profile(parser, path, SecurityProfile(kind, des))
+
+
+def checked_security_profile(parser: FieldReader, path: str, profile: SecurityProfile) -> SecurityProfile | None:
+    """The offline rule of a security profile: a customer key type needs its secure DES, and only those."""
+    kind, des = profile.confidential_vm_encryption_type, profile.secure_vm_disk_encryption_set_id
+    if kind in CUSTOMER_KEY_CVM_TYPES and des is None:
+        parser.add(path, f"{kind} encrypts with a customer-managed key: give secureVMDiskEncryptionSetId, a disk "
+                         "encryption set of type ConfidentialVmEncryptedWithCustomerKey in this region")
+        return None
+    if kind not in CUSTOMER_KEY_CVM_TYPES and des is not None:
+        parser.add(path, f"{kind} uses platform-managed keys, so a secure disk encryption set has no effect; use "
+                         "EncryptedWithCmk with the set, or remove the set")
+        return None
+    return profile
 
 
 def _data_disk_encryption(parser: FieldReader, path: str, value: object) -> list[DataDiskEncryption]:
@@ -209,17 +260,17 @@ def apply_encryption_strings(parser: FieldReader, value: object, path: str, regi
             continue
         os_des = None
         if parsed.os_disk_encryption_set is not None:
-            os_des = _entry_reference(parser, parsed.os_disk_encryption_set, entry_path, f"{label}OS disk: ")
+            os_des = entry_reference(parser, parsed.os_disk_encryption_set, entry_path, f"{label}OS disk: ")
         data = []
         for lun, des in parsed.data_disks:
-            des_id = _entry_reference(parser, des, entry_path, f"{label}LUN {lun}: ")
+            des_id = entry_reference(parser, des, entry_path, f"{label}LUN {lun}: ")
             if des_id is not None:
                 data.append(DataDiskEncryption(lun, des_id))
         if region is not None and region.target is not None:
             region.target = replace(region.target, os_disk_encryption_set_id=os_des, data_disk_encryption=tuple(data))
 
 
-def _entry_reference(parser: FieldReader, value: str, path: str, label: str) -> str | None:
+def entry_reference(parser: FieldReader, value: str, path: str, label: str) -> str | None:
     try:
         return resource_ids.resolve_reference(value, kinds=(resource_ids.DISK_ENCRYPTION_SET,),
                                               subscription=parser.subscription,
@@ -247,3 +298,47 @@ def check_regions(parser: FieldReader, regions: list[RegionEntry], path: str, lo
                          f"add '{location}'")
 
 
+
+
+def cli_entries(parser: FieldReader, value: object, path: str, example: str) -> list[tuple[str, str, str]] | None:
+    """A CLI per-region value as (entry, path, label) triples: a space-separated string or a list of strings."""
+    if isinstance(value, str):
+        entries = cli_strings.split_entries(value)
+        return [(entry, path, f"entry {number} ") for number, entry in enumerate(entries, start=1)]
+    if isinstance(value, list) and all(isinstance(item, str | None) for item in value):
+        return [("null" if item is None else item, f"{path}[{index}]", "") for index, item in enumerate(value)]
+    parser.add(path, f"must be the CLI string or a list of per-region strings like '{example}'")
+    return None
+
+
+def apply_cvm_strings(parser: FieldReader, value: object, path: str, regions: list[RegionEntry]) -> None:
+    """Merge ``targetRegionCvmEncryption`` (``--target-region-cvm-encryption``: one entry per target region,
+    in order, ``<os_cvm_encryption_type>,<os_cvm_des>``) into ``regions``' OS-disk security profiles."""
+    entries = cli_entries(parser, value, path, "EncryptedWithCmk,cvmdes")
+    if entries is None:
+        return
+    with_objects = [region.path for region in regions if region.has_encryption]
+    if with_objects:
+        parser.add(path, f"contradicts the encryption objects in {', '.join(with_objects)}; give the security "
+                         "profile there (encryption.osDiskImage.securityProfile) or use CLI strings only")
+        return
+    if regions and len(entries) != len(regions):
+        parser.add(path, f"has {len(entries)} entries but there are {len(regions)} target regions; give one entry "
+                         "per target region in the same order (null for a region without one)")
+        return
+    for (entry, entry_path, label), region in zip(entries, regions, strict=False):
+        try:
+            parsed = cli_strings.parse_cvm_encryption(entry)
+        except ValueError as error:
+            parser.add(entry_path, f"{label}{error}")
+            continue
+        if parsed is None or region.target is None:
+            continue
+        des_id = None
+        if parsed.secure_disk_encryption_set is not None:
+            des_id = entry_reference(parser, parsed.secure_disk_encryption_set, entry_path, f"{label}secure DES: ")
+            if des_id is None:
+                continue
+        profile = SecurityProfile(parsed.confidential_vm_encryption_type, des_id)
+        if checked_security_profile(parser, entry_path, profile) is not None:
+            region.target = replace(region.target, os_security_profile=profile)
