@@ -9,7 +9,8 @@ What is read, each resource once however often the request names it:
 - every disk encryption set the request names *in the image version's subscription* (one in another
   subscription is wrong whatever it holds, and reading it may be forbidden, so it is not read);
 - the gallery, the image definition (when the gallery exists), and the target version (one GET of it);
-- the source, and each data-disk source of an ``osSnapshot`` source;
+- the source, and each data-disk source of an ``osSnapshot`` source (not VHDs or a community gallery
+  image: they are not ARM resources of this subscription);
 - the versions under the definition (one list), only when the request leaves a disk of the source
   unencrypted: only then can an earlier version make it a downgrade (rule ``EncryptionDowngrade``).
   A CMK build that encrypts every disk never reads the list, which grows with every release.
@@ -136,7 +137,8 @@ def gather(arm: Arm, request: BuildRequest) -> Facts:
             sources[key] = read_source(arm, source_id)
         return sources[key]
 
-    main_source = source(request.source.id)
+    # A VHD or community gallery image is not a resource the source readers know (nothing to read).
+    main_source = source(request.source.id) if request.source.is_resource else None
     versions = () if not definition or every_disk_encrypted(request, main_source) else _list_versions(arm, request)
     return Facts(
         gallery=gallery,
@@ -144,7 +146,7 @@ def gather(arm: Arm, request: BuildRequest) -> Facts:
         source=main_source,
         disk_encryption_sets=des,
         target_version=target,
-        data_disk_sources={disk.lun: source(disk.id) for disk in request.source.data_disks},
+        data_disk_sources={disk.lun: source(disk.id) for disk in request.source.resource_data_disks()},
         existing_versions=tuple(v for v in versions if str(v.get("name", "")).lower() != request.version.lower()),
     )
 
@@ -199,7 +201,7 @@ def source_data_luns(request: BuildRequest, facts: Facts) -> frozenset[int] | No
     An ``osSnapshot`` source brings exactly the data snapshots the request lists; a managed image or VM
     brings ``storageProfile.dataDisks``; a gallery image version its ``storageProfile.dataDiskImages``.
     """
-    if request.source.kind == "osSnapshot":
+    if request.source.kind in ("osSnapshot", "osVhdUri"):
         return frozenset(disk.lun for disk in request.source.data_disks)
     if facts.source is None:
         return None

@@ -13,6 +13,8 @@ from core.request import BuildRequest, RegionTarget, resource_ids
 from core.request.regions import normalize_region
 
 OS_DISK = "OS disk"
+# The OS disk's confidential VM key (``osDiskImage.securityProfile.secureVMDiskEncryptionSetId``).
+SECURE_OS_DISK = "confidential OS disk"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class DesUse:
     @property
     def des_name(self) -> str:
         return name_of(self.des_id)
+
+    @property
+    def secure(self) -> bool:
+        """A confidential VM's secure set (its own DES type), not an at-rest one."""
+        return self.disk == SECURE_OS_DISK
 
 
 def normalized(name: str) -> str:
@@ -50,12 +57,18 @@ def lun_label(lun: int) -> str:
 
 
 def des_uses(request: BuildRequest) -> Iterator[DesUse]:
-    """Every (region, disk, DES) the request names, in request order."""
-    for index, region in enumerate(request.target_regions):
-        name = region_name(region)
-        base = f"{region_field(index)}.encryption"
+    """Every (region, disk, DES) the request names, in request order: target regions, then edge zones
+    (whose sets sit in the zone's parent region, ``name``)."""
+    places = [(f"{region_field(index)}.encryption", region) for index, region in enumerate(request.target_regions)]
+    places += [(f"targetEdgeZones[{index}].encryption", zone) for index, zone in enumerate(request.target_edge_zones)]
+    for base, region in places:
+        name = normalized(region.name)
         if region.os_disk_encryption_set_id is not None:
             yield DesUse(name, OS_DISK, region.os_disk_encryption_set_id, f"{base}.osDiskImage.diskEncryptionSetId")
+        security = getattr(region, "os_security_profile", None)
+        if security is not None and security.secure_vm_disk_encryption_set_id is not None:
+            yield DesUse(name, SECURE_OS_DISK, security.secure_vm_disk_encryption_set_id,
+                         f"{base}.osDiskImage.securityProfile.secureVMDiskEncryptionSetId")
         for position, disk in enumerate(region.data_disk_encryption):
             yield DesUse(name, lun_label(disk.lun), disk.disk_encryption_set_id,
                          f"{base}.dataDiskImages[{position}].diskEncryptionSetId")
@@ -75,8 +88,8 @@ def where_used(uses: list[DesUse]) -> str:
 
 
 def is_encrypted(request: BuildRequest) -> bool:
-    """Whether the request names a DES for any disk in any region."""
-    return any(region.encrypted for region in request.target_regions)
+    """Whether the request names a DES for any disk in any region or edge zone."""
+    return any(region.encrypted for region in (*request.target_regions, *request.target_edge_zones))
 
 
 def disks_encrypted_in(region: RegionTarget) -> dict[str, str]:
@@ -84,6 +97,9 @@ def disks_encrypted_in(region: RegionTarget) -> dict[str, str]:
     disks: dict[str, str] = {}
     if region.os_disk_encryption_set_id is not None:
         disks[OS_DISK] = region.os_disk_encryption_set_id
+    secure = region.os_security_profile
+    if secure is not None and secure.secure_vm_disk_encryption_set_id is not None:
+        disks[SECURE_OS_DISK] = secure.secure_vm_disk_encryption_set_id
     for disk in region.data_disk_encryption:
         disks.setdefault(lun_label(disk.lun), disk.disk_encryption_set_id)
     return disks

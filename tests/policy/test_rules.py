@@ -11,6 +11,7 @@ from core import policy
 from core.policy.config import Level, PolicyConfig, load_profile
 from core.policy.facts import Facts
 from core.request import BuildRequest, DataDiskEncryption, DataDiskSource, ImageSource
+from core.request.model import EdgeZoneTarget, SecurityProfile
 
 from .compliant import (
     DOUBLE,
@@ -121,6 +122,49 @@ def confidential_definition() -> Case:
     """The definition is for confidential VMs."""
     features = [{"name": "SecurityType", "value": "ConfidentialVM"}]
     return Case(request(), facts(image_definition=edited(facts().image_definition, "properties.features", features)))
+
+
+def _confidential(secure_type: str = "ConfidentialVmEncryptedWithCustomerKey",
+                  security_type: str = "ConfidentialVM") -> Case:
+    """Every region's OS disk gets a confidential VM profile with a secure set located there."""
+    regions = tuple(replace(region_target(name), os_security_profile=SecurityProfile(
+        "EncryptedWithCmk", des_id(name, "cvm"))) for name in ("westus", "eastus2"))
+    built = replace(request(), target_regions=regions)
+    sets = all_des(built)
+    for name in ("westus", "eastus2"):
+        sets[des_id(name, "cvm").lower()] = des_fact(des_id(name, "cvm"), name, secure_type)
+    features = [{"name": "SecurityType", "value": security_type}]
+    return Case(built, facts(built, disk_encryption_sets=sets,
+                             image_definition=edited(facts().image_definition, "properties.features", features)))
+
+
+def test_a_confidential_build_with_the_right_sets_is_compliant() -> None:
+    """The confidential profile, secure sets of type ConfidentialVmEncryptedWithCustomerKey, a ConfidentialVM
+    definition: no finding (not even the plain-DES warning ConfidentialImageEncryption)."""
+    case = _confidential()
+    assert policy.evaluate(case.request, case.facts, config=CURRENT) == []
+
+
+@breaks("ConfidentialProfileOnNonConfidentialDefinition")
+def confidential_profile_on_trusted_launch() -> Case:
+    """A confidential VM profile, but the definition's SecurityType is TrustedLaunch."""
+    return _confidential(security_type="TrustedLaunch")
+
+
+@breaks("EncryptionTypeMismatch")
+def secure_set_of_at_rest_type() -> Case:
+    """The secure sets are EncryptionAtRestWithCustomerKey, not ConfidentialVmEncryptedWithCustomerKey."""
+    return _confidential(secure_type="EncryptionAtRestWithCustomerKey")
+
+
+@breaks("DiskEncryptionSetRegion")
+def edge_zone_set_of_another_region() -> Case:
+    """An edge zone of westus is encrypted with a set located in eastus2."""
+    zone = EdgeZoneTarget("westus", "microsoftlosangeles1", os_disk_encryption_set_id=des_id("eastus2", "os"),
+                          data_disk_encryption=tuple(DataDiskEncryption(lun, des_id("westus", f"lun{lun}"))
+                                                     for lun in (0, 1)))
+    built = replace(request(), target_edge_zones=(zone,))
+    return Case(built, facts(built))
 
 
 # --- the source ----------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from core.policy.views import (
     where_used,
 )
 from core.request import ENCRYPTION_TYPES, BuildRequest, resource_ids
+from core.request.model import CONFIDENTIAL_DES_TYPE
 
 
 def _subscription(des_id: str) -> str | None:
@@ -82,16 +83,25 @@ def des_in_its_region(request: BuildRequest, facts: Facts) -> Iterator[Violation
 
 @rule("EncryptionTypeMismatch")
 def des_encryption_type(request: BuildRequest, facts: Facts) -> Iterator[Violation]:
-    """Each disk encryption set has the encryption type the request asks for (CMK only, or double)."""
+    """Each disk encryption set has the encryption type the request asks for (CMK only, or double); a
+    confidential VM's secure set is of type ConfidentialVmEncryptedWithCustomerKey."""
     wanted = (request.encryption_type,) if request.encryption_type else ENCRYPTION_TYPES
-    for uses, des in _found(request, facts):
+    for all_uses, des in _found(request, facts):
         actual = (des.get("properties") or {}).get("encryptionType")
-        if actual not in wanted:
+        at_rest = [use for use in all_uses if not use.secure]
+        secure = [use for use in all_uses if use.secure]
+        if at_rest and actual not in wanted:
             asked = (f"the request asks for {request.encryption_type}" if request.encryption_type
                      else f"image encryption needs one of {', '.join(ENCRYPTION_TYPES)}")
-            yield Violation(uses[0].field,
-                            f"disk encryption set '{uses[0].des_name}' (for {where_used(uses)}) has encryption type "
-                            f"{actual or 'none'}, but {asked}; use a set of that type, or change encryptionType")
+            yield Violation(at_rest[0].field,
+                            f"disk encryption set '{at_rest[0].des_name}' (for {where_used(at_rest)}) has encryption "
+                            f"type {actual or 'none'}, but {asked}; use a set of that type, or change encryptionType")
+        if secure and actual != CONFIDENTIAL_DES_TYPE:
+            yield Violation(secure[0].field,
+                            f"disk encryption set '{secure[0].des_name}' (for {where_used(secure)}) has encryption "
+                            f"type {actual or 'none'}, but a confidential VM's OS disk key needs a set of type "
+                            f"{CONFIDENTIAL_DES_TYPE}; create one (az disk-encryption-set create --encryption-type "
+                            f"{CONFIDENTIAL_DES_TYPE}) in that region and use it")
 
 
 @rule("DiskEncryptionSetNoActiveKey")

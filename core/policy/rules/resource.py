@@ -93,9 +93,27 @@ def preview_no_replication(request: BuildRequest, facts: Facts) -> Iterator[Viol
 def confidential_definition(request: BuildRequest, facts: Facts) -> Iterator[Violation]:
     """A confidential-VM image definition gets its OS-disk key through the security profile, not a plain DES."""
     security = feature(facts.image_definition or {}, "SecurityType") or ""
-    if security.lower().startswith("confidential") and any(r.os_disk_encryption_set_id for r in request.target_regions):
+    profiled = any(r.os_security_profile for r in request.target_regions)
+    if security.lower().startswith("confidential") and not profiled \
+            and any(r.os_disk_encryption_set_id for r in request.target_regions):
         yield Violation("targetRegions", f"image definition '{request.image_definition}' has SecurityType "
                                          f"{security}: a confidential VM image's OS disk is encrypted through "
                                          "osDiskImage.securityProfile (confidentialVMEncryptionType EncryptedWithCmk, "
                                          "a ConfidentialVmEncryptedWithCustomerKey set), which this request does not "
                                          "set; check that an at-rest set on the OS disk is what you want")
+
+
+@rule("ConfidentialProfileOnNonConfidentialDefinition")
+def security_profile_needs_confidential_definition(request: BuildRequest, facts: Facts) -> Iterator[Violation]:
+    """A confidential VM security profile needs an image definition of SecurityType ConfidentialVM or
+    ConfidentialVMSupported (the service refuses it on any other)."""
+    if facts.image_definition is None:
+        return
+    security = feature(facts.image_definition, "SecurityType") or "none"
+    for index, region in enumerate(request.target_regions):
+        if region.os_security_profile is not None and not security.lower().startswith("confidential"):
+            yield Violation(f"targetRegions[{index}].encryption.osDiskImage.securityProfile",
+                            f"image definition '{request.image_definition}' has SecurityType {security}, but a "
+                            "confidential VM security profile needs ConfidentialVM or ConfidentialVMSupported; "
+                            "publish to a confidential image definition or remove the security profile")
+            return

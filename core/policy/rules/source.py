@@ -11,9 +11,10 @@ from core.request import BuildRequest, resource_ids
 
 
 def _sources(request: BuildRequest, facts: Facts) -> Iterator[tuple[str, str, Json | None]]:
-    """(field, ID, fact) for the source and each data-disk source."""
-    yield source_field(request), request.source.id, facts.source
-    for index, disk in enumerate(request.source.data_disks):
+    """(field, ID, fact) for the source and each data-disk source that is an ARM resource (not a VHD)."""
+    if request.source.is_resource:
+        yield source_field(request), request.source.id, facts.source
+    for index, disk in enumerate(request.source.resource_data_disks()):
         yield f"source.dataSnapshots[{index}].id", disk.id, facts.data_disk_sources.get(disk.lun)
 
 
