@@ -25,7 +25,7 @@ def check_encryption(
     gallery: dict[str, Any],
     targets: list[dict[str, Any]],
     sources: dict[str, Any],
-    source_luns: list[int],
+    source_luns: list[int] | None,
 ) -> None:
     per_region = encryptions_of(targets)
     if not any(os_des or data for _, os_des, data in per_region):
@@ -46,7 +46,7 @@ def check_encryption(
             "remove the encryption settings.",
             ENCRYPTION,
         )
-    valid_luns = "['" + ",".join(str(lun) for lun in source_luns) + "']"
+    valid_luns = "['" + ",".join(str(lun) for lun in source_luns or []) + "']"
     for target, os_des, data in per_region:
         if os_des is not None and not is_des_id(os_des):
             raise invalid_parameter(f"The value of parameter {OS_DES} is invalid", OS_DES)
@@ -55,7 +55,7 @@ def check_encryption(
             if not is_des_id(disk.get("diskEncryptionSetId")):
                 raise invalid_parameter(f"The value of parameter {DATA_DES} is invalid", DATA_DES)
             lun = disk.get("lun")
-            if lun not in source_luns:
+            if source_luns is not None and lun not in source_luns:
                 raise invalid_parameter(
                     f"An invalid lun [{lun}] was specified in encryption.dataDiskImages. The lun must be one of the "
                     f"following values {valid_luns}",

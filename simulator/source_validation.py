@@ -15,6 +15,8 @@ def sources_of(storage: dict[str, Any]) -> dict[str, Any]:
     top = storage.get("source") or {}
     os_image = storage.get("osDiskImage") or {}
     data_images = storage.get("dataDiskImages") or []
+    community = top.get("communityGalleryImageId")
+    os_vhd = bool((os_image.get("source") or {}).get("uri"))
     top_id = top.get("id") or top.get("virtualMachineId")
     top_path = "properties.storageProfile.source." + ("id" if top.get("id") else "virtualMachineId")
     os_id = (os_image.get("source") or {}).get("id")
@@ -28,9 +30,11 @@ def sources_of(storage: dict[str, Any]) -> dict[str, Any]:
                     Source(source_id, f"properties.storageProfile.dataDiskImages[{i}].source.id", ids.parse(source_id)),
                 )
             )
-    if (top_id and (os_id or data)) or not (top_id or os_id):
+    tops = [value for value in (top_id, community) if value]
+    if len(tops) > 1 or (tops and (os_id or os_vhd or data)) or not (tops or os_id or os_vhd) or (os_id and os_vhd):
         raise invalid_parameter(ONE_SOURCE, SOURCE_TARGET)
     return {
+        "community": community,
         "top": Source(top_id, top_path, ids.parse(top_id)) if top_id else None,
         "os": Source(os_id, "properties.storageProfile.osDiskImage.source.id", ids.parse(os_id)) if os_id else None,
         "data": data,
@@ -55,8 +59,12 @@ def not_found_source(source: Source) -> ArmError:
     )
 
 
-def check_sources(world: World, address: VersionAddress, sources: dict[str, Any], location: str) -> list[int]:
-    """Check each source's kind, existence, region and subscription; return the source's data-disk LUNs."""
+def check_sources(world: World, address: VersionAddress, sources: dict[str, Any], location: str,
+                  vhd_luns: list[Any]) -> list[int] | None:
+    """Check each source's kind, existence, region and subscription; return the source's data-disk LUNs
+    (None for a community gallery image: the simulator holds no community galleries to know them)."""
+    if sources["community"]:
+        return None
     top: Source | None = sources["top"]
     disk_sources: list[Source] = ([sources["os"]] if sources["os"] else []) + [s for _, s in sources["data"]]
     if top is not None:
@@ -76,7 +84,7 @@ def check_sources(world: World, address: VersionAddress, sources: dict[str, Any]
             raise invalid_parameter(
                 f"The source id: {source.resource_id} must be a managed disk or snapshot", SOURCE_TARGET
             )
-    data_luns = [lun for lun, _ in sources["data"]]
+    data_luns = [lun for lun, _ in sources["data"]] + list(vhd_luns)
     if len(set(data_luns)) != len(data_luns):
         raise invalid_parameter(
             "Duplicated lun numbers have been detected in the input data disks. Lun number must be unique for each "

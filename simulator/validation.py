@@ -16,6 +16,7 @@ from .encryption_validation import check_encryption
 from .errors import ArmError, invalid_parameter, parent_resource_not_found, resource_group_not_found
 from .put_model import STORAGE_TYPES, TARGET_REGIONS, VERSION_NAME, AcceptedVersion, Source, VersionAddress
 from .source_validation import check_sources, sources_of
+from .surface_validation import check_edge_zones, check_profiles, check_security_profiles, vhd_sources
 from .world import World
 
 
@@ -48,12 +49,17 @@ def validate_put(world: World, address: VersionAddress, body: Any) -> AcceptedVe
     if not isinstance(publishing, dict):
         raise invalid_parameter("The value of parameter publishingProfile is invalid.", "publishingProfile")
     targets = _target_regions(publishing, location)
+    check_profiles(properties, publishing)
     sources = sources_of(properties["storageProfile"])
-    source_luns = check_sources(world, address, sources, location)
+    vhds = vhd_sources(address, properties["storageProfile"])
+    source_luns = check_sources(world, address, sources, location, [lun for _, _, lun in vhds if lun is not None])
     check_encryption(world, address, gallery, targets, sources, source_luns)
-    return AcceptedVersion(
-        _stored_body(world, address, gallery, image, body, targets, sources), [t["name"] for t in targets]
-    )
+    check_security_profiles(world, address, image, targets)
+    zones = check_edge_zones(world, address, publishing)
+    stored = _stored_body(world, address, gallery, image, body, targets, sources)
+    if zones:
+        stored["properties"]["publishingProfile"]["targetExtendedLocations"] = zones
+    return AcceptedVersion(stored, [t["name"] for t in targets])
 
 
 def _target_regions(publishing: dict[str, Any], location: str) -> list[dict[str, Any]]:

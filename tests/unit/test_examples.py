@@ -107,6 +107,41 @@ EXPECTED = {
             },
         },
     ),
+    # az sig image-version create ... --target-regions westus --target-region-encryption
+    # WestUSDiskEncryptionSet1,0,WestUSDiskEncryptionSet2 --target-edge-zones westus=microsoftlosangeles1=1=StandardSSD_LRS
+    # --target-edge-zone-encryption microsoftlosangeles1,WestUSDiskEncryptionSet1,0,WestUSDiskEncryptionSet2
+    # --end-of-life-date 2030-12-01 --block-deletion-before-end-of-life true --allow-replicated-location-deletion false
+    "cli-edge-zone-safety.json": (
+        f"{MY_RG}/galleries/MyGallery/images/MyImage/versions/1.1.0",
+        {
+            "location": "westus",
+            "tags": {},
+            "properties": {
+                "publishingProfile": {
+                    "targetRegions": [{"name": "westus", "encryption": {
+                        "osDiskImage": {"diskEncryptionSetId": f"{MY_RG}/diskEncryptionSets/WestUSDiskEncryptionSet1"},
+                        "dataDiskImages": [
+                            {"lun": 0, "diskEncryptionSetId": f"{MY_RG}/diskEncryptionSets/WestUSDiskEncryptionSet2"}],
+                    }}],
+                    "endOfLifeDate": "2030-12-01T12:59:59Z",
+                    "targetExtendedLocations": [{
+                        "name": "westus",
+                        "extendedLocation": {"name": "microsoftlosangeles1", "type": "EdgeZone"},
+                        "extendedLocationReplicaCount": 1,
+                        "storageAccountType": "StandardSSD_LRS",
+                        "encryption": {
+                            "osDiskImage": {
+                                "diskEncryptionSetId": f"{MY_RG}/diskEncryptionSets/WestUSDiskEncryptionSet1"},
+                            "dataDiskImages": [{"lun": 0, "diskEncryptionSetId":
+                                                f"{MY_RG}/diskEncryptionSets/WestUSDiskEncryptionSet2"}],
+                        },
+                    }],
+                },
+                "storageProfile": {"source": {"id": f"{MY_RG}/images/myImage"}},
+                "safetyProfile": {"allowDeletionOfReplicatedLocations": False, "blockDeletionBeforeEndOfLife": True},
+            },
+        },
+    ),
 }
 
 
