@@ -112,7 +112,7 @@ EXPECTED = {
     # --target-edge-zone-encryption microsoftlosangeles1,WestUSDiskEncryptionSet1,0,WestUSDiskEncryptionSet2
     # --end-of-life-date 2030-12-01 --block-deletion-before-end-of-life true --allow-replicated-location-deletion false
     "cli-edge-zone-safety.json": (
-        f"{MY_RG}/galleries/MyGallery/images/MyImage/versions/1.1.0",
+        f"{MY_RG}/galleries/MyGallery/images/MyImage/versions/1.0.0",
         {
             "location": "westus",
             "tags": {},
