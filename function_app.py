@@ -23,7 +23,7 @@ def build_step(msg: func.QueueMessage) -> None:
     handlers.handle_step_message(msg)
 
 
-@app.timer_trigger(arg_name="timer", schedule="0 */1 * * * *", run_on_startup=True)
+@app.timer_trigger(arg_name="timer", schedule="0 */1 * * * *", run_on_startup=False)
 def redrive_overdue_builds(timer: func.TimerRequest) -> None:
     handlers.handle_redrive_timer(timer)
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from core.cli_outcomes import EXIT_HELP, Exit, exit_for_status, run_guarded
 from core.request import Problem, RequestInvalid, parse_request
 from core.request.encryption import to_body
 
@@ -139,8 +140,10 @@ def _check_live(request: Any) -> list[Any]:
         raise SystemExit(EXIT_INVALID) from None
 
 
-EXIT_NOT_FOUND = 1
+EXIT_NOT_FOUND = Exit.NOT_FOUND
 TERMINAL_STATUSES = ("Succeeded", "Failed", "Rejected", "Cancelled")
+# A command line fails fast on unreachable storage (the SDK's default retries wait 77 s before giving up).
+CLI_STORAGE_OPTIONS = {"retry_total": 0, "connection_timeout": 10, "read_timeout": 30}
 
 
 def _runtime() -> Any:
@@ -149,25 +152,35 @@ def _runtime() -> Any:
     from core.handlers import build_runtime
 
     try:
-        return build_runtime()
+        return build_runtime(storage_options=CLI_STORAGE_OPTIONS)
     except SettingsError as error:
         print(f"configuration: {error}", file=sys.stderr)
         raise SystemExit(EXIT_INVALID) from None
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    """Validate the request offline, put it on the request queue as written, and print its build ID."""
-    from core.clients.storage import send_message
-    from core.orchestration.admission import build_id_for
+    """Validate the request offline, put it on the request queue as written, and print its build ID.
+
+    A duplicate of the build's request prints the ID and says so (exit 0, nothing queued); a different request
+    for a version being built or published is refused (exit 7)."""
+    from core.api.submit import submit_request
+    from core.orchestration.admission import Outcome
 
     try:
         raw = read_request_file(args.request)
-        request = parse_request(raw)
+        parse_request(raw)
     except (InputInvalid, RequestInvalid) as invalid:
         return _report(invalid.problems)
-    rt = _runtime()
-    send_message(rt.queues.get_queue_client(rt.settings.request_queue), json.dumps(raw))
-    print(build_id_for(request.resource_id))
+    assert isinstance(raw, dict)  # parse_request accepted it
+    result = submit_request(_runtime(), raw, origin="cli")
+    if result.outcome is Outcome.CONFLICT:
+        print(f"refused: {result.reason}", file=sys.stderr)
+        return Exit.REFUSED
+    print(result.build_id)
+    if result.outcome is Outcome.DUPLICATE:
+        print(f"duplicate: {result.reason}; nothing new was queued", file=sys.stderr)
+    elif result.outcome is Outcome.RESTARTED:
+        print(f"queued: a new attempt of build {result.build_id} ({result.reason})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -179,26 +192,30 @@ def _document(rt: Any, reference: str) -> dict[str, Any] | None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    """Show a build: a readable summary by default, the status document with --json."""
+    """Show a build: a readable summary by default, the status document with --json; the exit code follows
+    the build's status (see core/cli_outcomes.py). --watch on a terminal is a live view until it ends."""
     import time
 
     from core.status import format_status
 
     rt = _runtime()
+    document = _document(rt, args.build)
+    if document is None:
+        print(f"no build {args.build!r}: give the ID that `submit` printed or the image version's resource ID",
+              file=sys.stderr)
+        return EXIT_NOT_FOUND
+    if args.watch and not args.json and document["status"] not in TERMINAL_STATUSES:
+        from core.live import watch
+
+        items = watch(lambda: [(f"Build {document['buildId']}", _document(rt, args.build))], interval=args.interval,
+                      stop=lambda items: not items[0][1] or items[0][1]["status"] in TERMINAL_STATUSES)
+        document = items[0][1] or document
     while True:
-        document = _document(rt, args.build)
-        if document is None:
-            print(f"no build {args.build!r}: give the ID that `submit` printed or the image version's resource ID",
-                  file=sys.stderr)
-            return EXIT_NOT_FOUND
-        if args.json:
-            print(json.dumps(document, indent=2))
-        else:
-            print(format_status(document))
+        print(json.dumps(document, indent=2) if args.json else format_status(document), flush=True)
         if not args.watch or document["status"] in TERMINAL_STATUSES:
-            return EXIT_OK
+            return exit_for_status(document["status"])
         time.sleep(args.interval)
-        print()
+        document = _document(rt, args.build) or document
 
 
 def run_cancel(args: argparse.Namespace) -> int:
@@ -206,10 +223,20 @@ def run_cancel(args: argparse.Namespace) -> int:
     from core.orchestration.runner import find_build_id
 
     rt = _runtime()
-    state = rt.runner.cancel(find_build_id(args.build), args.reason)
-    if state is None:
-        print(f"no build {args.build!r}", file=sys.stderr)
+    build_id = find_build_id(args.build)
+    loaded = rt.store.get(build_id)
+    if loaded is None:
+        if rt.store.queued(build_id):
+            print(f"build {build_id} is still on the request queue: cancel it once a worker has admitted it",
+                  file=sys.stderr)
+            return Exit.REFUSED
+        print(f"no build {args.build!r}: give the ID that `submit` printed or the image version's resource ID",
+              file=sys.stderr)
         return EXIT_NOT_FOUND
+    if loaded[0].status.terminal:
+        print(f"nothing to cancel: build {build_id} already ended {loaded[0].status}", file=sys.stderr)
+        return Exit.REFUSED
+    state = rt.runner.cancel(build_id, args.reason)
     print(f"{state.build_id}: {state.status}" + (f" ({state.error['message']})" if state.error else ""))
     return EXIT_OK
 
@@ -306,7 +333,8 @@ def run_audit(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m core` parser; each verb's subparser sets ``handler`` to its function."""
-    parser = argparse.ArgumentParser(prog="python -m core",
+    parser = argparse.ArgumentParser(prog="python -m core", epilog=EXIT_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Publish CMK-encrypted Azure Compute Gallery image versions.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     plan = verbs.add_parser("plan", help="validate a build request offline and print the ARM PUT it would send",
@@ -365,7 +393,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one verb; returns the process exit code (argparse usage errors exit 2 as well)."""
+    """Run one verb; returns the process exit code (the table in core/cli_outcomes.py; usage errors exit 2).
+
+    Like the Functions host, every verb first reads `local.settings.json` (the current folder's, else the
+    one beside function_app.py): its Values become settings unless the environment already has them."""
+    import logging
+    import os
+
+    from core.config import SettingsError
+    from core.local_settings import find_local_settings, load_local_settings
+
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    # The SDKs' warnings (a credential chain's every attempt) would bury the one line that says what to fix.
+    if args.verb != "worker":
+        logging.getLogger("azure").setLevel(logging.ERROR)
+    found = find_local_settings()
+    if found is not None:
+        try:
+            load_local_settings(found, os.environ)
+        except SettingsError as error:
+            print(f"configuration: {error}", file=sys.stderr)
+            return EXIT_INVALID
+    return run_guarded(handler, args)

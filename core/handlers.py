@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import azure.functions as func
 from azure.storage.queue import QueueServiceClient
@@ -40,12 +41,12 @@ class Runtime:
         poison.send_message(text)
 
 
-def build_runtime(env: dict[str, str] | None = None) -> Runtime:
-    """Clients and runner from the environment (app settings)."""
+def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[str, Any] | None = None) -> Runtime:
+    """Clients and runner from the environment (app settings); `storage_options` go to the storage clients."""
     env = dict(os.environ if env is None else env)
     settings = Settings.from_env(env)
-    queues = queue_service(env, settings.storage_connection)
-    tables = table_service(env, settings.storage_connection)
+    queues = queue_service(env, settings.storage_connection, **(storage_options or {}))
+    tables = table_service(env, settings.storage_connection, **(storage_options or {}))
     store = BuildStore(tables, settings.builds_table)
     runner = Runner(settings, store, queues, registration=Registrar(tables, settings))
     return Runtime(settings, queues, store, runner)

@@ -92,7 +92,66 @@ def format_status(document: dict[str, Any], *, history_lines: int = 15) -> str:
     if history:
         lines.append("History:")
         for entry in history[-history_lines:]:
-            detail = entry.get("detail") or {}
-            summary = ", ".join(f"{k}={v}" for k, v in detail.items() if k not in ("problems",))
-            lines.append(f"  {entry['at']}  {entry['kind']:<28} {entry['status']:<12} {summary[:160]}")
+            summary = detail_text(entry.get("detail") or {})
+            lines.append(f"  {entry['at']}  {entry['kind']:<28} {entry['status']:<12} {shorten(summary, DETAIL_WIDTH)}")
+    lines.insert(3, f"  now            {step_words(document)}")
     return "\n".join(lines)
+
+
+DETAIL_WIDTH = 160
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "\u2026"
+
+
+def _brief(value: Any) -> str:
+    """A history value as a person reads it: no Python reprs, nested records in a few words."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_brief(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return "; ".join(_brief(item) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
+def detail_text(detail: dict[str, Any]) -> str:
+    """A history entry's detail in one line (problems are listed in their own section)."""
+    parts = []
+    for key, value in detail.items():
+        if key == "problems" or value in (None, "", [], {}):
+            continue
+        parts.append(f"{key}: {_brief(value)}" if isinstance(value, dict | list) else f"{key}={_brief(value)}")
+    return "; ".join(parts)
+
+
+_STEP_WORDS = {
+    "Queued": "waiting on the request queue for a worker to admit it",
+    "Accepted": "accepted; validation starts next",
+    "Validating": "checking the request, then reading the gallery, source and disk encryption sets",
+    "Registering": "registering the preview feature and the Microsoft.Compute provider",
+    "Creating": "creating the image version in Azure (one PUT across all regions)",
+}
+
+
+def step_words(document: dict[str, Any]) -> str:
+    """What the build is doing or how it ended, in words (never an internal event name)."""
+    status = document["status"]
+    regions = document.get("regions") or {}
+    if status in _STEP_WORDS:
+        return _STEP_WORDS[status]
+    if status == "Replicating":
+        done = sum(1 for info in regions.values() if info.get("state") == "Completed")
+        return f"replicating: {done} of {len(regions)} region(s) complete" if regions else "replicating"
+    if status == "Succeeded":
+        return f"published in {len(regions)} region(s)" if regions else "published"
+    error = document.get("error") or {}
+    if status == "Rejected":
+        problems = document.get("problems") or []
+        first = f": {problems[0].get('field', '')}: {problems[0].get('message', '')}" if problems else ""
+        return f"rejected with {len(problems)} problem(s){first}"
+    if status in ("Failed", "Cancelled"):
+        return f"{status.lower()}: {error.get('message') or error.get('code') or 'no detail'}"
+    return status

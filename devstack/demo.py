@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -28,60 +29,39 @@ DEMO_SETTINGS = {"POLL_INITIAL_SECONDS": "1", "POLL_MAX_SECONDS": "2", "RETRY_IN
 TERMINAL = ("Succeeded", "Failed", "Rejected", "Cancelled")
 
 
-def _run_cli(env: dict[str, str], *args: str) -> str:
+def _run_cli(env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,)) -> str:
+    """Run `python -m core ARGS`; `ok` are the exit codes expected (status exits 3 for a Rejected build)."""
     done = subprocess.run(
         [sys.executable, "-m", "core", *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
     )
-    if done.returncode != 0:
+    if done.returncode not in ok:
         raise SystemExit(f"python -m core {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout
 
 
 def _heading(text: str) -> None:
-    print(f"\n== {text} " + "=" * max(0, 96 - len(text)), flush=True)
-
-
-def _progress_lines(document: dict[str, Any], label: str) -> list[str]:
-    from core.status import format_regions
-
-    lines = [f"{label}: {document['status']}"]
-    last = (document.get("history") or [{}])[-1]
-    if last:
-        lines[0] += f"   (last: {last.get('kind')})"
-    lines.extend(format_regions(document.get("regions") or {}))
-    return lines
+    width = shutil.get_terminal_size((100, 24)).columns
+    print(f"\n== {text} " + "=" * max(0, width - 4 - len(text)), flush=True)
 
 
 def _watch(env: dict[str, str], builds: list[tuple[str, str]], worker: subprocess.Popen[bytes]) -> None:
-    """Redraw every build's status and regions until all have ended and the worker has stopped."""
+    """The live view (core/live.py) of every build until all have ended and the worker has stopped."""
     from core.handlers import build_runtime
+    from core.live import watch
     from core.status import build_status
 
     runtime = build_runtime(env)
-    tty = sys.stdout.isatty()
-    drawn = 0
-    last_text = ""
-    while True:
-        documents = [build_status(runtime.store, build_id) for _, build_id in builds]
-        lines: list[str] = []
-        for (label, _), document in zip(builds, documents, strict=True):
-            lines.extend(_progress_lines(document, label) if document else [f"{label}: waiting for the worker"])
-        text = "\n".join(lines)
-        if tty:
-            if drawn:
-                sys.stdout.write(f"\x1b[{drawn}F\x1b[J")
-            sys.stdout.write(text + "\n")
-            drawn = len(lines)
-        elif text != last_text:
-            print(f"[{time.strftime('%H:%M:%S')}]\n{text}")
-        sys.stdout.flush()
-        last_text = text
-        done = all(d and d["status"] in TERMINAL for d in documents)
-        if done and worker.poll() is not None:
-            return
+
+    def fetch() -> list[tuple[str, dict[str, Any] | None]]:
+        return [(label, build_status(runtime.store, build_id, with_history=False)) for label, build_id in builds]
+
+    def stop(items: Any) -> bool:
+        done = all(document and document["status"] in TERMINAL for _, document in items)
         if worker.poll() is not None and not done:
             raise SystemExit(f"the worker stopped (exit {worker.returncode}) before every build ended; see its log")
-        time.sleep(0.5)
+        return done and worker.poll() is not None
+
+    watch(fetch, interval=0.5, stop=stop)
 
 
 def main() -> int:
@@ -134,7 +114,7 @@ def main() -> int:
 
         for label, build_id in builds:
             _heading(f"python -m core status {build_id}   ({label})")
-            print(_run_cli(env, "status", build_id))
+            print(_run_cli(env, "status", build_id, ok=(0, 1, 3, 4)))
 
         _heading("The image version as ARM returns it ($expand=ReplicationStatus)")
         os.environ.update({k: env[k] for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")})

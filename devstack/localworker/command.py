@@ -7,41 +7,18 @@ set in the environment wins. Exit codes: 0 stopped normally, 1 storage unreachab
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from core.config import SettingsError
+from core.local_settings import load_local_settings
 from devstack.localworker.errors import WorkerConfigError
 from devstack.localworker.worker import EXIT_CONFIG, run_worker
 
 log = logging.getLogger("devstack.localworker")
-
-
-def load_local_settings(path: Path, env: MutableMapping[str, str]) -> list[str]:
-    """Copy `Values` of a local.settings.json into `env` unless already set; returns the names skipped."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as error:
-        raise WorkerConfigError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise WorkerConfigError(f"{path} must hold a JSON object with a 'Values' object")
-    if document.get("IsEncrypted"):
-        raise WorkerConfigError(
-            f"{path} is encrypted (IsEncrypted=true); decrypt it with `func settings decrypt`"
-        )
-    values = document.get("Values") or {}
-    if not isinstance(values, dict):
-        raise WorkerConfigError(f"{path} Values must be an object of setting names to strings")
-    skipped = []
-    for name, value in values.items():
-        if name in env:
-            skipped.append(name)
-        else:
-            env[name] = "" if value is None else str(value)
-    return skipped
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log.info("Setting %r from %s skipped: already set in the environment", name, settings.name)
         if str(app_dir) not in sys.path:
             sys.path.insert(0, str(app_dir))
-    except WorkerConfigError as error:
+    except (WorkerConfigError, SettingsError) as error:
         log.error("Configuration problem: %s", error)
         return EXIT_CONFIG
     return run_worker(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,24 @@ class HostConfig:
 
     queues: QueueOptions = field(default_factory=QueueOptions)
     route_prefix: str = "api"
+
+
+LOCAL_POLLING_ENV = "LOCAL_WORKER_MAX_POLLING_SECONDS"
+DEFAULT_LOCAL_POLLING = timedelta(seconds=2)
+
+
+def local_polling(config: HostConfig, env: Mapping[str, str]) -> HostConfig:
+    """The local worker polls at most every LOCAL_WORKER_MAX_POLLING_SECONDS (default 2 s), however long
+    host.json's production maxPollingInterval is: an idle empty queue costs nothing on a laptop."""
+    raw = env.get(LOCAL_POLLING_ENV, "").strip()
+    try:
+        cap = timedelta(seconds=float(raw)) if raw else DEFAULT_LOCAL_POLLING
+    except ValueError:
+        raise WorkerConfigError(f"{LOCAL_POLLING_ENV}={raw!r} is not a number of seconds") from None
+    if cap < MIN_POLLING_INTERVAL:
+        raise WorkerConfigError(f"{LOCAL_POLLING_ENV}={raw} must be at least 0.1 (100 ms)")
+    polling = min(config.queues.max_polling_interval, cap)
+    return replace(config, queues=replace(config.queues, max_polling_interval=polling))
 
 
 def load_host_config(path: Path | None, env: Mapping[str, str]) -> HostConfig:

@@ -28,7 +28,7 @@ from devstack.localworker.discovery import (
     discover,
 )
 from devstack.localworker.errors import StorageUnavailable, WorkerConfigError
-from devstack.localworker.hostconfig import HostConfig, load_host_config
+from devstack.localworker.hostconfig import HostConfig, load_host_config, local_polling
 from devstack.localworker.http_server import EVENT_GRID_WEBHOOK, FunctionsHttpServer
 from devstack.localworker.queue_listener import QueueListener
 from devstack.localworker.schedules import time_zone
@@ -73,7 +73,7 @@ class Worker:
     ) -> None:
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.stop_event = stop_event or threading.Event()
-        self.config: HostConfig = load_host_config(host_json, self.env)
+        self.config: HostConfig = local_polling(load_host_config(host_json, self.env), self.env)
         self.lease = message_lease(self.env)
         self.discovery: Discovery = discover(app_module, self.env, zone=time_zone(self.env))
         self._http_address = None if http_port is None else (http_host, http_port)
