@@ -350,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("request", metavar="REQUEST.json", help="the request file, or - to read stdin")
     submit.set_defaults(handler=run_submit)
 
+    from core.cli_change import add_parser as add_change_regions
+
+    add_change_regions(verbs)
+
     status = verbs.add_parser("status", help="show a build's status, regions, problems and history")
     status.add_argument("build", metavar="ID", help="the build ID, or the image version's resource ID")
     status.add_argument("--json", action="store_true", help="print the status document as JSON")

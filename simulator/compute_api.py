@@ -11,6 +11,7 @@ from .put_model import VersionAddress
 from .replication import RegionRun
 from .settings import Settings
 from .snapshots_api import put_snapshot
+from .surface_validation import check_update
 from .validation import validate_put
 from .world import World
 
@@ -188,6 +189,7 @@ def put_version(
             f"Operation 'Update Gallery Image Version' is not allowed on {address.version} since {what}.",
         )
     accepted = validate_put(world, address, body)
+    check_update(world.data.resources.get(key), accepted.body)
     existed = key in world.data.resources
     previous = world.runs.get(key)
     world.data.resources[key] = accepted.body

@@ -164,3 +164,25 @@ def vhd_sources(address: VersionAddress, storage: dict[str, Any]) -> list[tuple[
                            f"'{account.name}'.", path)
         found.append((path, source["uri"], lun))
     return found
+
+
+def check_update(previous: dict[str, Any] | None, stored: dict[str, Any]) -> None:
+    """An update of an existing version: a region keeps its encryption (no going back from customer-managed
+    keys, no other set), and a region is only removed when the new safety profile allows it."""
+    if previous is None:
+        return
+    old = {regions.normalize(t["name"]): t for t in previous["properties"]["publishingProfile"]["targetRegions"]}
+    new = {regions.normalize(t["name"]): t for t in stored["properties"]["publishingProfile"]["targetRegions"]}
+    removed = sorted(set(old) - set(new))
+    allowed = (stored["properties"].get("safetyProfile") or {}).get("allowDeletionOfReplicatedLocations")
+    if removed and allowed is not True:
+        raise invalid_parameter(  # simulator wording
+            f"Removing target regions {', '.join(regions.display_name(r) for r in removed)} of an existing gallery "
+            "image version requires safetyProfile.allowDeletionOfReplicatedLocations to be true.",
+            "galleryImageVersion.properties.safetyProfile.allowDeletionOfReplicatedLocations")
+    for name in sorted(set(old) & set(new)):
+        if (old[name].get("encryption") or None) != (new[name].get("encryption") or None):
+            raise invalid_parameter(  # simulator wording
+                f"The encryption of target region '{regions.display_name(name)}' cannot be changed on an existing "
+                "gallery image version: customer-managed key encryption, once set, stays as it is.",
+                f"{ENCRYPTION}")

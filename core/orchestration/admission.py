@@ -49,10 +49,12 @@ class Submission:
     problems: tuple[dict[str, Any], ...]
     message_id: str | None = None
     origin: str = "queue"
+    # Builds of the same version that are not its creation (a change of regions) get their own ID.
+    build_key: str | None = None
 
     @property
     def build_id(self) -> str:
-        return build_id_for(self.resource_id)
+        return build_id_for(self.build_key or self.resource_id)
 
     @property
     def fingerprint(self) -> str | None:

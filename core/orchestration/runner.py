@@ -24,13 +24,13 @@ from core.clients.arm import Arm, ArmFailure
 from core.clients.arm_pool import ArmPool
 from core.clients.storage import send_message
 from core.config import Settings
-from core.orchestration.admission import Admission, Outcome, Submission, admit, build_id_for
+from core.orchestration.admission import Admission, Outcome, Submission, admit, build_id_for, fingerprint
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
 from core.orchestration.state import BuildState, parse_iso, utc_iso
 from core.orchestration.steps import StepContext, run_step
 from core.orchestration.store import BuildExists, BuildStore, StaleState
-from core.request import RequestInvalid, parse_request, request_to_dict
+from core.request import RequestInvalid, change, parse_request, request_to_dict
 from core.request.resource_ids import image_version_id
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,19 @@ def derive_resource_id(raw: Any) -> str | None:
         return None
 
 
+def change_submission(raw: dict[str, Any], resource_id: str, *, message_id: str | None = None,
+                      origin: str = "queue") -> Submission:
+    """A change of regions: its own build (keyed by the version and the change's content)."""
+    try:
+        parsed = change.parse_change(raw)
+    except RequestInvalid as exc:
+        problems = tuple({"field": p.field, "message": p.message} for p in exc.problems)
+        return Submission(resource_id, raw, problems, message_id, origin, build_key=f"{resource_id}#invalid-change")
+    canonical = change.change_to_dict(parsed)
+    key = f"{parsed.resource_id}#{change.OPERATION}#{fingerprint(canonical)}"
+    return Submission(parsed.resource_id, canonical, (), message_id, origin, build_key=key)
+
+
 def submission_from_text(text: str, *, message_id: str | None = None, origin: str = "queue") -> Submission:
     """Parse a request message into a submission; `UnprocessableMessage` if no build ID can be derived."""
     size = len(text.encode("utf-8"))
@@ -74,6 +87,8 @@ def submission_from_text(text: str, *, message_id: str | None = None, origin: st
     if size > MAX_REQUEST_BYTES:
         problem = {"field": "(message)", "message": f"request is {size} bytes; the limit is {MAX_REQUEST_BYTES}"}
         return Submission(resource_id, None, (problem,), message_id, origin)
+    if change.is_change(raw):
+        return change_submission(raw, resource_id, message_id=message_id, origin=origin)
     try:
         request = parse_request(raw)
     except RequestInvalid as exc:

@@ -18,6 +18,7 @@ from azure.mgmt.compute.operations._operations import build_gallery_image_versio
 from core import policy
 from core.clients.arm import Arm, ArmFailure, check_arm_url, classify
 from core.config import Settings
+from core.orchestration import change_steps
 from core.orchestration.events import (
     ArmCallFailed,
     CreateAccepted,
@@ -28,7 +29,7 @@ from core.orchestration.events import (
 )
 from core.orchestration.state import BuildState, BuildStatus
 from core.policy import facts as facts_module
-from core.request import BuildRequest, RequestInvalid, parse_request
+from core.request import BuildRequest, RequestInvalid, parse_request, resource_ids
 from core.request.encryption import to_body
 from core.request.regions import normalize_region
 
@@ -159,7 +160,8 @@ def create(state: BuildState, ctx: StepContext) -> Event:
 
 def check_replication(state: BuildState, ctx: StepContext) -> Event:
     """One look: the async operation's status (if known) and each region's replication state."""
-    request = _request(state)
+    version_id = resource_ids.parse_resource_id(state.resource_id)
+    gallery, image, version_name = version_id.names
     op_status: str | None = None
     error: dict[str, Any] | None = None
     if state.operation_url:
@@ -167,11 +169,7 @@ def check_replication(state: BuildState, ctx: StepContext) -> Event:
         op_status = str(operation.get("status", "InProgress"))
         error = operation.get("error")
     version = ctx.arm.compute.gallery_image_versions.get(
-        request.resource_group,
-        request.gallery_name,
-        request.image_definition,
-        request.version,
-        expand="ReplicationStatus",
+        version_id.resource_group, gallery, image, version_name, expand="ReplicationStatus"
     ).as_dict()
     regions = _replication_regions(version)
     if op_status is None:
@@ -192,9 +190,13 @@ _STEPS = {
 }
 
 
+_CHANGE_STEPS = {**_STEPS, BuildStatus.VALIDATING: change_steps.validate_change,
+                 BuildStatus.CREATING: change_steps.create_change}
+
+
 def run_step(state: BuildState, ctx: StepContext) -> Event:
     """Run the step for the build's status; ARM failures become `ArmCallFailed` events."""
-    step = _STEPS[state.status]
+    step = (_CHANGE_STEPS if change_steps.is_change(state) else _STEPS)[state.status]
     try:
         return step(state, ctx)
     except _ARM_ERRORS as exc:

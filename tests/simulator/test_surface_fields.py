@@ -159,3 +159,30 @@ def test_bad_values_of_the_new_fields_are_refused(compute, edit, expected):
     body = _body()
     edit(body)
     assert expected in _refused(compute, body).message
+
+
+def test_an_update_that_drops_a_regions_encryption_is_refused_like_the_cli_trap(compute):
+    """``az sig image-version update --target-regions westus eastus2`` would send the regions without encryption."""
+    body = _body(targetRegions="westus", targetRegionEncryption="WestUSDiskEncryptionSet1,0,WestUSDiskEncryptionSet2")
+    _put(compute, body, version="5.1.0")
+    update = _body(targetRegions="westus eastus2")
+    with pytest.raises(HttpResponseError) as caught:
+        compute.gallery_image_versions.begin_create_or_update(RG, "MyGallery", "MyImage", "5.1.0", update)
+    assert "The encryption of target region 'West US' cannot be changed on an existing gallery image version" \
+        in caught.value.message
+
+
+def test_an_update_that_removes_a_region_needs_allow_deletion(compute):
+    body = _body(targetRegions="westus eastus2", allowDeletionOfReplicatedLocations=False)
+    _put(compute, body, version="5.2.0")
+    error = _refused_update(compute, _body(targetRegions="westus", allowDeletionOfReplicatedLocations=False), "5.2.0")
+    assert "Removing target regions East US 2 of an existing gallery image version requires " \
+           "safetyProfile.allowDeletionOfReplicatedLocations to be true" in error.message
+    stored = _put(compute, _body(targetRegions="westus", allowDeletionOfReplicatedLocations=True), version="5.2.0")
+    assert [t["name"] for t in stored["properties"]["publishingProfile"]["targetRegions"]] == ["West US"]
+
+
+def _refused_update(compute: ComputeManagementClient, body: dict[str, Any], version: str) -> HttpResponseError:
+    with pytest.raises(HttpResponseError) as caught:
+        compute.gallery_image_versions.begin_create_or_update(RG, "MyGallery", "MyImage", version, body)
+    return caught.value

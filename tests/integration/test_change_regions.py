@@ -1,0 +1,99 @@
+"""Changing the regions of a published CMK version, from the request queue through the worker, against
+Azurite and the ARM simulator: an added region with its sets, a set missing in an added region, a removal."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from core.orchestration.runner import change_submission
+from core.request.change import parse_change
+from tests.integration.conftest import App, example
+
+DES = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/MyResourceGroup/providers/"
+       "Microsoft.Compute/diskEncryptionSets/")
+WEST = {"osDiskImage": {"diskEncryptionSetId": DES + "WestUSDiskEncryptionSet1"},
+        "dataDiskImages": [{"lun": 0, "diskEncryptionSetId": DES + "WestUSDiskEncryptionSet2"}]}
+
+
+def _publish_west_only(app: App, **fields: object) -> None:
+    request = copy.deepcopy(example("seed-cli-managed-image.json"))
+    request.update(targetRegions="westus=2=standard_lrs",
+                   targetRegionEncryption="WestUSDiskEncryptionSet1,0,WestUSDiskEncryptionSet2", **fields)
+    build_id = app.put_request(request)
+    app.run_worker()
+    assert str(app.state(build_id).status) == "Succeeded"
+
+
+def _change(**fields: object) -> dict:
+    return {"operation": "changeRegions", "subscriptionId": "00000000-0000-0000-0000-000000000000",
+            "resourceGroup": "MyResourceGroup", "galleryName": "MyGallery", "imageDefinition": "MyImage",
+            "version": "1.0.0", **fields}
+
+
+def _submit(app: App, raw: dict) -> str:
+    app.put_request(json.dumps(raw))
+    return change_submission(raw, parse_change(raw).resource_id).build_id
+
+
+def _regions(app: App) -> dict[str, dict]:
+    version = app.runtime.runner.arm_for("00000000-0000-0000-0000-000000000000").compute.gallery_image_versions.get(
+        "MyResourceGroup", "MyGallery", "MyImage", "1.0.0").as_dict()
+    return {t["name"]: t for t in version["properties"]["publishingProfile"]["targetRegions"]}
+
+
+def test_adding_a_region_keeps_the_existing_encryption_and_replicates_the_new_one(app: App):
+    _publish_west_only(app)
+    build_id = _submit(app, _change(addRegions="eastus2",
+                                    addRegionEncryption="EastUS2DiskEncryptionSet1,0,EastUS2DiskEncryptionSet2"))
+    app.run_worker()
+    state = app.state(build_id)
+    assert str(state.status) == "Succeeded", (state.error, state.problems)
+    assert state.regions["eastus2"]["state"] == "Completed"
+    *_, put = app.puts()
+    west, east = put.json["properties"]["publishingProfile"]["targetRegions"]
+    assert west["encryption"] == WEST  # the CLI's update would have sent it without encryption
+    assert east["encryption"]["dataDiskImages"] == [{"lun": 0, "diskEncryptionSetId": DES + "EastUS2DiskEncryptionSet2"}]
+    regions = _regions(app)
+    assert regions["West US"]["encryption"] == WEST
+    assert regions["East US 2"]["encryption"]["osDiskImage"]["diskEncryptionSetId"] == DES + "EastUS2DiskEncryptionSet1"
+
+
+def test_a_set_missing_in_an_added_region_rejects_the_change_before_any_write(app: App):
+    _publish_west_only(app)
+    puts_before = len(app.puts())
+    build_id = _submit(app, _change(addRegions="eastus2", addRegionEncryption="EastUS2DiskEncryptionSet1"))
+    app.run_worker()
+    state = app.state(build_id)
+    assert str(state.status) == "Rejected"
+    assert [p["field"] for p in state.problems] == ["addRegions[0].encryption"]
+    assert "required for the LUN 0 in target region 'eastus2'" in state.problems[0]["message"]
+    assert len(app.puts()) == puts_before
+    assert list(_regions(app)) == ["West US"]
+
+
+def test_a_set_that_does_not_exist_in_the_added_region_is_found_by_the_pre_flight_read(app: App):
+    _publish_west_only(app)
+    build_id = _submit(app, _change(addRegions="eastus2", addRegionEncryption="NoSuchSet,0,EastUS2DiskEncryptionSet2"))
+    app.run_worker()
+    state = app.state(build_id)
+    assert str(state.status) == "Rejected"
+    assert {p["code"] for p in state.problems} == {"DiskEncryptionSetNotFound"}
+
+
+def test_removing_a_region_needs_allow_deletion_then_leaves_the_rest_as_it_was(app: App):
+    """Published with allowDeletionOfReplicatedLocations false: a removal must set it true."""
+    _publish_west_only(app, allowDeletionOfReplicatedLocations=False)
+    added = _submit(app, _change(addRegions="eastus2",
+                                 addRegionEncryption="EastUS2DiskEncryptionSet1,0,EastUS2DiskEncryptionSet2"))
+    app.run_worker()
+    assert str(app.state(added).status) == "Succeeded"
+    refused = _submit(app, _change(removeRegions="eastus2"))
+    app.run_worker()
+    assert str(app.state(refused).status) == "Rejected"
+    assert app.state(refused).problems[0]["field"] == "allowDeletionOfReplicatedLocations"
+    removed = _submit(app, _change(removeRegions="eastus2", allowDeletionOfReplicatedLocations=True))
+    app.run_worker()
+    assert str(app.state(removed).status) == "Succeeded", app.state(removed).error
+    regions = _regions(app)
+    assert list(regions) == ["West US"] and regions["West US"]["encryption"] == WEST
