@@ -62,6 +62,7 @@ class Settings:
     required_features: tuple[str, ...] = ("Microsoft.Compute/SIGEncryption",)
     poll_initial_seconds: int = 15
     poll_max_seconds: int = 300
+    poll_min_seconds: int = 2
     retry_initial_seconds: int = 5
     retry_max_seconds: int = 600
     transient_retry_limit: int = 8
@@ -108,6 +109,7 @@ class Settings:
             required_features=features,
             poll_initial_seconds=_int(env, "POLL_INITIAL_SECONDS", cls.poll_initial_seconds, minimum=1),
             poll_max_seconds=_int(env, "POLL_MAX_SECONDS", cls.poll_max_seconds, minimum=1),
+            poll_min_seconds=_int(env, "POLL_MIN_SECONDS", cls.poll_min_seconds, minimum=1),
             retry_initial_seconds=_int(env, "RETRY_INITIAL_SECONDS", cls.retry_initial_seconds, minimum=1),
             retry_max_seconds=_int(env, "RETRY_MAX_SECONDS", cls.retry_max_seconds, minimum=1),
             transient_retry_limit=_int(env, "TRANSIENT_RETRY_LIMIT", cls.transient_retry_limit, minimum=0),

@@ -141,7 +141,7 @@ def _on_replication(state: BuildState, event: ReplicationObserved, now: datetime
     changed = {n: i.get("state") for n, i in event.regions.items()} != {
         n: i.get("state") for n, i in state.regions.items()
     }
-    observed = state.replace(regions=event.regions, step_retries=0)
+    observed = state.replace(regions=event.regions, step_retries=0, observed_at=utc_iso(now))
     entries: list[HistoryEntry] = []
     if changed:
         summary = {name: f"{info.get('state')} {info.get('progress', 0)}%" for name, info in event.regions.items()}
@@ -162,7 +162,15 @@ def _on_replication(state: BuildState, event: ReplicationObserved, now: datetime
             observed, BuildStatus.FAILED, now, error={"code": code, "message": message, "regions": failed_regions}
         )
         return _end(failed, now, *entries, _entry(failed, now, "Failed", code=code, message=message))
-    delay = backoff.poll_delay(
+    expected = backoff.completion_delay(
+        state.regions,
+        parse_iso(state.observed_at),
+        event.regions,
+        now,
+        min_seconds=settings.poll_min_seconds,
+        max_seconds=settings.poll_max_seconds,
+    )
+    delay = expected if expected is not None else backoff.poll_delay(
         observed.polls, initial_seconds=settings.poll_initial_seconds, max_seconds=settings.poll_max_seconds
     )
     return _then(observed.replace(polls=observed.polls + 1), now, delay, *entries)

@@ -119,6 +119,7 @@ class BuildState:
     polls: int = 0
     operation_url: str | None = None
     regions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    observed_at: str | None = None  # when `regions` was read (progress between two reads plans the next)
     problems: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     registration: dict[str, Any] = field(default_factory=dict)

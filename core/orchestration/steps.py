@@ -159,23 +159,23 @@ def create(state: BuildState, ctx: StepContext) -> Event:
 
 
 def check_replication(state: BuildState, ctx: StepContext) -> Event:
-    """One look: the async operation's status (if known) and each region's replication state."""
+    """One read: the version with `$expand=ReplicationStatus` (provisioning state and each region's progress).
+
+    The operation status is read only when the version says it failed, for ARM's error text.
+    """
     version_id = resource_ids.parse_resource_id(state.resource_id)
     gallery, image, version_name = version_id.names
-    op_status: str | None = None
-    error: dict[str, Any] | None = None
-    if state.operation_url:
-        operation = ctx.arm.get_url(state.operation_url).json()
-        op_status = str(operation.get("status", "InProgress"))
-        error = operation.get("error")
     version = ctx.arm.compute.gallery_image_versions.get(
         version_id.resource_group, gallery, image, version_name, expand="ReplicationStatus"
     ).as_dict()
     regions = _replication_regions(version)
-    if op_status is None:
-        provisioning = str((version.get("properties") or {}).get("provisioningState", ""))
-        op_status = provisioning if provisioning in ("Succeeded", "Failed", "Canceled") else "InProgress"
-    return ReplicationObserved(status=op_status, regions=regions, error=error)
+    provisioning = str((version.get("properties") or {}).get("provisioningState", ""))
+    status = provisioning if provisioning in ("Succeeded", "Failed", "Canceled") else "InProgress"
+    error: dict[str, Any] | None = None
+    if status != "Succeeded" and status != "InProgress" and state.operation_url:
+        operation = ctx.arm.get_url(state.operation_url).json()
+        error = operation.get("error")
+    return ReplicationObserved(status=status, regions=regions, error=error)
 
 
 def register(state: BuildState, ctx: StepContext) -> Event:

@@ -65,6 +65,10 @@ def test_seed_example_goes_from_queue_to_succeeded_with_the_exact_put_body(app: 
     kinds = app.history_kinds(build_id)
     assert kinds[0] == "Submitted" and kinds[-1] == "Succeeded"
     assert "CreateAccepted" in kinds and "RegistrationComplete" in kinds
+    # One read per poll: the version with its replication status, never also the operation status.
+    assert app.sim.count("GET", "capsOperations") == 0
+    polls = [r for r in app.sim.requests if r.query.get("$expand") == "ReplicationStatus"]
+    assert 1 <= len(polls) <= 4  # 2 s of replication, polls planned from its progress
     # Every ARM call carried a token the simulator's managed-identity endpoint issued.
     assert all(r.status != 401 for r in app.sim.requests)
 
@@ -139,7 +143,7 @@ def test_throttling_and_server_errors_are_retried_as_scheduled_steps(app: App):
     app.env["RETRY_AFTER_INLINE_CAP_SECONDS"] = "1"
     app.sim.inject(Fault(method="PUT", path_regex="/versions/", status=429, headers={"Retry-After": "2"},
                          error_code="TooManyRequests", message="throttled", times=1))  # fmt: skip
-    app.sim.inject(Fault(method="GET", path_regex="capsOperations", status=500, error_code="InternalServerError",
+    app.sim.inject(Fault(method="GET", path_regex=r"/versions/1\.0\.0$", status=500, error_code="InternalServerError",
                          message="boom", times=3))  # fmt: skip
     build_id = app.put_request(example(SEED))
     started = time.monotonic()
@@ -147,8 +151,8 @@ def test_throttling_and_server_errors_are_retried_as_scheduled_steps(app: App):
     state = app.state(build_id)
     assert str(state.status) == "Succeeded", state.error
     retries = [h.detail for h in app.runtime.store.history(build_id) if h.kind == "RetryScheduled"]
-    assert [r["status"] for r in retries] == [429, 500]
-    assert retries[0]["delaySeconds"] >= 2  # Retry-After honoured by rescheduling, not by sleeping
+    assert [r["status"] for r in retries] == [500, 429]  # the validation's read of the version, then the PUT
+    assert retries[1]["delaySeconds"] >= 2  # Retry-After honoured by rescheduling, not by sleeping
     assert time.monotonic() - started < 60
 
 

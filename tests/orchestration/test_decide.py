@@ -230,3 +230,17 @@ def test_state_round_trips_through_its_dict_and_refuses_unknown_schema():
     data = s.to_dict() | {"schema_version": 99}
     with pytest.raises(ValueError, match="schema 99"):
         BuildState.from_dict(data)
+
+
+def test_the_next_poll_is_planned_from_replication_progress():
+    """10 % then 70 % in 30 s: 30 points left at 2 points/s, so the next look is just after 15 s."""
+    from datetime import timedelta
+
+    s = state(BuildStatus.REPLICATING, polls=1)
+    first = decide(s, ReplicationObserved("InProgress", {"westus": {"state": "Replicating", "progress": 10}}),
+                   now=NOW, settings=SETTINGS)
+    assert first.delay_seconds == 15  # nothing to extrapolate from yet
+    later = NOW + timedelta(seconds=30)
+    second = decide(first.state, ReplicationObserved("InProgress", {"westus": {"state": "Replicating", "progress": 70}}),
+                    now=later, settings=SETTINGS)
+    assert second.delay_seconds == 16
