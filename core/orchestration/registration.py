@@ -7,7 +7,8 @@ provider if it is not registered at all. A feature the subscription does not kno
 
 One registration per subscription: what is known is kept in the `subscriptions` table with an
 expiry, and a register call is made only by the build that wins an ETag-guarded claim, so ten builds
-in one subscription make one call. `plan` is the pure part; `Registrar.step` does the I/O.
+in one subscription make one call. While registration is under way, one build per poll interval reads
+ARM (it claims the look in the row); the others wait on the row. `plan` is the pure part; `Registrar.step` does the I/O.
 """
 
 from __future__ import annotations
@@ -155,19 +156,19 @@ class Registrar:
             return SubscriptionRecord(), None
         return SubscriptionRecord.from_entity(entity), entity.metadata["etag"]
 
-    def _store(self, subscription_id: str, record: SubscriptionRecord, etag: str | None) -> bool:
-        """Write the record if nobody else did since it was read; False if someone did."""
+    def _store(self, subscription_id: str, record: SubscriptionRecord, etag: str | None) -> str | None:
+        """Write the record if nobody else did since it was read: its new ETag, or None if someone did."""
         entity = record.to_entity(subscription_id)
         try:
             if etag is None:
-                self.table.create_entity(entity)
+                written = self.table.create_entity(entity)
             else:
-                self.table.update_entity(
+                written = self.table.update_entity(
                     entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
                 )
         except (ResourceExistsError, ResourceModifiedError):
-            return False
-        return True
+            return None
+        return str(written.get("etag") or "")
 
     def _fresh(self, record: SubscriptionRecord, now: datetime) -> bool:
         checked = parse_iso(record.checked_at)
@@ -207,6 +208,15 @@ class Registrar:
             return RegistrationComplete(
                 notes=(f"registration known good since {record.checked_at} (shared by this subscription's builds)",)
             )
+        observed = parse_iso(record.checked_at)
+        if observed is not None and now - observed < timedelta(seconds=self.settings.poll_initial_seconds):
+            # Another build of this subscription looked at ARM moments ago: wait on the shared row, not on ARM.
+            note = f"waiting on this subscription's registration (ARM read at {record.checked_at})"
+            return RegistrationPending(notes=(note,))
+        record.checked_at = utc_iso(now)  # claim the look: one build per interval reads ARM
+        etag = self._store(subscription_id, record, etag)
+        if etag is None:
+            return RegistrationPending(notes=("another build is looking at this subscription's registration",))
         with _refused_as(f"cannot read feature or provider registration: grant {PERMISSIONS['feature-read']} "
                          f"and {PROVIDER}/read to the app's identity"):
             features, provider_state = self._observe(ctx.arm)
@@ -223,7 +233,7 @@ class Registrar:
             record.provider_state = "Registering"
             record.reregister_provider = False
         record.register_calls += len(decided.register_features) + int(decided.register_provider)
-        if not self._store(subscription_id, record, etag):
+        if self._store(subscription_id, record, etag) is None:
             # Another build of this subscription wrote first; it owns any register call. Look again later.
             return RegistrationPending(notes=("another build is updating this subscription's registration",))
         for feature in decided.register_features:

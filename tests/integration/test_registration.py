@@ -20,6 +20,9 @@ def test_ten_builds_in_one_subscription_make_one_feature_register_call(app: App)
     assert [str(app.state(b).status) for b in ids] == ["Succeeded"] * 10
     assert app.sim.count("POST", "/features/SIGEncryption/register") == 1
     assert app.sim.count("POST", "/providers/Microsoft.Compute/register") == 1
+    # One build per poll interval (1 s here) reads ARM while the others wait on the subscription's row.
+    feature_reads = [r for r in app.sim.requests if r.method == "GET" and r.path.endswith("/features/SIGEncryption")]
+    assert 1 <= len(feature_reads) <= 4, len(feature_reads)  # each of the ten read it at least once before
 
 
 def test_a_feature_the_subscription_does_not_know_is_not_required(app: App):
