@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueServiceClient
 
 from core.clients.arm import Arm, ArmFailure
@@ -99,16 +100,37 @@ def submission_from_text(text: str, *, message_id: str | None = None, origin: st
 
 @dataclass(frozen=True)
 class StepMessage:
+    """A build's pending step; `due` (when it is meant to run) lets the re-drive see how far behind the queue is."""
+
     build_id: str
     seq: int
+    due: str | None = None
 
     def to_text(self) -> str:
-        return json.dumps({"buildId": self.build_id, "seq": self.seq})
+        data: dict[str, Any] = {"buildId": self.build_id, "seq": self.seq}
+        if self.due:
+            data["due"] = self.due
+        return json.dumps(data)
 
     @classmethod
     def from_text(cls, text: str) -> StepMessage:
         data = json.loads(text)
-        return cls(build_id=str(data["buildId"]), seq=int(data["seq"]))
+        due = data.get("due")
+        return cls(build_id=str(data["buildId"]), seq=int(data["seq"]), due=str(due) if due else None)
+
+
+def redrive_cutoff(
+    now: datetime, queue_front_due: datetime | None, *, lease_seconds: float, grace_seconds: float
+) -> datetime:
+    """Steps due before this cannot still have their message waiting in the queue. Pure.
+
+    A step message is due at `due_at`; consumers take messages roughly in that order, so while the oldest
+    message still visible in the queue was due at `queue_front_due`, anything due later may simply be
+    waiting behind it (a backlog). Past that point, a step whose message was taken has had its step lease
+    to run; `grace_seconds` covers the queue's loose ordering.
+    """
+    front = min(now, queue_front_due) if queue_front_due is not None else now
+    return front - timedelta(seconds=lease_seconds + grace_seconds)
 
 
 class Runner:
@@ -141,7 +163,7 @@ class Runner:
 
     def _send_step(self, state: BuildState, delay: float) -> None:
         visibility = int(min(max(0.0, delay), MAX_DELAY_SECONDS))
-        text = StepMessage(state.build_id, state.step_seq).to_text()
+        text = StepMessage(state.build_id, state.step_seq, state.due_at).to_text()
         send_message(self.step_queue, text, delay_seconds=visibility)
 
     def _after_write(self, state: BuildState, decision: Decision) -> None:
@@ -251,13 +273,42 @@ class Runner:
 
     # --- timers and people ---------------------------------------------------------------------------
     def redrive(self) -> list[str]:
-        """Send the step message again for every build whose step is overdue (lost message, crashed worker)."""
+        """Send the step message again for every build whose message can no longer be in the queue.
+
+        Such a message was lost (a worker died between writing the state and sending the message, or it
+        went to the poison queue). Each candidate is read again and re-sent only if its step is unchanged.
+        """
+        now = self.clock()
+        cutoff = redrive_cutoff(now, self._queue_front_due(), lease_seconds=self.settings.step_lease_seconds,
+                                grace_seconds=self.settings.redrive_grace_seconds)  # fmt: skip
         redriven = []
-        for state in self.store.overdue(self.clock(), self.settings.redrive_grace_seconds):
+        for candidate in self.store.overdue(cutoff, now):
+            loaded = self.store.get(candidate.build_id)
+            if loaded is None:
+                continue
+            state = loaded[0]
+            leased = bool(state.lease_until and state.lease_until > utc_iso(now))
+            if state.step_seq != candidate.step_seq or state.status.terminal or leased:
+                continue
             self._send_step(state, 0)
             redriven.append(state.build_id)
             log.warning("build %s: step %s overdue since %s; re-driven", state.build_id, state.step_seq, state.due_at)
         return redriven
+
+    def _queue_front_due(self) -> datetime | None:
+        """When the oldest messages still visible in the step queue were due (None: nothing is waiting)."""
+        try:
+            peeked = self.step_queue.peek_messages(max_messages=32)
+        except ResourceNotFoundError:
+            return None
+        dues = []
+        for message in peeked:
+            try:
+                due = parse_iso(StepMessage.from_text(message.content).due)
+            except (ValueError, KeyError, TypeError):
+                continue
+            dues.append(due or message.inserted_on)
+        return min((d for d in dues if d is not None), default=None)
 
     def cancel(self, build_id: str, reason: str = "cancelled by a user") -> BuildState | None:
         for _ in range(5):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -90,14 +90,12 @@ class BuildStore:
     def in_flight(self) -> list[BuildState]:
         return self._states("RowKey eq @rk and Terminal eq false", {"rk": STATE_ROW})
 
-    def overdue(self, now: datetime, grace_seconds: float) -> list[BuildState]:
-        """Builds whose next step should have run more than `grace_seconds` ago and nobody is running."""
-        cutoff = utc_iso(now - timedelta(seconds=grace_seconds))
-        candidates = self._states(
-            "RowKey eq @rk and Terminal eq false and DueAt lt @cutoff", {"rk": STATE_ROW, "cutoff": cutoff}
+    def overdue(self, cutoff: datetime, now: datetime) -> list[BuildState]:
+        """Builds in flight whose next step was due before `cutoff` and that nobody runs now (one query)."""
+        return self._states(
+            "RowKey eq @rk and Terminal eq false and DueAt gt @empty and DueAt lt @cutoff and LeaseUntil lt @now",
+            {"rk": STATE_ROW, "empty": "", "cutoff": utc_iso(cutoff), "now": utc_iso(now)},
         )
-        now_iso = utc_iso(now)
-        return [s for s in candidates if not s.lease_until or s.lease_until < now_iso]
 
     def page(
         self, query: str, parameters: dict[str, Any], *, top: int, continuation: dict[str, str] | None = None
