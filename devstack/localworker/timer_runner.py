@@ -3,8 +3,9 @@
 As the host does: `runOnStartup` runs it once when the worker starts; a failed run is logged and not
 retried (the next run is the next occurrence); runs never overlap. `past_due` is True when a run starts
 more than `PAST_DUE_TOLERANCE` after its scheduled time (an earlier run overran, or the machine slept).
-The host also keeps schedule status in storage to catch up on runs missed while no instance was up; this
-worker does not.
+With a `TimerLock`, a run happens only on the worker holding the timer's blob lease (one across workers,
+as in the host). The host also keeps schedule status in storage to catch up on runs missed while no
+instance was up; this worker does not.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from azure.functions.timer import TimerRequest
 
 from devstack.localworker.discovery import TimerFunction
 from devstack.localworker.invocation import invoke
+from devstack.localworker.timer_lock import TimerLock
 
 log = logging.getLogger("devstack.localworker")
 PAST_DUE_TOLERANCE = timedelta(seconds=1)
@@ -32,9 +34,15 @@ class TimerRunner:
     """A thread that invokes `function` at each occurrence of its schedule until `stopping` is set."""
 
     def __init__(
-        self, function: TimerFunction, *, stopping: threading.Event, clock: Callable[[], datetime] = utc_now
+        self,
+        function: TimerFunction,
+        *,
+        stopping: threading.Event,
+        clock: Callable[[], datetime] = utc_now,
+        lock: TimerLock | None = None,
     ) -> None:
         self.function = function
+        self.lock = lock
         self._stopping = stopping
         self._clock = clock
         self._running = threading.Event()
@@ -51,6 +59,8 @@ class TimerRunner:
 
     def join(self) -> None:
         self._thread.join()
+        if self.lock is not None:
+            self.lock.release()
 
     def _loop(self) -> None:
         due = self.function.schedule.first_after(self._clock())
@@ -66,6 +76,9 @@ class TimerRunner:
             due = self.function.schedule.following(due, self._clock())
 
     def _fire(self, *, scheduled: datetime | None, next_due: datetime, reason: str) -> None:
+        if self.lock is not None and not self.lock.try_hold():
+            log.debug("Timer %r not fired here: another worker holds its lease", self.function.name)
+            return
         now = self._clock()
         past_due = scheduled is not None and now - scheduled > PAST_DUE_TOLERANCE
         request = TimerRequest(

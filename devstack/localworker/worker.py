@@ -32,6 +32,7 @@ from devstack.localworker.hostconfig import HostConfig, load_host_config, local_
 from devstack.localworker.http_server import EVENT_GRID_WEBHOOK, FunctionsHttpServer
 from devstack.localworker.queue_listener import QueueListener
 from devstack.localworker.schedules import time_zone
+from devstack.localworker.timer_lock import timer_lock_for
 from devstack.localworker.timer_runner import TimerRunner
 
 log = logging.getLogger("devstack.localworker")
@@ -114,7 +115,8 @@ class Worker:
                 ) from error
             self._listeners.append(listener)
         self._timers = [
-            TimerRunner(f, stopping=self.stop_event) for f in self.discovery.of_type(TimerFunction)
+            TimerRunner(f, stopping=self.stop_event, lock=timer_lock_for(self.env, f.name))
+            for f in self.discovery.of_type(TimerFunction)
         ]
         if self._http_address is not None:
             self._http = FunctionsHttpServer(
