@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from core import json_input
 from core.cli_outcomes import EXIT_HELP, Exit, exit_for_status, run_guarded
 from core.request import Problem, RequestInvalid, parse_request
 from core.request.encryption import to_body
@@ -48,35 +49,12 @@ def _decode(data: bytes, where: str) -> str:
                                            "save it as UTF-8")]) from None
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON; write a number or a string")
-
-
 def load_json(text: str, where: str) -> object:
-    """Decode JSON, reporting duplicate keys and NaN/Infinity as problems (json.loads would accept them)."""
-    duplicates: list[str] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict:
-        result: dict = {}
-        for key, value in items:
-            if key in result:
-                duplicates.append(key)
-            result[key] = value
-        return result
-
+    """Decode JSON safely (``core.json_input``): depth, number size, duplicate keys, NaN and surrogates."""
     try:
-        value = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        raise InputInvalid([Problem(where, f"is not valid JSON: {error.msg} at line {error.lineno} column "
-                                           f"{error.colno}; fix the syntax")]) from None
-    except ValueError as error:
-        raise InputInvalid([Problem(where, str(error))]) from None
-    except RecursionError:
-        raise InputInvalid([Problem(where, "is nested too deeply to be a request; check the brackets")]) from None
-    if duplicates:
-        raise InputInvalid([Problem(where, f"the key '{key}' appears twice in one object; keep one")
-                            for key in dict.fromkeys(duplicates)])
-    return value
+        return json_input.load(text, where)
+    except json_input.JsonInvalid as invalid:
+        raise InputInvalid(invalid.problems) from None
 
 
 def load_request_bytes(data: bytes, where: str) -> object:
@@ -100,6 +78,17 @@ def read_request_file(path: str, stdin: TextIO | None = None) -> object:
     return load_request_bytes(data, where)
 
 
+def _known_regions() -> frozenset[str]:
+    """The regions of the configured cloud (AZURE_CLOUD, EXTRA_REGIONS); a bad setting stops here."""
+    from core.config import Settings, SettingsError
+
+    try:
+        return Settings.from_env().known_regions
+    except SettingsError as error:
+        print(f"configuration: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID) from None
+
+
 def _report(problems: list[Problem]) -> int:
     for problem in problems:
         print(str(problem).replace("\n", " "), file=sys.stderr)
@@ -109,7 +98,7 @@ def _report(problems: list[Problem]) -> int:
 def run_plan(args: argparse.Namespace) -> int:
     """Validate the request and print the image version's ID and the ARM PUT body."""
     try:
-        request = parse_request(read_request_file(args.request))
+        request = parse_request(read_request_file(args.request), known_regions=_known_regions())
     except (InputInvalid, RequestInvalid) as invalid:
         return _report(invalid.problems)
     plan: dict[str, Any] = {"resourceId": request.resource_id, "body": to_body(request)}
@@ -168,7 +157,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
     try:
         raw = read_request_file(args.request)
-        parse_request(raw)
+        parse_request(raw, known_regions=_known_regions())
     except (InputInvalid, RequestInvalid) as invalid:
         return _report(invalid.problems)
     assert isinstance(raw, dict)  # parse_request accepted it

@@ -7,9 +7,12 @@ naming the variable and what it accepts; nothing here talks to the network.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from core.request.regions import CLOUD_REGIONS, PUBLIC_REGIONS, normalize_region
 
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 # Known clouds: endpoint -> token audience. A simulator or private endpoint uses the public audience
@@ -25,26 +28,56 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable and the fix."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
+
+
+def read_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, unit: str = "seconds") -> int:
+    """A whole-number setting in ASCII digits (int() would also take '²'-like digits and 4,000-digit text)."""
+    raw = (env.get(name) or "").strip()
     if not raw:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not an integer; set a whole number of seconds") from None
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        raise SettingsError(f"{name}={raw[:40]!r} is not a whole number; set a whole number of {unit}, "
+                            f"at least {minimum}")
+    value = int(raw)
     if value < minimum:
         raise SettingsError(f"{name}={value} is below the minimum {minimum}")
     return value
 
 
+
+
+
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+
+
 def _https_origin(name: str, raw: str) -> str:
+    """``https://host[:port]`` lower-cased: no userinfo, path, query, fragment; a valid port and host name."""
     parts = urlsplit(raw.strip())
     if parts.scheme != "https" or not parts.hostname:
         raise SettingsError(f"{name}={raw!r} must be an https:// URL (bearer tokens are never sent over http)")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise SettingsError(f"{name}={raw!r} must be a bare origin like https://management.azure.com")
-    return f"https://{parts.netloc}"
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise SettingsError(f"{name}={raw!r} must be a bare origin like https://management.azure.com "
+                            "(no user name, path or query)")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    host = parts.netloc.rsplit(":", 1)[0] if port is not None else parts.netloc
+    if (port is not None and not 1 <= port <= 65535) or not _HOST.fullmatch(host):
+        raise SettingsError(f"{name}={raw!r} must be https://<host name>[:<port 1-65535>]")
+    return f"https://{parts.netloc.lower()}"
+
+
+def _regions(env: Mapping[str, str], cloud: str) -> frozenset[str]:
+    extra = set()
+    for entry in filter(None, (part.strip() for part in env.get("EXTRA_REGIONS", "").split(","))):
+        try:
+            extra.add(normalize_region(entry))
+        except ValueError:
+            raise SettingsError(f"EXTRA_REGIONS entry {entry!r} is not a region name; give names such as "
+                                "'eastus2', separated by commas") from None
+    return CLOUD_REGIONS[cloud] | extra
 
 
 @dataclass(frozen=True)
@@ -72,6 +105,7 @@ class Settings:
     step_lease_seconds: int = 120
     redrive_grace_seconds: int = 60
     arm_read_timeout_seconds: int = 60
+    known_regions: frozenset[str] = PUBLIC_REGIONS
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -107,26 +141,27 @@ class Settings:
             arm_audience=audience,
             arm_ca_bundle=ca_bundle,
             required_features=features,
-            poll_initial_seconds=_int(env, "POLL_INITIAL_SECONDS", cls.poll_initial_seconds, minimum=1),
-            poll_max_seconds=_int(env, "POLL_MAX_SECONDS", cls.poll_max_seconds, minimum=1),
-            poll_min_seconds=_int(env, "POLL_MIN_SECONDS", cls.poll_min_seconds, minimum=1),
-            retry_initial_seconds=_int(env, "RETRY_INITIAL_SECONDS", cls.retry_initial_seconds, minimum=1),
-            retry_max_seconds=_int(env, "RETRY_MAX_SECONDS", cls.retry_max_seconds, minimum=1),
-            transient_retry_limit=_int(env, "TRANSIENT_RETRY_LIMIT", cls.transient_retry_limit, minimum=0),
-            retry_after_inline_cap_seconds=_int(
+            poll_initial_seconds=read_int(env, "POLL_INITIAL_SECONDS", cls.poll_initial_seconds, minimum=1),
+            poll_max_seconds=read_int(env, "POLL_MAX_SECONDS", cls.poll_max_seconds, minimum=1),
+            poll_min_seconds=read_int(env, "POLL_MIN_SECONDS", cls.poll_min_seconds, minimum=1),
+            retry_initial_seconds=read_int(env, "RETRY_INITIAL_SECONDS", cls.retry_initial_seconds, minimum=1),
+            retry_max_seconds=read_int(env, "RETRY_MAX_SECONDS", cls.retry_max_seconds, minimum=1),
+            transient_retry_limit=read_int(env, "TRANSIENT_RETRY_LIMIT", cls.transient_retry_limit, minimum=0),
+            retry_after_inline_cap_seconds=read_int(
                 env, "RETRY_AFTER_INLINE_CAP_SECONDS", cls.retry_after_inline_cap_seconds
             ),
-            feature_registration_timeout_seconds=_int(
+            feature_registration_timeout_seconds=read_int(
                 env,
                 "FEATURE_REGISTRATION_TIMEOUT_SECONDS",
                 cls.feature_registration_timeout_seconds,
                 minimum=1,
             ),
-            registration_cache_seconds=_int(
+            registration_cache_seconds=read_int(
                 env, "REGISTRATION_CACHE_SECONDS", cls.registration_cache_seconds, minimum=0
             ),
-            step_lease_seconds=_int(env, "STEP_LEASE_SECONDS", cls.step_lease_seconds, minimum=1),
-            redrive_grace_seconds=_int(env, "REDRIVE_GRACE_SECONDS", cls.redrive_grace_seconds, minimum=0),
-            arm_read_timeout_seconds=_int(env, "ARM_READ_TIMEOUT_SECONDS", cls.arm_read_timeout_seconds, minimum=1),
+            step_lease_seconds=read_int(env, "STEP_LEASE_SECONDS", cls.step_lease_seconds, minimum=1),
+            redrive_grace_seconds=read_int(env, "REDRIVE_GRACE_SECONDS", cls.redrive_grace_seconds, minimum=0),
+            arm_read_timeout_seconds=read_int(env, "ARM_READ_TIMEOUT_SECONDS", cls.arm_read_timeout_seconds, minimum=1),
+            known_regions=_regions(env, cloud),
             env=env,
         )

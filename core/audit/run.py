@@ -37,7 +37,7 @@ from azure.data.tables import TableClient, TableServiceClient, TableTransactionE
 from core.audit.rules import AuditFacts, AuditFinding, AuditPolicy, Severity, audit_version, referenced_des
 from core.clients.arm import Arm, classify
 from core.clients.storage import table_service
-from core.config import Settings, SettingsError
+from core.config import Settings, SettingsError, read_int
 from core.orchestration.state import utc_iso
 from core.policy.facts import read_disk_encryption_set
 from core.request import resource_ids
@@ -91,15 +91,13 @@ class AuditConfig:
         require = (env.get("AUDIT_REQUIRE_CMK") or "true").strip().lower()
         if require not in ("true", "false", "1", "0"):
             raise SettingsError(f"AUDIT_REQUIRE_CMK={require!r} must be true or false")
-        days_raw = (env.get("AUDIT_EOL_WARNING_DAYS") or "30").strip()
-        if not days_raw.isdigit():
-            raise SettingsError(f"AUDIT_EOL_WARNING_DAYS={days_raw!r} must be a whole number of days (0 or more)")
+        days = read_int(env, "AUDIT_EOL_WARNING_DAYS", 30, minimum=0, unit="days")
         return cls(
             galleries=_ids(given_galleries if override else env.get("AUDIT_GALLERIES"), "AUDIT_GALLERIES"
                            if not override else "--gallery", _gallery_id),
             subscriptions=_ids(given_subscriptions if override else env.get("AUDIT_SUBSCRIPTIONS"),
                                "AUDIT_SUBSCRIPTIONS" if not override else "--subscription", _subscription_id),
-            policy=AuditPolicy(require_customer_key=require in ("true", "1"), eol_warning_days=int(days_raw)),
+            policy=AuditPolicy(require_customer_key=require in ("true", "1"), eol_warning_days=days),
         )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueServiceClient
 
+from core import json_input
 from core.clients.arm import Arm, ArmFailure
 from core.clients.arm_pool import ArmPool
 from core.clients.storage import send_message
@@ -31,7 +32,9 @@ from core.orchestration.events import ArmCallFailed, CancelRequested, Event
 from core.orchestration.state import BuildState, parse_iso, utc_iso
 from core.orchestration.steps import StepContext, run_step
 from core.orchestration.store import BuildExists, BuildStore, StaleState
+from core.problems import ProblemList
 from core.request import RequestInvalid, change, parse_request, request_to_dict
+from core.request.regions import PUBLIC_REGIONS
 from core.request.resource_ids import image_version_id
 
 log = logging.getLogger(__name__)
@@ -60,10 +63,10 @@ def derive_resource_id(raw: Any) -> str | None:
 
 
 def change_submission(raw: dict[str, Any], resource_id: str, *, message_id: str | None = None,
-                      origin: str = "queue") -> Submission:
+                      origin: str = "queue", known_regions: frozenset[str] = PUBLIC_REGIONS) -> Submission:
     """A change of regions: its own build (keyed by the version and the change's content)."""
     try:
-        parsed = change.parse_change(raw)
+        parsed = change.parse_change(raw, known_regions=known_regions)
     except RequestInvalid as exc:
         problems = tuple({"field": p.field, "message": p.message} for p in exc.problems)
         return Submission(resource_id, raw, problems, message_id, origin, build_key=f"{resource_id}#invalid-change")
@@ -72,30 +75,40 @@ def change_submission(raw: dict[str, Any], resource_id: str, *, message_id: str 
     return Submission(parsed.resource_id, canonical, (), message_id, origin, build_key=key)
 
 
-def submission_from_text(text: str, *, message_id: str | None = None, origin: str = "queue") -> Submission:
-    """Parse a request message into a submission; `UnprocessableMessage` if no build ID can be derived."""
-    size = len(text.encode("utf-8"))
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        raise UnprocessableMessage(f"the message is not JSON ({exc}); expected one build request object") from None
+def submission_from_text(text: str, *, message_id: str | None = None, origin: str = "queue",
+                         known_regions: frozenset[str] = PUBLIC_REGIONS) -> Submission:
+    """Parse a request message into a submission; `UnprocessableMessage` if no build ID can be derived.
+
+    Whatever can be read is used: a message too deep, too large or with unusable text, but whose
+    identifying fields are there, becomes a Rejected build listing why, never a poisoned message.
+    """
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    decoded = json_input.decode(text, "(message)")
+    if not decoded.complete:
+        reason = "; ".join(problem.message for problem in decoded.problems)
+        raise UnprocessableMessage(f"the message {reason}; expected one build request object")
+    raw = decoded.value
     resource_id = derive_resource_id(raw)
     if resource_id is None:
         raise UnprocessableMessage(
             "cannot tell which image version the message is about: subscriptionId, resourceGroup, galleryName, "
             "imageDefinition and version must all be present and valid"
         )
+    problems = ProblemList()
+    problems.extend(decoded.problems)
     if size > MAX_REQUEST_BYTES:
-        problem = {"field": "(message)", "message": f"request is {size} bytes; the limit is {MAX_REQUEST_BYTES}"}
-        return Submission(resource_id, None, (problem,), message_id, origin)
-    if change.is_change(raw):
-        return change_submission(raw, resource_id, message_id=message_id, origin=origin)
-    try:
-        request = parse_request(raw)
-    except RequestInvalid as exc:
-        problems = tuple({"field": p.field, "message": p.message} for p in exc.problems)
-        return Submission(resource_id, raw, problems, message_id, origin)
-    return Submission(request.resource_id, request_to_dict(request), (), message_id, origin)
+        problems.add("(message)", f"request is {size} bytes; the limit is {MAX_REQUEST_BYTES}")
+    if not problems and change.is_change(raw):
+        return change_submission(raw, resource_id, message_id=message_id, origin=origin, known_regions=known_regions)
+    if not problems:
+        try:
+            request = parse_request(raw, known_regions=known_regions)
+        except RequestInvalid as exc:
+            problems.extend(exc.problems)
+        else:
+            return Submission(request.resource_id, request_to_dict(request), (), message_id, origin)
+    kept = raw if size <= MAX_REQUEST_BYTES and not decoded.problems else None
+    return Submission(resource_id, kept, tuple(problem.to_dict() for problem in problems.final()), message_id, origin)
 
 
 @dataclass(frozen=True)
@@ -194,7 +207,8 @@ class Runner:
         raise StaleState(f"build {submission.build_id}: too much contention while admitting a submission")
 
     def handle_request_text(self, text: str, *, message_id: str | None = None, origin: str = "queue") -> Admission:
-        return self.submit(submission_from_text(text, message_id=message_id, origin=origin))
+        return self.submit(submission_from_text(text, message_id=message_id, origin=origin,
+                                                known_regions=self.settings.known_regions))
 
     # --- steps ---------------------------------------------------------------------------------------
     def handle_step(self, message: StepMessage) -> str:

@@ -44,13 +44,13 @@ class StepContext:
     registration: Any = None  # a core.orchestration.registration.Registrar; typed loosely: import-light
 
 
-def _request(state: BuildState) -> BuildRequest:
-    return parse_request(state.request)
+def _request(state: BuildState, settings: Settings) -> BuildRequest:
+    return parse_request(state.request, known_regions=settings.known_regions)
 
 
 def validate(state: BuildState, ctx: StepContext) -> Event:
     try:
-        request = _request(state)
+        request = _request(state, ctx.settings)
     except RequestInvalid as exc:  # stored requests were parsed at admission; this is a schema change
         return ValidationRejected(tuple({"field": p.field, "message": p.message} for p in exc.problems))
     facts = facts_module.gather(ctx.arm, request)
@@ -128,7 +128,7 @@ def create(state: BuildState, ctx: StepContext) -> Event:
     The PUT is sent without the SDK's inline retry: a retried PUT whose first answer was lost meets
     409 "being created", and ARM's answer to a repeat is learnt by reading the version instead.
     """
-    request = _request(state)
+    request = _request(state, ctx.settings)
     if might_repeat(state):
         adopted = _adopt(state, _read_version(ctx, request))
         if adopted is not None:

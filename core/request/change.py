@@ -20,7 +20,7 @@ from core.request.dict_form import region_to_dict
 from core.request.fields import read_named, read_resource_group, read_subscription, read_version
 from core.request.model import Problem, RegionTarget, RequestInvalid
 from core.request.reader import GALLERY_NAME, IMAGE_DEFINITION_NAME, FieldReader, type_name
-from core.request.regions import normalize_region
+from core.request.regions import PUBLIC_REGIONS, normalize_region
 from core.request.resource_ids import image_version_id
 from core.request.targets import apply_cvm_strings, apply_encryption_strings, check_regions, read_target_regions
 
@@ -55,9 +55,9 @@ def is_change(raw: object) -> bool:
     return isinstance(raw, dict) and raw.get("operation") == OPERATION
 
 
-def parse_change(raw: object) -> RegionChange:
+def parse_change(raw: object, *, known_regions: frozenset[str] = PUBLIC_REGIONS) -> RegionChange:
     """Validate a change request (a decoded JSON object). Raises ``RequestInvalid`` listing every problem."""
-    parser = FieldReader()
+    parser = FieldReader(known_regions)
     obj = parser.object(raw, "request", "a JSON object")
     if obj is None:
         raise RequestInvalid(parser.problems)

@@ -14,12 +14,16 @@ Each parser raises ValueError with a message that names the entry and the fix; c
 import re
 from dataclasses import dataclass
 
+from core.problems import clip
 from core.request.regions import normalize_region
 
 STORAGE_ACCOUNT_TYPES = ("Standard_LRS", "Standard_ZRS", "Premium_LRS", "PremiumV2_LRS")
 _STORAGE_BY_LOWER = {value.lower(): value for value in STORAGE_ACCOUNT_TYPES}
-_DIGITS = re.compile(r"[0-9]+")
+# ASCII digits, few enough that int() is cheap and never meets Python's digit limit.
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
+# ARM's data disk LUNs: 0-63 (a VM has at most 64 data disks).
+MAX_LUN = 63
 MIN_REPLICAS = 1
 MAX_REPLICAS = 100
 
@@ -52,13 +56,13 @@ def canonical_storage_account_type(value: str) -> str:
         canonical = _STORAGE_BY_LOWER.get(value.lower())
         if canonical:
             return canonical
-    raise ValueError(f"'{value}' is not a storage account type: use one of {', '.join(STORAGE_ACCOUNT_TYPES)}")
+    raise ValueError(f"'{clip(value)}' is not a storage account type: use one of {', '.join(STORAGE_ACCOUNT_TYPES)}")
 
 
 def parse_replica_count(text: str) -> int:
     """A replica count: ASCII digits only (the CLI's ``int()`` also takes '+2', ' 2', '2_0'), 1-100."""
     if not _DIGITS.fullmatch(text):
-        raise ValueError(f"'{text}' is not a whole number of replicas")
+        raise ValueError(f"'{clip(text)}' is not a whole number of replicas")
     return check_replica_count(int(text))
 
 
@@ -86,7 +90,7 @@ def parse_target_region(entry: str) -> CliTargetRegion:
     try:
         name = normalize_region(parts[0])
     except ValueError as error:
-        raise ValueError(f"'{entry}': {error}") from None
+        raise ValueError(f"'{clip(entry)}': {error}") from None
     replica_count = None
     storage_account_type = None
     if len(parts) == 2:
@@ -97,21 +101,21 @@ def parse_target_region(entry: str) -> CliTargetRegion:
                 storage_account_type = canonical_storage_account_type(parts[1])
             except ValueError:
                 raise ValueError(
-                    f"'{entry}': the second part is neither a replica count nor a storage account type; "
+                    f"'{clip(entry)}': the second part is neither a replica count nor a storage account type; "
                     f"write <region>=<count> or <region>=<storage type> "
                     f"({', '.join(STORAGE_ACCOUNT_TYPES)})"
                 ) from None
     elif len(parts) == 3:
         if not _DIGITS.fullmatch(parts[1]):
             raise ValueError(
-                f"'{entry}': the second part must be the replica count; write <region>=<count>=<storage type>"
+                f"'{clip(entry)}': the second part must be the replica count; write <region>=<count>=<storage type>"
             )
         replica_count = _entry_count(entry, parts[1])
         try:
             storage_account_type = canonical_storage_account_type(parts[2])
         except ValueError:
             raise ValueError(
-                f"'{entry}': the third part is not a storage account type; "
+                f"'{clip(entry)}': the third part is not a storage account type; "
                 f"use one of {', '.join(STORAGE_ACCOUNT_TYPES)}"
             ) from None
     return CliTargetRegion(name, replica_count, storage_account_type)
@@ -121,7 +125,7 @@ def _entry_count(entry: str, text: str) -> int:
     try:
         return parse_replica_count(text)
     except ValueError as error:
-        raise ValueError(f"'{entry}': {error}") from None
+        raise ValueError(f"'{clip(entry)}': {error}") from None
 
 
 def render_target_region(region: CliTargetRegion) -> str:
@@ -153,22 +157,24 @@ def parse_region_encryption(entry: str) -> CliRegionEncryption | None:
     terms = [term.strip() for term in entry.split(",")]
     os_slot, data_terms = terms[0], terms[1:]
     if not os_slot:
-        raise ValueError(f"'{entry}': the OS-disk slot is empty; write null for no OS-disk encryption set")
+        raise ValueError(f"'{clip(entry)}': the OS-disk slot is empty; write null for no OS-disk encryption set")
     if len(data_terms) % 2:
         raise ValueError(
-            f"'{entry}': LUN and disk encryption set must come in pairs, e.g. osdes,0,datades0,1,datades1"
+            f"'{clip(entry)}': LUN and disk encryption set must come in pairs, e.g. osdes,0,datades0,1,datades1"
         )
     data_disks: list[tuple[int, str]] = []
     seen: set[int] = set()
     for lun_text, des in zip(data_terms[0::2], data_terms[1::2], strict=True):
         if not _DIGITS.fullmatch(lun_text):
-            raise ValueError(f"'{entry}': LUN '{lun_text}' is not a whole number >= 0")
+            raise ValueError(f"'{clip(entry)}': LUN '{clip(lun_text)}' is not a whole number >= 0")
         lun = int(lun_text)
+        if lun > MAX_LUN:
+            raise ValueError(f"'{clip(entry)}': LUN {lun} is out of range: use 0 to {MAX_LUN}")
         if lun in seen:
-            raise ValueError(f"'{entry}': LUN {lun} appears twice; give each LUN once")
+            raise ValueError(f"'{clip(entry)}': LUN {lun} appears twice; give each LUN once")
         seen.add(lun)
         if not des:
-            raise ValueError(f"'{entry}': the disk encryption set for LUN {lun} is empty; write null to skip it")
+            raise ValueError(f"'{clip(entry)}': the disk encryption set for LUN {lun} is empty; write null to skip it")
         if not is_null(des):
             data_disks.append((lun, des))
     if is_null(os_slot) and not data_disks:

@@ -6,7 +6,9 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from core.problems import clip
 from core.request import resource_ids
+from core.request.cli_strings import MAX_LUN
 from core.request.model import (
     DATA_DISK_RESOURCE_KINDS,
     HOST_CACHING,
@@ -31,7 +33,11 @@ from core.request.reader import (
     join_path,
     type_name,
 )
-from core.request.regions import normalize_region
+from core.request.regions import check_known, normalize_region
+
+# An end of life far enough from the calendar's edges that adding days or time zones never overflows.
+MIN_END_OF_LIFE_YEAR = 1970
+MAX_END_OF_LIFE_YEAR = 9000
 
 # --- scalar fields ---------------------------------------------------------------------------------------
 
@@ -39,7 +45,7 @@ from core.request.regions import normalize_region
 def read_subscription(parser: FieldReader, value: object, path: str) -> str | None:
     text = parser.string(value, path)
     if text is not None and not resource_ids.is_guid(text):
-        parser.add(path, f"'{text}' is not a subscription ID: give the GUID, e.g. from 'az account show'")
+        parser.add(path, f"'{clip(text)}' is not a subscription ID: give the GUID, e.g. from 'az account show'")
         return None
     return text.lower() if text else None
 
@@ -47,7 +53,7 @@ def read_subscription(parser: FieldReader, value: object, path: str) -> str | No
 def read_named(parser: FieldReader, value: object, path: str, pattern: re.Pattern[str], rule: str) -> str | None:
     text = parser.string(value, path)
     if text is not None and not pattern.fullmatch(text):
-        parser.add(path, f"'{text}' is not a valid name: {rule}")
+        parser.add(path, f"'{clip(text)}' is not a valid name: {rule}")
         return None
     return text
 
@@ -55,7 +61,7 @@ def read_named(parser: FieldReader, value: object, path: str, pattern: re.Patter
 def read_resource_group(parser: FieldReader, value: object, path: str) -> str | None:
     text = parser.string(value, path)
     if text is not None and not resource_ids.is_resource_group_name(text):
-        parser.add(path, f"'{text}' is not a valid resource group name: up to 90 letters, digits, '_', '-', "
+        parser.add(path, f"'{clip(text)}' is not a valid resource group name: up to 90 letters, digits, '_', '-', "
                          "'.', '(' or ')', not ending in '.'")
         return None
     return text
@@ -67,7 +73,7 @@ def read_version(parser: FieldReader, value: object, path: str) -> str | None:
         return None
     match = VERSION_PATTERN.fullmatch(text)
     if not match or any(int(part) > _INT32_MAX for part in match.groups()):
-        parser.add(path, f"'{text}' is not a version: use Major.Minor.Patch with whole numbers up to "
+        parser.add(path, f"'{clip(text)}' is not a version: use Major.Minor.Patch with whole numbers up to "
                          f"{_INT32_MAX}, e.g. 1.0.0")
         return None
     return text
@@ -78,7 +84,7 @@ def read_location(parser: FieldReader, value: object, path: str) -> str | None:
     if text is None:
         return None
     try:
-        return normalize_region(text)
+        return check_known(normalize_region(text), parser.known_regions)
     except ValueError as error:
         parser.add(path, str(error))
         return None
@@ -97,13 +103,19 @@ def normalize_end_of_life_date(text: str) -> str:
     elif DATETIME_PATTERN.fullmatch(given):
         text = given.upper()  # 't' and 'z' are valid ISO 8601 but fromisoformat wants capitals
     else:
-        raise ValueError(f"'{given}' is not a date: use YYYY-MM-DD or an ISO datetime such as "
+        raise ValueError(f"'{clip(given)}' is not a date: use YYYY-MM-DD or an ISO datetime such as "
                          "2030-12-01T12:59:59Z")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'{given}' is not a calendar date and time: check the day, month and hour") from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        raise ValueError(f"'{clip(given)}' is not a calendar date and time: check the day, month and hour") from None
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        moment = datetime.max.replace(tzinfo=UTC)  # forces the range problem below
+    if not MIN_END_OF_LIFE_YEAR <= moment.year <= MAX_END_OF_LIFE_YEAR:
+        raise ValueError(f"'{clip(given)}' is outside the dates an end of life can have: use a year from "
+                         f"{MIN_END_OF_LIFE_YEAR} to {MAX_END_OF_LIFE_YEAR}")
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -134,7 +146,7 @@ def read_tags(parser: FieldReader, value: object, path: str) -> dict[str, str]:
             parser.add(tag_path, f"must be a string, not {type_name(tag_value)}; quote the value")
         elif len(tag_value) > MAX_TAG_VALUE:
             parser.add(tag_path, f"is {len(tag_value)} characters long; ARM allows at most {MAX_TAG_VALUE}")
-        else:
+        elif parser.text(name, tag_path) is not None and parser.text(tag_value, tag_path) is not None:
             tags[name] = tag_value
     return tags
 
@@ -322,7 +334,7 @@ def _data_snapshots(parser: FieldReader, found: dict[str, tuple], path: str) -> 
     disks: list[DataDiskSource] = []
     seen: set[int] = set()
     for lun_path, raw_lun, id_path, raw_id in pairs:
-        lun = parser.integer(raw_lun, lun_path, minimum=0)
+        lun = parser.integer(raw_lun, lun_path, minimum=0, maximum=MAX_LUN)
         disk_id = parser.reference(raw_id, id_path, DATA_DISK_RESOURCE_KINDS)
         if lun is not None and lun in seen:
             parser.add(lun_path, f"LUN {lun} is used twice; give each data disk its own LUN")

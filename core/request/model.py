@@ -7,6 +7,7 @@ raises ``RequestInvalid`` listing every problem; ``core.request.dict_form`` writ
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.problems import Problem
 from core.request import resource_ids
 
 SCHEMA_VERSION = 1
@@ -44,17 +45,6 @@ TOP_LEVEL_FIELDS = (
     "targetRegionCvmEncryption", "targetEdgeZones", "targetEdgeZoneEncryption", "allowDeletionOfReplicatedLocations",
     "blockDeletionBeforeEndOfLife", "storageAccountStrategy", "hostCaching", "$schema",
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a request: ``field`` is a JSON path such as ``targetRegions[1].name``."""
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 class RequestInvalid(ValueError):

@@ -7,9 +7,12 @@ it. Only offline rules live here; checks that need ARM belong to the policy chec
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from core.problems import Problem
 from core.request import cli_strings, resource_ids
+from core.request.dict_form import request_to_dict
 from core.request.edge_zones import apply_edge_zone_encryption, read_edge_zones
 from core.request.fields import (
     read_end_of_life,
@@ -34,6 +37,7 @@ from core.request.model import (
     RequestInvalid,
 )
 from core.request.reader import GALLERY_NAME, IMAGE_DEFINITION_NAME, FieldReader
+from core.request.regions import PUBLIC_REGIONS
 from core.request.targets import (
     RegionEntry,
     apply_cvm_strings,
@@ -42,15 +46,22 @@ from core.request.targets import (
     read_target_regions,
 )
 
+# A build's state row holds its request, beside status, history counters and per-region progress; Azure Table
+# stores at most 32K characters (64 KiB of UTF-16) in one property.
+MAX_STORED_REQUEST_CHARS = 20_000
+
 # --- the request -----------------------------------------------------------------------------------------
 
 
-def parse_request(raw: object) -> BuildRequest:
-    """Validate and normalise a v1 request (a JSON object already decoded). Raises ``RequestInvalid``."""
-    parser = FieldReader()
+def parse_request(raw: object, *, known_regions: frozenset[str] = PUBLIC_REGIONS) -> BuildRequest:
+    """Validate and normalise a v1 request (a JSON object already decoded). Raises ``RequestInvalid``.
+
+    ``known_regions``: the regions of the configured cloud (``Settings.known_regions``).
+    """
+    parser = FieldReader(known_regions)
     obj = parser.object(raw, "request", "a JSON object")
     if obj is None:
-        raise RequestInvalid(parser.problems)
+        raise RequestInvalid(parser.problems.final())
     found = parser.fields(obj, TOP_LEVEL_FIELDS, "", ignore_case=False)
 
     def required(name: str, read: Any, *args: Any) -> Any:
@@ -136,13 +147,25 @@ def parse_request(raw: object) -> BuildRequest:
             parser.add("source.imageVersion", "is the image version this request creates; give another source")
 
     if parser.problems:
-        raise RequestInvalid(parser.problems)
-    return BuildRequest(
+        raise RequestInvalid(parser.problems.final())
+    request = BuildRequest(
         subscription_id=subscription, resource_group=resource_group, gallery_name=gallery,
         image_definition=image, version=version, location=location, source=source,
         target_regions=tuple(region.target for region in regions),
         target_edge_zones=tuple(zone.target for zone in zones), **optional,
     )
+    size = stored_size(request_to_dict(request))
+    if size > MAX_STORED_REQUEST_CHARS:
+        raise RequestInvalid([Problem("(request)", f"is {size} characters once names are resolved to IDs; a build "
+                                      f"stores at most {MAX_STORED_REQUEST_CHARS} (Azure Table's property limit): "
+                                      "split it into fewer regions or disks")])
+    return request
+
+
+def stored_size(document: object) -> int:
+    """Characters ``document`` takes in a Table string property (UTF-16 code units of its compact JSON)."""
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
 
 
 def _check_host_caching_luns(parser: FieldReader, source: ImageSource | None,

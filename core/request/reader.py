@@ -6,11 +6,11 @@ import difflib
 import json
 import re
 
+from core.json_input import OversizedNumber
+from core.problems import ProblemList, clip
 from core.request import resource_ids
-from core.request.model import (
-    SOURCE_KINDS,
-    Problem,
-)
+from core.request.model import SOURCE_KINDS
+from core.request.regions import PUBLIC_REGIONS
 
 SOURCE_FIELDS = (*SOURCE_KINDS, "dataSnapshots", "dataSnapshotLuns", "osVhdStorageAccount", "dataVhdsUris",
                  "dataVhdsLuns", "dataVhdsStorageAccounts")
@@ -28,8 +28,12 @@ DATA_DISK_FIELDS = ("lun", "diskEncryptionSetId")
 
 GALLERY_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.]{0,78}[A-Za-z0-9])?")
 IMAGE_DEFINITION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9])?")
-VERSION_PATTERN = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)")
+VERSION_PATTERN = re.compile(r"([0-9]{1,10})\.([0-9]{1,10})\.([0-9]{1,10})")
 _INT32_MAX = 2**31 - 1
+# Longest text any field of a request may hold (resource IDs are the longest; ARM stops well before).
+MAX_TEXT = 2048
+# Characters no field of a request may contain: control characters (NUL included) and lone surrogates.
+_UNUSABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DATETIME_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
                        r"([Zz]|[+-][0-9]{2}:[0-9]{2})?")
@@ -52,6 +56,8 @@ def join_path(path: str, key: str) -> str:
 
 
 def type_name(value: object) -> str:
+    if isinstance(value, OversizedNumber):
+        return repr(value)
     names = {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number",
              float: "a number", type(None): "null"}
     return names.get(type(value), type(value).__name__)
@@ -64,20 +70,21 @@ def did_you_mean(key: str, known: tuple[str, ...]) -> str:
         match = next(iter(difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)), None)
         match = lowered.get(match) if match else None
     if match:
-        return f"unknown field; did you mean '{match}'?"
+        return f"unknown field; did you mean '{clip(match)}'?"
     return f"unknown field; remove it (known fields: {', '.join(known)})"
 
 
 class FieldReader:
     """Collects problems while the request is read; one instance per ``parse_request`` call."""
 
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
+    def __init__(self, known_regions: frozenset[str] = PUBLIC_REGIONS) -> None:
+        self.problems = ProblemList()
         self.subscription = "00000000-0000-0000-0000-000000000000"
         self.resource_group = "placeholder"
+        self.known_regions = known_regions
 
     def add(self, path: str, message: str) -> None:
-        self.problems.append(Problem(path, message))
+        self.problems.add(path, message)
 
     def fields(self, obj: dict, known: tuple[str, ...], path: str, *, ignore_case: bool) -> dict[str, tuple]:
         """Known fields of ``obj`` as {known name: (path as written, value)}; nulls count as absent."""
@@ -106,10 +113,22 @@ class FieldReader:
 
     def string(self, value: object, path: str) -> str | None:
         if isinstance(value, str) and value.strip():
-            return value.strip()
+            return self.text(value.strip(), path)
         self.add(path, "must be a non-empty string" if isinstance(value, str) else
                  f"must be a string, not {type_name(value)}")
         return None
+
+    def text(self, value: str, path: str) -> str | None:
+        """``value`` unless it is too long or holds characters no field may contain (then a problem)."""
+        if len(value) > MAX_TEXT:
+            self.add(path, f"is {len(value)} characters long; the limit is {MAX_TEXT}")
+            return None
+        bad = _UNUSABLE.search(value)
+        if bad:
+            self.add(path, f"contains the control character or unpaired surrogate {bad.group()!a}; "
+                           "remove it")
+            return None
+        return value
 
     def integer(self, value: object, path: str, *, minimum: int, maximum: int | None = None) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -118,7 +137,7 @@ class FieldReader:
             return None
         if value < minimum or (maximum is not None and value > maximum):
             upper = f" to {maximum}" if maximum is not None else " or more"
-            self.add(path, f"{value} is out of range: use {minimum}{upper}")
+            self.add(path, f"{clip(value)} is out of range: use {minimum}{upper}")
             return None
         return value
 
@@ -134,13 +153,15 @@ class FieldReader:
             for choice in choices:
                 if choice.lower() == value.strip().lower():
                     return choice
-        self.add(path, f"'{value}' is not allowed: use one of {', '.join(choices)}")
+        self.add(path, f"'{clip(value)}' is not allowed: use one of {', '.join(choices)}")
         return None
 
     def reference(self, value: object, path: str, kinds: tuple[str, ...]) -> str | None:
         """A name or ID resolved to a canonical ID (names in the request's subscription and group)."""
         if not isinstance(value, str):
             self.add(path, f"must be a resource name or ID string, not {type_name(value)}")
+            return None
+        if self.text(value, path) is None:
             return None
         try:
             return resource_ids.resolve_reference(value, kinds=kinds, subscription=self.subscription,

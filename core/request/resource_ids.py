@@ -10,6 +10,8 @@ the caller's spelling. Two IDs that differ only in case are the same resource.
 import re
 from dataclasses import dataclass
 
+from core.problems import clip
+
 IMAGE = "Microsoft.Compute/images"
 SNAPSHOT = "Microsoft.Compute/snapshots"
 DISK = "Microsoft.Compute/disks"
@@ -25,14 +27,35 @@ _KNOWN_KINDS = (IMAGE, SNAPSHOT, DISK, VIRTUAL_MACHINE, DISK_ENCRYPTION_SET, GAL
 _CANONICAL_KIND = {kind.lower(): kind for kind in _KNOWN_KINDS}
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# Resource group names: letters, digits, '_', '-', '.', '(' and ')', up to 90, not ending in '.'.
-_RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
+# Resource group names: letters (any script), ASCII digits, '_', '-', '.', '(' and ')', up to 90, not
+# ending in '.'. (Python's \w would also take '²' and other digits ARM refuses.)
+_RESOURCE_GROUP_PUNCTUATION = frozenset("_-.()")
+_ASCII_DIGITS = frozenset("0123456789")
 _NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+")
 _TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-# A segment of an ID never holds these (ARM's reserved characters) nor whitespace.
-_FORBIDDEN_IN_NAME = re.compile(r"[\s<>%&:\\?*#\"'|]")
-# What a bare resource name given instead of an ID may look like (images, snapshots, disks, DES, VMs).
+# A segment of an ID never holds these (ARM's reserved characters, ';' and '=' that break header and
+# query syntax), whitespace or control characters, and is at most 260 characters.
+_FORBIDDEN_IN_NAME = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff<>%&:\\?*#\"'|;=]")
+_MAX_NAME = 260
+# What a bare resource name given instead of an ID may look like (images, snapshots, disks, DES).
 _BARE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?")
+# The naming rules of each kind this project reads or writes, by kind (names of every level, outermost first).
+_GALLERY_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.]{0,78}[A-Za-z0-9])?")
+_IMAGE_DEFINITION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9])?")
+_VERSION_NAME = re.compile(r"[0-9]{1,10}\.[0-9]{1,10}\.[0-9]{1,10}")
+_VM_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,62}[A-Za-z0-9])?")
+_NAME_RULES: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    IMAGE: ((_BARE_NAME, "1-80 letters, digits, '_', '.', '-', starting with a letter or digit"),),
+    SNAPSHOT: ((_BARE_NAME, "1-80 letters, digits, '_', '.', '-', starting with a letter or digit"),),
+    DISK: ((_BARE_NAME, "1-80 letters, digits, '_', '.', '-', starting with a letter or digit"),),
+    DISK_ENCRYPTION_SET: ((_BARE_NAME, "1-80 letters, digits, '_', '.', '-', starting with a letter or digit"),),
+    VIRTUAL_MACHINE: ((_VM_NAME, "1-64 letters, digits, '.', '-', starting and ending with a letter or digit"),),
+    GALLERY: ((_GALLERY_NAME, "1-80 letters, digits, '_', '.', starting and ending with a letter or digit"),),
+}
+_NAME_RULES[GALLERY_IMAGE] = (*_NAME_RULES[GALLERY], (_IMAGE_DEFINITION_NAME, "1-80 letters, digits, '_', '.', "
+                                                      "'-', starting and ending with a letter or digit"))
+_NAME_RULES[GALLERY_IMAGE_VERSION] = (*_NAME_RULES[GALLERY_IMAGE],
+                                      (_VERSION_NAME, "Major.Minor.Patch, each a whole number"))
 
 
 def is_guid(value: str) -> bool:
@@ -42,7 +65,9 @@ def is_guid(value: str) -> bool:
 
 def is_resource_group_name(value: str) -> bool:
     """True when ``value`` follows ARM's resource group naming rules."""
-    return bool(_RESOURCE_GROUP.fullmatch(value))
+    if not 1 <= len(value) <= 90 or value.endswith("."):
+        return False
+    return all(ch.isalpha() or ch in _ASCII_DIGITS or ch in _RESOURCE_GROUP_PUNCTUATION for ch in value)
 
 
 def is_bare_name(value: str) -> bool:
@@ -101,14 +126,16 @@ class ResourceId:
 
 
 def _problem(value: str, why: str) -> ValueError:
-    return ValueError(f"'{value}' is not a valid resource ID: {why}")
+    return ValueError(f"'{clip(value)}' is not a valid resource ID: {why}")
 
 
 def _check_name(value: str, name: str, what: str) -> None:
     if _FORBIDDEN_IN_NAME.search(name):
-        raise _problem(value, f"the {what} '{name}' contains whitespace or a reserved character")
+        raise _problem(value, f"the {what} '{clip(name)}' contains whitespace, a control or a reserved character")
     if name.endswith("."):
-        raise _problem(value, f"the {what} '{name}' ends with '.'")
+        raise _problem(value, f"the {what} '{clip(name)}' ends with '.'")
+    if len(name) > _MAX_NAME:
+        raise _problem(value, f"the {what} is {len(name)} characters long; ARM allows at most {_MAX_NAME}")
 
 
 def parse_resource_id(value: str) -> ResourceId:
@@ -153,6 +180,9 @@ def parse_resource_id(value: str) -> ResourceId:
     if canonical:
         namespace, *canonical_types = canonical.split("/")
         types = tuple(canonical_types)
+        for name, (pattern, rule) in zip(names, _NAME_RULES[canonical], strict=True):
+            if not pattern.fullmatch(name):
+                raise _problem(value, f"'{clip(name)}' is not a valid {canonical} name: {rule}")
     return ResourceId(subscription.lower(), resource_group, namespace, types, names)
 
 
@@ -165,7 +195,7 @@ def _build(subscription: str, resource_group: str, kind: str, names: tuple[str, 
 def disk_encryption_set_id(subscription: str, resource_group: str, name: str) -> str:
     """The ID of a disk encryption set, as the Azure CLI builds it from a name. ValueError if invalid."""
     if not is_bare_name(name):
-        raise ValueError(f"'{name}' is not a disk encryption set name: use letters, digits, '_', '.', '-'")
+        raise ValueError(f"'{clip(name)}' is not a disk encryption set name: use letters, digits, '_', '.', '-'")
     return str(_build(subscription, resource_group, DISK_ENCRYPTION_SET, (name,)))
 
 
@@ -196,12 +226,12 @@ def resolve_reference(value: str, *, kinds: tuple[str, ...], subscription: str, 
             text = "/" + text
         parsed = parse_resource_id(text)
         if not parsed.is_kind(*kinds):
-            raise ValueError(f"'{value}' is a {parsed.kind} ID, but a {wanted} is required here")
+            raise ValueError(f"'{clip(value)}' is a {parsed.kind} ID, but a {wanted} is required here")
         return str(parsed)
     if kinds[0].count("/") > 1:
-        raise ValueError(f"'{value}' is a bare name; a {wanted} must be given by its full resource ID")
+        raise ValueError(f"'{clip(value)}' is a bare name; a {wanted} must be given by its full resource ID")
     if not is_bare_name(text):
         raise ValueError(
-            f"'{value}' is neither a resource ID nor a valid name (letters, digits, '_', '.', '-', up to 80)"
+            f"'{clip(value)}' is neither a resource ID nor a valid name (letters, digits, '_', '.', '-', up to 80)"
         )
     return str(_build(subscription, resource_group, kinds[0], (text,)))

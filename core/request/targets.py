@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from core.request import cli_strings, resource_ids
+from core.request.cli_strings import MAX_LUN
 from core.request.fields import read_location
 from core.request.model import (
     CONFIDENTIAL_VM_ENCRYPTION_TYPES,
@@ -23,6 +24,7 @@ from core.request.reader import (
     join_path,
     type_name,
 )
+from core.request.regions import MAX_TARGET_REGIONS, check_known
 
 # --- target regions --------------------------------------------------------------------------------------
 
@@ -42,6 +44,12 @@ class RegionEntry:
 
 
 def read_target_regions(parser: FieldReader, value: object, path: str) -> list[RegionEntry]:
+    count = len(cli_strings.split_entries(value)) if isinstance(value, str) else \
+        len(value) if isinstance(value, list) else 0
+    if count > MAX_TARGET_REGIONS:
+        parser.add(path, f"lists {count} regions; an image version has at most {MAX_TARGET_REGIONS} (each region "
+                         "once)")
+        return []
     if isinstance(value, str):
         entries = cli_strings.split_entries(value)
         if not entries:
@@ -71,8 +79,11 @@ def read_target_regions(parser: FieldReader, value: object, path: str) -> list[R
 
 
 def _cli_region(parser: FieldReader, entry: str, path: str, label: str) -> RegionTarget | None:
+    if parser.text(entry, path) is None:
+        return None
     try:
         parsed = cli_strings.parse_target_region(entry.strip())
+        check_known(parsed.name, parser.known_regions)
     except ValueError as error:
         parser.add(path, f"{label}{error}")
         return None
@@ -206,7 +217,7 @@ def _data_disk_encryption(parser: FieldReader, path: str, value: object) -> list
                 parser.add(join_path(item_path, required), "is required")
         lun = des = None
         if "lun" in item_fields:
-            lun = parser.integer(item_fields["lun"][1], item_fields["lun"][0], minimum=0)
+            lun = parser.integer(item_fields["lun"][1], item_fields["lun"][0], minimum=0, maximum=MAX_LUN)
             if lun is not None and lun in seen:
                 parser.add(item_fields["lun"][0], f"LUN {lun} appears twice in this region; give each LUN once")
                 lun = None

@@ -154,7 +154,7 @@ class SnapshotBuilder:
             return Outcome.NOT_OS_DISK
         disks, problems = data_disks_from_tags(facts.tags, snapshot_id)
         for lun, disk_id in disks:
-            disk = read_snapshot(arm, disk_id)
+            disk = read_snapshot(self.arm_for(resource_ids.parse_resource_id(disk_id).subscription), disk_id)
             if disk is None:
                 problems.append(f"LUN {lun}: data-disk snapshot {disk_id} was not found")
             elif not problems:

@@ -37,6 +37,8 @@ def arm_call(call: Callable[[], Any]) -> Any:
 def read_snapshot(arm: Arm, snapshot_id: str) -> dict[str, Any] | None:
     """The snapshot's REST JSON (tags, location, provisioning state), or None when ARM answers 404."""
     rid = resource_ids.parse_resource_id(snapshot_id)
+    if rid.subscription != arm.subscription_id.lower():  # the client reads its own subscription only
+        raise ValueError(f"snapshot {snapshot_id} is not in subscription {arm.subscription_id}")
     try:
         return arm_call(lambda: arm.compute.snapshots.get(rid.resource_group, rid.name).as_dict())
     except ResourceNotFoundError:

@@ -40,7 +40,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.problems import clip
 from core.request import resource_ids
+from core.request.cli_strings import MAX_LUN
 
 DIR_SETTING = "TEMPLATES_DIR"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -48,7 +50,8 @@ DATA_DISK_TAG_PREFIX = "imageBuilder.dataDisk."
 TEMPLATE_TAG = "imageBuilder.template"
 SNAPSHOT_TAG = "imageBuilder.snapshot"
 
-_VERSION = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)")
+_VERSION = re.compile(r"([0-9]{1,10})\.([0-9]{1,10})\.([0-9]{1,10})")
+_LUN = re.compile(r"[0-9]{1,2}")
 INT32_MAX = 2**31 - 1
 # Date tokens, longest first so that YYYY is not read as YY YY; each with its largest value.
 DATE_TOKENS = {"YYYY": ("%Y", 9999), "YY": ("%y", 99), "MM": ("%m", 12), "DD": ("%d", 31), "HH": ("%H", 23),
@@ -209,17 +212,18 @@ def data_disks_from_tags(tags: Mapping[str, str], snapshot_id: str) -> tuple[lis
         if not key.lower().startswith(DATA_DISK_TAG_PREFIX.lower()):
             continue
         lun_text = key[len(DATA_DISK_TAG_PREFIX):]
-        if not lun_text.isdigit() or int(lun_text) > 63:
-            problems.append(f"tag {key!r}: '{lun_text}' is not a LUN; name the tag {DATA_DISK_TAG_PREFIX}<0-63>")
+        if not _LUN.fullmatch(lun_text) or int(lun_text) > MAX_LUN:  # ASCII digits: int('²') raises
+            problems.append(f"tag {clip(key)!r}: '{clip(lun_text)}' is not a LUN; name the tag "
+                            f"{DATA_DISK_TAG_PREFIX}<0-{MAX_LUN}>")
             continue
         lun = int(lun_text)
         if lun in disks:
-            problems.append(f"tag {key!r}: LUN {lun} is tagged twice; keep one tag per LUN")
+            problems.append(f"tag {clip(key)!r}: LUN {lun} is tagged twice; keep one tag per LUN")
             continue
         try:
             disks[lun] = resource_ids.resolve_reference(
                 value, kinds=(resource_ids.SNAPSHOT,), subscription=os_snapshot.subscription,
                 resource_group=os_snapshot.resource_group)
         except ValueError as error:
-            problems.append(f"tag {key!r}: {error}")
+            problems.append(f"tag {clip(key)!r}: {error}")
     return sorted(disks.items()), problems

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from core.config import SettingsError
+from core.config import read_int
 from core.orchestration.state import parse_iso
 from core.request import resource_ids
 from core.snapshots.eventgrid import ALLOWLIST_SETTING, TopicAllowlist
@@ -43,12 +43,7 @@ class Outcome(StrEnum):
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name}={raw!r} must be a whole number of seconds, at least 1")
-    return int(raw)
+    return read_int(env, name, default, minimum=1)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 from hypothesis import strategies as st
 
 from core.request.cli_strings import STORAGE_ACCOUNT_TYPES, CliRegionEncryption, CliTargetRegion
+from core.request.regions import PUBLIC_REGIONS
 
-region_names = st.from_regex(r"[a-z][a-z0-9]{1,15}", fullmatch=True)
+region_names = st.sampled_from(sorted(PUBLIC_REGIONS))
 replica_counts = st.integers(min_value=1, max_value=100)
 storage_types = st.sampled_from(STORAGE_ACCOUNT_TYPES)
 # Bare DES names as a user writes them; "null" (any case) is the CLI's placeholder, not a name.

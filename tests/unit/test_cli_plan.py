@@ -65,11 +65,13 @@ def plan_in_process(capsys, tmp_path, content: bytes) -> tuple[int, str, str]:
 @pytest.mark.parametrize(
     ("content", "expected_err"),
     [
-        (b'{"a": 1', "is not valid JSON: Expecting ',' delimiter at line 1 column 8; fix the syntax"),
+        (b'{"a": 1', "is not valid JSON (line 1, column 8); fix the syntax"),
         (b'{"a": 1, "a": 2}', "the key 'a' appears twice in one object; keep one"),
-        (b'{"replicaCount": NaN}', "NaN is not valid JSON; write a number or a string"),
+        (b'{"replicaCount": NaN}', "has NaN, which is not JSON; write a number or a string"),
         (b"{\"a\": \"\xc3\x28\"}", "is not utf-8 text (invalid continuation byte at byte 7); save it as UTF-8"),
-        (b"[" * 100000, "is nested too deeply"),
+        (b"[" * 100000, "is not valid JSON and is nested 100000 levels deep"),
+        (b"[" * 100000 + b"]" * 100000, "is nested 100000 levels deep; the limit is 32"),
+        (b'{"replicaCount": 1' + b"0" * 4300 + b"}", "has a number of 4301 digits; the limit is 30"),
     ],
 )
 def test_unreadable_json_is_one_problem_naming_the_file(capsys, tmp_path, content, expected_err):

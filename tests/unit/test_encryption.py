@@ -155,7 +155,7 @@ def test_problems_in_a_body_are_named_by_their_path_in_the_body():
         (IMAGE_ID, {}, "resourceId: is a Microsoft.Compute/images ID"),
         (f"{PREFIX}/galleries/g/images/i/versions/1.0.0", [], "body: must be a JSON object"),
         (f"{PREFIX}/galleries/g/images/i/versions/1.0", {"location": "westus", "properties": {"storageProfile": {
-            "source": {"id": IMAGE_ID}}}}, "resourceId: '1.0' is not a version"),
+            "source": {"id": IMAGE_ID}}}}, "resourceId: '/subscriptions/" + PREFIX[len('/subscriptions/'):] + "/galleries/g/images/i/versions/1.0' is not a valid resource ID: '1.0' is not a valid Microsoft.Compute/galleries/images/versions name"),
     ],
 )
 def test_a_wrong_id_or_body_is_request_invalid(resource_id, body, complaint):

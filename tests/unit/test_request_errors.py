@@ -94,7 +94,7 @@ CASES = [
     ({"source": {"osSnapshot": SNAPSHOT_ID, "dataSnapshots": [{"lun": 1, "id": "a"}, {"lun": 1, "id": "b"}]}},
      "source.dataSnapshots[1].lun", "LUN 1 is used twice"),
     ({"source": {"osSnapshot": SNAPSHOT_ID, "dataSnapshots": ["a"], "dataSnapshotLuns": [-1]}},
-     "source.dataSnapshotLuns[0]", "use 0 or more"),
+     "source.dataSnapshotLuns[0]", "use 0 to 63"),
     ({"source": {"osSnapshot": SNAPSHOT_ID, "dataSnapshots": [{"lun": 0, "id": IMAGE_ID}]}},
      "source.dataSnapshots[0].id", "Microsoft.Compute/snapshots or Microsoft.Compute/disks is required"),
     ({"source": {"osSnapshot": SNAPSHOT_ID, "dataSnapshots": [{"lun": 0, "id": "a"}], "dataSnapshotLuns": [0]}},

@@ -1,7 +1,7 @@
 """Property tests: generated valid requests survive every conversion; arbitrary input never crashes."""
 
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -45,8 +45,9 @@ sources = st.one_of(
                  max_size=3, unique_by=lambda disk: disk.lun).map(tuple),
     ),
 )
-end_of_life_dates = st.datetimes(timezones=st.just(UTC)).map(lambda moment: moment.isoformat().replace("+00:00", "Z"))
-tag_dicts = st.dictionaries(st.from_regex(r"[A-Za-z0-9_.-]{1,20}", fullmatch=True), st.text(max_size=30), max_size=5)
+end_of_life_dates = st.datetimes(datetime(1970, 1, 1), datetime(9000, 12, 31), timezones=st.just(UTC)).map(lambda moment: moment.isoformat().replace("+00:00", "Z"))
+tag_dicts = st.dictionaries(st.from_regex(r"[A-Za-z0-9_.-]{1,20}", fullmatch=True), st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=30),
+                           max_size=5)
 
 
 @st.composite

@@ -1,0 +1,49 @@
+"""Settings and snapshot tags that used to crash or pass: each is now a SettingsError or a problem naming it."""
+
+import pytest
+
+from core.audit.run import AuditConfig
+from core.config import Settings, SettingsError
+from core.snapshots.templates import data_disks_from_tags
+from core.snapshots.work import SnapshotSettings
+
+SNAPSHOT = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/snapshots/os"
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    ("http://management.azure.com", "must be an https:// URL"),
+    ("https://user:secret@management.azure.com", "no user name"),
+    ("https://user@management.azure.com", "no user name"),
+    ("https://management.azure.com:99999", "port 1-65535"),
+    ("https://management.azure.com:0", "port 1-65535"),
+    ("https://bad_host!.example", "https://<host name>"),
+])
+def test_a_bad_arm_endpoint_is_refused_naming_the_setting(value, fragment):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"ARM_ENDPOINT": value})
+    assert str(raised.value).startswith("ARM_ENDPOINT=") and fragment in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["abc", "\u00b2", "\u0661\u0662", "1" * 5000, "1.5"])
+def test_whole_number_settings_take_ascii_digits_only(value):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"POLL_INITIAL_SECONDS": value})
+    assert str(raised.value).startswith("POLL_INITIAL_SECONDS=") and len(str(raised.value)) < 200
+    with pytest.raises(SettingsError, match=r"^SNAPSHOT_POLL_SECONDS="):
+        SnapshotSettings.from_env({"SNAPSHOT_POLL_SECONDS": value})
+    with pytest.raises(SettingsError, match=r"^AUDIT_EOL_WARNING_DAYS="):
+        AuditConfig.from_env({"AUDIT_EOL_WARNING_DAYS": value})
+
+
+def test_extra_regions_extend_the_cloud_and_a_bad_one_is_named():
+    assert "newregion1" in Settings.from_env({"EXTRA_REGIONS": "newregion1, New Region 2"}).known_regions
+    assert "chinaeast2" in Settings.from_env({"AZURE_CLOUD": "AzureChinaCloud"}).known_regions
+    assert "westus" not in Settings.from_env({"AZURE_CLOUD": "AzureChinaCloud"}).known_regions
+    with pytest.raises(SettingsError, match=r"^EXTRA_REGIONS entry"):
+        Settings.from_env({"EXTRA_REGIONS": "west-us"})
+
+
+@pytest.mark.parametrize("suffix", ["\u00b2", "\u0663", "64", "007", "-1", ""])
+def test_a_data_disk_tag_with_a_non_lun_suffix_is_a_problem(suffix):
+    disks, problems = data_disks_from_tags({f"imageBuilder.dataDisk.{suffix}": "data0"}, SNAPSHOT)
+    assert disks == [] and len(problems) == 1 and "is not a LUN" in problems[0]
