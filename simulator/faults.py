@@ -30,6 +30,9 @@ class Fault:
     ``after_acting``: the server does what the request asks first (a PUT is stored, its operation
     starts), then waits ``delay_seconds`` and resets or answers: the lost answer and the slow answer of
     a request that did take effect.
+    A ``status`` of 301-308 is a redirect to ``headers["Location"]``. With ``status`` None, ``headers``
+    are added to the normal answer (e.g. another ``Azure-AsyncOperation``) and ``next_link`` is added
+    to a list answer as its ``nextLink``: the untrusted URLs a hostile or broken ARM could hand out.
     """
 
     method: str = "*"
@@ -42,18 +45,24 @@ class Fault:
     delay_seconds: float = 0.0
     reset_connection: bool = False
     after_acting: bool = False
+    next_link: str | None = None
 
     def __post_init__(self) -> None:
         try:
             re.compile(self.path_regex)
         except re.error as exc:
             raise ValueError(f"Fault.path_regex {self.path_regex!r} is not a regular expression: {exc}") from exc
-        if self.status is not None and not 400 <= self.status <= 599:
-            raise ValueError(f"Fault.status must be an HTTP error status (400-599), got {self.status}")
+        redirect = self.status is not None and 301 <= self.status <= 308
+        if self.status is not None and not redirect and not 400 <= self.status <= 599:
+            raise ValueError(f"Fault.status must be an HTTP error status (400-599) or a redirect (301-308), "
+                             f"got {self.status}")
+        if redirect and not self.headers.get("Location"):
+            raise ValueError("a redirect Fault needs headers={'Location': <url>}")
         if self.times is not None and self.times < 1:
             raise ValueError(f"Fault.times must be at least 1 (or None for always), got {self.times}")
-        if self.status is None and not self.reset_connection and self.delay_seconds <= 0:
-            raise ValueError("a Fault needs a status, reset_connection=True or delay_seconds > 0")
+        if self.status is None and not (self.reset_connection or self.delay_seconds > 0 or self.headers
+                                        or self.next_link):
+            raise ValueError("a Fault needs a status, reset_connection=True, delay_seconds > 0, headers or next_link")
         if self.after_acting and self.status is not None:
             raise ValueError("Fault.after_acting serves the real answer (late, or not at all): leave status None")
 
@@ -73,6 +82,16 @@ class Fault:
         return (self.method == "*" or self.method.upper() == method.upper()) and bool(
             re.search(self.path_regex, path, re.IGNORECASE)
         )
+
+    @property
+    def redirect(self) -> bool:
+        return self.status is not None and self.status < 400
+
+    def alter(self, status: int, body: Any, headers: dict[str, str]) -> tuple[Any, dict[str, str]]:
+        """The normal answer's body and headers with this fault's ``headers`` and ``next_link`` added."""
+        if self.next_link and status == 200 and isinstance(body, dict) and isinstance(body.get("value"), list):
+            body = {**body, "nextLink": self.next_link}
+        return body, {**headers, **self.headers}
 
     def error(self, operation_group: str) -> ArmError:
         """The ARM error answer of this fault; ``operation_group`` names the throttled Compute bucket."""

@@ -154,7 +154,9 @@ class _ArmHandler(_JsonHandler):
             if fault.reset_connection:
                 self._reset()
                 return
-            if fault.status is not None:
+            if fault.redirect:
+                response = Response(fault.status or 307, None, dict(fault.headers))
+            elif fault.status is not None:
                 error = fault.error(backend.operation_group(request))
                 response = Response(error.status, error.body(), dict(error.headers))
         verdict = backend.throttle(request) if response is None else None
@@ -162,6 +164,9 @@ class _ArmHandler(_JsonHandler):
             response = Response(verdict.error.status, verdict.error.body(), dict(verdict.error.headers))
         if response is None:
             response = backend.answer(request)
+            if fault is not None:
+                body, headers = fault.alter(response.status, response.body, response.headers)
+                response = Response(response.status, body, headers)
         if verdict is not None:
             response.headers.update(verdict.headers)
         recorded.status = response.status

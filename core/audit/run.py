@@ -26,16 +26,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import (
-    HttpResponseError,
     ResourceExistsError,
     ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
 )
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from core.audit.rules import AuditFacts, AuditFinding, AuditPolicy, Severity, audit_version, referenced_des
-from core.clients.arm import Arm, classify
+from core.clients.arm import ARM_ERRORS, Arm, classify
 from core.clients.storage import table_service
 from core.config import Settings, SettingsError, read_int
 from core.orchestration.state import utc_iso
@@ -46,7 +43,6 @@ log = logging.getLogger(__name__)
 
 TABLE = "auditfindings"
 OPEN, RESOLVED = "open", "resolved"
-_ARM_ERRORS = (HttpResponseError, ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError)
 
 
 def _ids(raw: str | None, setting: str, check: Callable[[str], str]) -> tuple[str, ...]:
@@ -194,7 +190,7 @@ class Auditor:
             try:
                 for gallery in self.arm_for(subscription).compute.galleries.list():
                     found.setdefault(str(gallery.id).lower(), str(gallery.id))
-            except _ARM_ERRORS as error:
+            except ARM_ERRORS as error:
                 unreadable.append(f"/subscriptions/{subscription}: {_reason(error)}")
         return list(found.values())
 
@@ -224,7 +220,7 @@ class Auditor:
                     read[key] = read_disk_encryption_set(self.arm_for(subscription), des_id)
                 except ValueError:
                     continue  # not a resource ID: nothing to read
-                except _ARM_ERRORS as error:
+                except ARM_ERRORS as error:
                     log.warning("audit: cannot read disk encryption set %s (%s); its checks are skipped", des_id,
                                 _reason(error))
         return read
@@ -240,7 +236,7 @@ class Auditor:
                 audited.append(gallery_id)
             except ResourceNotFoundError:
                 unreadable.append(f"{gallery_id}: not found; fix AUDIT_GALLERIES")
-            except _ARM_ERRORS as error:
+            except ARM_ERRORS as error:
                 unreadable.append(f"{gallery_id}: {_reason(error)}")
         des = self._des(versions)
         findings = [finding for version in versions

@@ -1,5 +1,9 @@
 """The one module that talks to Azure Resource Manager.
 
+Every request the SDK clients send passes ``ArmEndpointGuard``: scheme, host and port must be the
+configured ``ARM_ENDPOINT`` (no userinfo) or the request is refused before the token is added, and
+redirects are not followed.
+
 It builds the credential (managed identity in Azure, the simulator's identity endpoint locally: both
 through `IDENTITY_ENDPOINT`/`IDENTITY_HEADER`, no special case) and the SDK clients from `Settings`,
 with a retry policy that never sleeps through a long `Retry-After` inside a call: a wait longer than
@@ -16,14 +20,15 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-from azure.core.pipeline import PipelineResponse
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource.features import FeatureClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from core.config import Settings
+from core.problems import clip
 
 # Status codes worth another try later; everything else in 4xx is the caller's mistake.
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -107,23 +112,66 @@ def classify(exc: Exception) -> ArmFailure:
             message=message or str(exc.message),
             retry_after_seconds=_retry_after(exc.response.headers),
         )
+    if isinstance(exc, UntrustedUrl):
+        return ArmFailure(transient=False, status=None, code="UntrustedUrl", message=str(exc))
     if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError | TimeoutError):
         return ArmFailure(transient=True, status=None, code=type(exc).__name__, message=str(exc))
     raise exc
 
 
+class UntrustedUrl(ValueError):
+    """A request to somewhere other than the configured ARM endpoint, refused before it was sent."""
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL with no userinfo and no characters parsers disagree on; None otherwise."""
+    before_query = url.split("?", 1)[0].split("#", 1)[0]
+    if any(ch in before_query for ch in "\\ ") or any(not 0x20 < ord(ch) < 0x7F for ch in before_query):
+        return None
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc or not parts.hostname:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port if port is not None else 443
+
+
+def is_arm_url(url: str, settings: Settings) -> bool:
+    """True when ``url`` is https on exactly the configured ARM endpoint's host and port."""
+    origin = _origin(url)
+    return origin is not None and origin[0] == "https" and origin == _origin(settings.arm_endpoint)
+
+
 def check_arm_url(url: str, settings: Settings) -> str:
-    """Refuse a URL (e.g. a stored `Azure-AsyncOperation`) that is not on the configured ARM endpoint.
+    """Refuse a URL (a stored `Azure-AsyncOperation`, a `nextLink`, a redirect) not on the ARM endpoint.
 
     The SDK's bearer-token policy would send the ARM token to any https URL it is given.
     """
-    parts = urlsplit(url)
-    expected = urlsplit(settings.arm_endpoint)
-    if parts.scheme != "https" or parts.netloc.lower() != expected.netloc.lower():
-        raise ValueError(
-            f"refusing to call {parts.scheme}://{parts.netloc}: not the ARM endpoint {settings.arm_endpoint}"
-        )
+    if not is_arm_url(url, settings):
+        parts = urlsplit(url)
+        raise UntrustedUrl(f"refusing to call {clip(parts.scheme)}://{clip(parts.netloc)}: not the ARM endpoint "
+                           f"{settings.arm_endpoint}; the ARM token goes nowhere else")
     return url
+
+
+class ArmEndpointGuard(SansIOHTTPPolicy[HttpRequest, Any]):
+    """Refuses, before the token is added, every request the SDK would send elsewhere than ARM.
+
+    Placed after the retry policy, so every attempt passes it: pages (`nextLink`), status URLs,
+    `send_request`, and whatever a later SDK version sends. Redirects are off besides (see ``Arm``).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def on_request(self, request: PipelineRequest[HttpRequest]) -> None:
+        check_arm_url(request.http_request.url, self.settings)
+
+
+# What an ARM call can raise that is ARM's (or the network's, or the guard's) doing, for `classify`.
+ARM_ERRORS = (HttpResponseError, ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError, UntrustedUrl)
 
 
 def build_credential(settings: Settings) -> TokenCredential:
@@ -148,6 +196,9 @@ class Arm:
             "credential_scopes": [self.settings.arm_scope],
             "retry_policy": CappedRetryPolicy(cap_seconds=self.settings.retry_after_inline_cap_seconds),
             "read_timeout": self.settings.arm_read_timeout_seconds,  # a slow answer must not hold a function
+            # ARM does not redirect management calls; a 3xx is answered as an error, never followed.
+            "permit_redirects": False,
+            "per_retry_policies": [ArmEndpointGuard(self.settings)],
         }
         if self.settings.arm_ca_bundle:
             kwargs["connection_verify"] = self.settings.arm_ca_bundle

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute.operations._operations import build_gallery_image_versions_create_or_update_request
 
 from core import policy
-from core.clients.arm import Arm, ArmFailure, check_arm_url, classify
+from core.clients.arm import ARM_ERRORS, Arm, ArmFailure, check_arm_url, classify
 from core.config import Settings
 from core.orchestration import change_steps
 from core.orchestration.events import (
@@ -32,8 +32,6 @@ from core.policy import facts as facts_module
 from core.request import BuildRequest, RequestInvalid, parse_request, resource_ids
 from core.request.encryption import to_body
 from core.request.regions import normalize_region
-
-_ARM_ERRORS = (HttpResponseError, ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError)
 
 
 @dataclass
@@ -199,5 +197,5 @@ def run_step(state: BuildState, ctx: StepContext) -> Event:
     step = (_CHANGE_STEPS if change_steps.is_change(state) else _STEPS)[state.status]
     try:
         return step(state, ctx)
-    except _ARM_ERRORS as exc:
+    except ARM_ERRORS as exc:
         return ArmCallFailed(action=str(state.status), failure=classify(exc))

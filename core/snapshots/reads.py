@@ -6,13 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from azure.core.exceptions import (
-    HttpResponseError,
     ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
 )
 
-from core.clients.arm import Arm
+from core.clients.arm import ARM_ERRORS, Arm
 from core.request import resource_ids
 
 
@@ -30,7 +27,7 @@ def arm_call(call: Callable[[], Any]) -> Any:
         return call()
     except ResourceNotFoundError:
         raise
-    except (HttpResponseError, ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError) as error:
+    except ARM_ERRORS as error:
         raise ArmCallFailed(error) from error
 
 

@@ -158,7 +158,7 @@ def test_throttling_and_server_errors_are_retried_as_scheduled_steps(app: App):
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("{not json", "not JSON"), ('{"version": "1.0.0"}', "cannot tell which image version")],
+    [("{not json", "not valid JSON"), ('{"version": "1.0.0"}', "cannot tell which image version")],
 )
 def test_a_message_with_no_derivable_build_goes_to_the_poison_queue(app: App, text: str, reason: str):
     app.put_request(text)
