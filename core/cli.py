@@ -254,6 +254,16 @@ def run_worker(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_INVALID
 
+    import os
+
+    from core.config import SettingsError
+    from core.handlers import check_configuration
+
+    try:
+        check_configuration(os.environ)
+    except SettingsError as error:
+        print(f"configuration: {error}", file=sys.stderr)
+        return EXIT_INVALID
     idle_check = None
     if args.until_idle:
         store = _runtime().store

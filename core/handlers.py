@@ -6,7 +6,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from core.api import builds as api_builds
 from core.api.http import ApiRequest, ApiResponse
 from core.audit import run as audit
 from core.clients.storage import queue_service, table_service
-from core.config import Settings
+from core.config import Settings, SettingsError
 from core.orchestration.registration import Registrar
 from core.orchestration.runner import Runner, UnprocessableMessage
 from core.orchestration.store import BuildStore
@@ -41,10 +41,31 @@ class Runtime:
         poison.send_message(text)
 
 
+def check_configuration(env: Mapping[str, str]) -> Settings:
+    """Every setting of every trigger, checked at once: SettingsError naming the first bad one.
+
+    The worker calls it before it takes any message, each runtime when it is built, so a bad value
+    (``POLL_INITIAL_SECONDS=abc``, a broken ``POLICY_FILE``) is one line at start-up, not a failure of
+    every invocation until the messages are poisoned.
+    """
+    from core.audit.run import AuditConfig
+    from core.policy.config import PolicyConfigError, config_from_env
+    from core.snapshots.work import SnapshotSettings
+
+    settings = Settings.from_env(env)
+    SnapshotSettings.from_env(env)
+    AuditConfig.from_env(env)
+    try:
+        config_from_env(env)
+    except PolicyConfigError as error:
+        raise SettingsError(str(error).replace("\n", " ")) from None
+    return settings
+
+
 def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[str, Any] | None = None) -> Runtime:
     """Clients and runner from the environment (app settings); `storage_options` go to the storage clients."""
     env = dict(os.environ if env is None else env)
-    settings = Settings.from_env(env)
+    settings = check_configuration(env)
     queues = queue_service(env, settings.storage_connection, **(storage_options or {}))
     tables = table_service(env, settings.storage_connection, **(storage_options or {}))
     store = BuildStore(tables, settings.builds_table)

@@ -94,7 +94,7 @@ def submit_build(runtime: Any, request: ApiRequest) -> ApiResponse:
                        instance=_path(request))
     try:
         raw = load_request_bytes(request.body, "request body")
-        parse_request(raw)
+        parse_request(raw, known_regions=runtime.settings.known_regions)
     except (InputInvalid, RequestInvalid) as invalid:
         return _invalid(request, invalid.problems, "; ".join(str(p) for p in invalid.problems[:3]))
     assert isinstance(raw, dict)  # parse_request accepted it

@@ -39,7 +39,7 @@ def submit_request(runtime: Any, raw: dict[str, Any], *, origin: str, now: datet
     """Queue a request that `parse_request` accepted, unless it duplicates or conflicts with its build."""
     now = now or datetime.now(UTC)
     text = json.dumps(raw)
-    submission = submission_from_text(text, origin=origin)
+    submission = submission_from_text(text, origin=origin, known_regions=runtime.settings.known_regions)
     loaded = runtime.store.get(submission.build_id)
     existing = loaded[0] if loaded else None
     admission = admit(existing, submission, now=now)

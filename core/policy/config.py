@@ -16,12 +16,13 @@ Every problem raises ``PolicyConfigError`` naming the file, the field (or rule c
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
+
+from core import json_input
 
 PROFILES_DIR = Path(__file__).with_name("profiles")
 DEFAULT_PROFILE = "current"
@@ -77,14 +78,17 @@ def _did_you_mean(value: str, known: list[str] | set[str]) -> str:
 
 def _read_json(path: Path, where: str) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json_input.load(path.read_text(encoding="utf-8"), str(path))
+    except json_input.JsonInvalid as invalid:
+        raise PolicyConfigError(f"{where}: {invalid.problems[0]}") from None
     except FileNotFoundError:
         raise PolicyConfigError(f"{where}: file {path} does not exist; fix the path") from None
     except OSError as error:
         raise PolicyConfigError(f"{where}: cannot read {path} ({error.strerror}); fix the path or its "
                                 "permissions") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PolicyConfigError(f"{path}: not valid JSON ({error}); fix the syntax") from None
+    except UnicodeDecodeError as error:
+        raise PolicyConfigError(f"{path}: is not UTF-8 text ({error.reason} at byte {error.start}); save it as "
+                                "UTF-8") from None
     if not isinstance(data, dict):
         raise PolicyConfigError(f"{path}: must be a JSON object with \"base\" and \"rules\"")
     return data

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from core import json_input
 from core.request import RequestInvalid, parse_request, resource_ids
 from core.snapshots.templates import (
     DATE_TOKEN,
@@ -212,12 +212,15 @@ def parse_template(data: object, *, name: str, file: str) -> Template:
 def load_template(path: Path) -> Template:
     file = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json_input.load(path.read_text(encoding="utf-8-sig"), "(file)")
     except OSError as error:
         raise TemplatesInvalid([TemplateProblem(file, "(file)", f"cannot be read ({error.strerror})")]) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise TemplatesInvalid([TemplateProblem(file, "(file)", f"is not valid JSON ({error}); fix the syntax")]
-                               ) from None
+    except UnicodeDecodeError as error:
+        raise TemplatesInvalid([TemplateProblem(file, "(file)", f"is not UTF-8 text ({error.reason} at byte "
+                                                f"{error.start}); save it as UTF-8")]) from None
+    except json_input.JsonInvalid as invalid:
+        raise TemplatesInvalid([TemplateProblem(file, problem.field, problem.message)
+                                for problem in invalid.problems]) from None
     return parse_template(data, name=path.stem, file=file)
 
 

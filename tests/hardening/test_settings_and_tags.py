@@ -1,5 +1,7 @@
 """Settings and snapshot tags that used to crash or pass: each is now a SettingsError or a problem naming it."""
 
+from pathlib import Path
+
 import pytest
 
 from core.audit.run import AuditConfig
@@ -47,3 +49,30 @@ def test_extra_regions_extend_the_cloud_and_a_bad_one_is_named():
 def test_a_data_disk_tag_with_a_non_lun_suffix_is_a_problem(suffix):
     disks, problems = data_disks_from_tags({f"imageBuilder.dataDisk.{suffix}": "data0"}, SNAPSHOT)
     assert disks == [] and len(problems) == 1 and "is not a LUN" in problems[0]
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("POLL_INITIAL_SECONDS", "abc"), ("ARM_ENDPOINT", "http://management.azure.com"),
+    ("ARM_ENDPOINT", "https://u:p@management.azure.com"), ("ARM_ENDPOINT", "https://management.azure.com:99999"),
+    ("POLICY_FILE", "/nonexistent/policy.json"), ("SNAPSHOT_POLL_SECONDS", "\u00b2"),
+])
+def test_the_worker_stops_at_start_up_with_one_line_naming_a_bad_setting(setting, value, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AzureWebJobsStorage": "UseDevelopmentStorage=true", setting: value}
+    done = subprocess.run([sys.executable, "-m", "core", "worker"], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"configuration: {setting}") and "Traceback" not in done.stderr
+
+
+def test_a_policy_file_nested_a_thousand_deep_is_a_setting_problem(tmp_path):
+    from core.handlers import check_configuration
+
+    policy = tmp_path / "policy.json"
+    policy.write_text("[" * 1000 + "]" * 1000)
+    with pytest.raises(SettingsError, match="nested 1000 levels deep"):
+        check_configuration({"POLICY_FILE": str(policy)})
