@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import re
+import re._constants as _regex_constants
+import re._parser as _regex_parser
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ _TOP_FIELDS = ("description", "match", "version", "request", "endOfLifeDays")
 _MATCH_FIELDS = ("subscriptionId", "resourceGroup", "snapshotName", "tags")
 _STRATEGIES = ("nextPatch", "date")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+MAX_PATTERN = 200
 _DATE_PART = re.compile("(?:" + "|".join(DATE_TOKENS) + ")+")
 
 # --- loading and validation --------------------------------------------------------------------------------
@@ -116,11 +119,47 @@ def _name_pattern(reader: _Reader, value: object) -> re.Pattern[str] | None:
         reader.add(f"{path}.{kind}", "must be a non-empty string")
         return None
     source = fnmatch.translate(text) if kind == "glob" else text
+    if len(text) > MAX_PATTERN:
+        reader.add(f"{path}.{kind}", f"is {len(text)} characters long; the limit is {MAX_PATTERN}")
+        return None
     try:
-        return re.compile(source, re.IGNORECASE)
-    except re.error as error:
+        compiled = re.compile(source, re.IGNORECASE)
+        risky = kind == "regex" and _backtracks(_regex_parser.parse(source, re.IGNORECASE))
+    except (re.error, RecursionError, OverflowError) as error:
         reader.add(f"{path}.regex", f"is not a regular expression: {error}")
         return None
+    if risky:
+        reader.add(f"{path}.regex", "repeats a group that itself repeats or has alternatives (such as (a+)+ or "
+                                    "(a|ab)*), which can take exponential time per name; write it without the "
+                                    "nested repetition")
+        return None
+    return compiled
+
+
+def _backtracks(pattern: Any, inside_repeat: bool = False) -> bool:
+    """True when a repetition holds another repetition or an alternation: the shapes of catastrophic
+    backtracking. Restricting the syntax keeps matching linear enough for names of at most 80 characters."""
+    for op, arg in pattern:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            _low, high, sub = arg
+            repeats = high is _regex_constants.MAXREPEAT or high > 1
+            if repeats and inside_repeat:
+                return True
+            if _backtracks(sub, inside_repeat or repeats):
+                return True
+        elif name == "BRANCH":
+            if inside_repeat:
+                return True
+            if any(_backtracks(branch, inside_repeat) for branch in arg[1]):
+                return True
+        elif name in ("SUBPATTERN", "ATOMIC_GROUP", "ASSERT", "ASSERT_NOT"):
+            sub = arg[-1]
+            if _backtracks(sub, inside_repeat):
+                return True
+        elif name == "GROUPREF" and inside_repeat:
+            return True
+    return False
 
 
 def _version(reader: _Reader, value: object) -> VersionStrategy:

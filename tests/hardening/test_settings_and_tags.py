@@ -76,3 +76,20 @@ def test_a_policy_file_nested_a_thousand_deep_is_a_setting_problem(tmp_path):
     policy.write_text("[" * 1000 + "]" * 1000)
     with pytest.raises(SettingsError, match="nested 1000 levels deep"):
         check_configuration({"POLICY_FILE": str(policy)})
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+$", "(a|ab)*", "(?:a*)*", "((x)y+)+", "(\\w+\\s?)+$"])
+def test_a_template_regex_that_can_backtrack_exponentially_is_refused_at_load(pattern):
+    from core.snapshots.template_loader import _name_pattern, _Reader
+
+    reader = _Reader("t.json")
+    assert _name_pattern(reader, {"regex": pattern}) is None
+    assert [problem.field for problem in reader.problems] == ["match.snapshotName.regex"]
+
+
+@pytest.mark.parametrize("pattern", ["web-.*", "(web|api)-[0-9]+", "[a-z]+-(\\d+)$", "(ab)*c"])
+def test_ordinary_template_regexes_still_load(pattern):
+    from core.snapshots.template_loader import _name_pattern, _Reader
+
+    reader = _Reader("t.json")
+    assert _name_pattern(reader, {"regex": pattern}) is not None and reader.problems == []
