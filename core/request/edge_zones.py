@@ -15,6 +15,7 @@ from core.request import cli_strings
 from core.request.fields import read_location
 from core.request.model import DataDiskEncryption, EdgeZoneTarget
 from core.request.reader import EDGE_ZONE_FIELDS, EXTENDED_LOCATION_FIELDS, FieldReader, join_path, type_name
+from core.request.regions import check_known
 from core.request.targets import cli_entries, encryption_object, entry_reference
 
 EDGE_ZONE_TYPE = "EdgeZone"
@@ -53,6 +54,7 @@ def read_edge_zones(parser: FieldReader, value: object, path: str) -> list[EdgeE
 def _cli_zone(parser: FieldReader, entry: str, path: str, label: str) -> EdgeZoneTarget | None:
     try:
         parsed = cli_strings.parse_edge_zone(entry.strip())
+        check_known(parsed.name, parser.known_regions)
     except ValueError as error:
         parser.add(path, f"{label}{error}")
         return None

@@ -277,7 +277,7 @@ def read_data_vhds(parser: FieldReader, found: dict[str, tuple], path: str) -> t
     luns_path = given["dataVhdsLuns"][0] if "dataVhdsLuns" in given else "dataVhdsLuns (default)"
     disks = []
     for index, (uri, lun, account) in enumerate(zip(uris, luns, lists["dataVhdsStorageAccounts"], strict=True)):
-        number = parser.integer(lun, f"{luns_path}[{index}]", minimum=0)
+        number = parser.integer(lun, f"{luns_path}[{index}]", minimum=0, maximum=MAX_LUN)
         vhd = read_vhd(parser, uri, f"{given['dataVhdsUris'][0]}[{index}]", account,
                        f"{given['dataVhdsStorageAccounts'][0]}[{index}]")
         if number is not None and vhd is not None:
@@ -374,7 +374,7 @@ def read_host_caching(parser: FieldReader, value: object, path: str) -> tuple[st
                     parser.add(join_path(item_path, required), "is required")
             if len(fields) != len(HOST_CACHING_DISK_FIELDS):
                 continue
-            lun = parser.integer(fields["lun"][1], fields["lun"][0], minimum=0)
+            lun = parser.integer(fields["lun"][1], fields["lun"][0], minimum=0, maximum=MAX_LUN)
             caching = parser.choice(fields["hostCaching"][1], fields["hostCaching"][0], HOST_CACHING)
             if lun is not None and lun in seen:
                 parser.add(fields["lun"][0], f"LUN {lun} appears twice; give each LUN once")

@@ -51,6 +51,7 @@ _NAME_RULES: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
     DISK_ENCRYPTION_SET: ((_BARE_NAME, "1-80 letters, digits, '_', '.', '-', starting with a letter or digit"),),
     VIRTUAL_MACHINE: ((_VM_NAME, "1-64 letters, digits, '.', '-', starting and ending with a letter or digit"),),
     GALLERY: ((_GALLERY_NAME, "1-80 letters, digits, '_', '.', starting and ending with a letter or digit"),),
+    STORAGE_ACCOUNT: ((re.compile(r"[A-Za-z0-9]{3,24}"), "3-24 lower-case letters and digits"),),
 }
 _NAME_RULES[GALLERY_IMAGE] = (*_NAME_RULES[GALLERY], (_IMAGE_DEFINITION_NAME, "1-80 letters, digits, '_', '.', "
                                                       "'-', starting and ending with a letter or digit"))
@@ -180,7 +181,7 @@ def parse_resource_id(value: str) -> ResourceId:
     if canonical:
         namespace, *canonical_types = canonical.split("/")
         types = tuple(canonical_types)
-        for name, (pattern, rule) in zip(names, _NAME_RULES[canonical], strict=True):
+        for name, (pattern, rule) in zip(names, _NAME_RULES.get(canonical, ()), strict=False):
             if not pattern.fullmatch(name):
                 raise _problem(value, f"'{clip(name)}' is not a valid {canonical} name: {rule}")
     return ResourceId(subscription.lower(), resource_group, namespace, types, names)

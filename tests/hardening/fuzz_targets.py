@@ -16,6 +16,7 @@ from core.orchestration.admission import admit
 from core.orchestration.runner import UnprocessableMessage, submission_from_text
 from core.request import RequestInvalid, parse_request, resource_ids
 from core.request.encryption import to_body
+from core.request.model import TOP_LEVEL_FIELDS
 from core.request.parse import stored_size
 from core.request.regions import PUBLIC_REGIONS
 from core.snapshots.eventgrid import Ignored, Refused, SnapshotWritten, TopicAllowlist, classify
@@ -33,28 +34,44 @@ ROW_LIMIT = 32_000
 
 # Text that has broken parsers before: calendar edges, long digits, non-ASCII digits, separators,
 # control characters, lone surrogates, near-miss regions, huge LUNs.
-nasty_text = st.one_of(
-    st.text(max_size=40),
-    st.sampled_from(["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+14:00", "1" * 4301, "1.0." + "7" * 50,
-                     "\u00b2", "rg\u0663", "a\x00b", "a;b=c", "\ud800", "eastu2", "East US 2", "null", "-1",
-                     "99999999999", "subscriptions/" + SUB, PREFIX + "/diskEncryptionSets/x\x07",
-                     "westus=0=Standard_LRS", "westus=" + "9" * 5000, "null,99999999999,d", "a,0,b,0,c"]),
-)
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), nasty_text)
+NASTY = ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+14:00", "1" * 4301, "1.0." + "7" * 4301,
+         "1.0." + "7" * 50, "\u00b2", "rg\u0663", "a\x00b", "a;b=c", "\ud800", "eastu2", "East US 2", "null",
+         "-1", "99999999999", "subscriptions/" + SUB, PREFIX + "/diskEncryptionSets/x\x07",
+         PREFIX + "/snapshots/s;1", "westus=0=Standard_LRS", "westus=" + "9" * 5000, "null,99999999999,d",
+         "a,0,b,0,c", "westus " * 250, "d," + ",".join(f"{lun},d" for lun in range(64))]
+nasty_text = st.one_of(st.sampled_from(NASTY), st.text(max_size=40))
+NASTY_NUMBERS = [10**4000, 99999999999, -1, 64, 2**31, 2**63]
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.sampled_from(NASTY_NUMBERS),
+                         st.floats(allow_nan=False), nasty_text)
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) |
                            st.dictionaries(nasty_text, inner, max_size=4), max_leaves=12)
+# Fields that carry the most rules come up more often.
+MUTATED_FIELDS = [*TOP_LEVEL_FIELDS, "extra", "endOfLifeDate", "version", "resourceGroup", "tags", "targetRegions",
+                  "targetRegionEncryption", "location", "source", "galleryName"]
+
+
+def _source(lun: Any, snapshot: Any) -> dict[str, Any]:
+    return {"osSnapshot": f"{PREFIX}/snapshots/os", "dataSnapshots": [{"lun": lun, "id": snapshot}]}
+
+
+field_values = st.one_of(
+    st.sampled_from(NASTY), st.sampled_from(NASTY_NUMBERS), json_values,
+    st.dictionaries(nasty_text, nasty_text, max_size=3),
+    st.builds(_source, st.one_of(st.sampled_from(NASTY_NUMBERS), st.integers()),
+              st.one_of(st.sampled_from(NASTY), st.just(f"{PREFIX}/snapshots/d1"))),
+)
 
 
 @st.composite
 def requests(draw: st.DrawFn) -> dict[str, Any]:
     """A valid request with some fields replaced, removed or added."""
     raw = json.loads(json.dumps(BASE))
-    for _ in range(draw(st.integers(0, 4))):
-        key = draw(st.sampled_from([*BASE, "tags", "endOfLifeDate", "replicaCount", "extra"]))
-        if draw(st.booleans()) and key in raw:
+    for _ in range(draw(st.integers(0, 3))):
+        key = draw(st.sampled_from(MUTATED_FIELDS))
+        if draw(st.integers(0, 5)) == 0 and key in raw:
             del raw[key]
         else:
-            raw[key] = draw(json_values)
+            raw[key] = draw(field_values)
     return raw
 
 
@@ -93,7 +110,8 @@ def check_accepted(raw: Any) -> str | None:
     def walk(value: Any, key: str = "") -> None:
         if isinstance(value, dict):
             for name, item in value.items():
-                walk(item, name)
+                if name != "extendedLocation":  # an edge zone's name, not a region
+                    walk(item, name)
         elif isinstance(value, list):
             for item in value:
                 walk(item, key)
