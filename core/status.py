@@ -15,7 +15,8 @@ def _queued_document(build_id: str, queued: dict[str, str]) -> dict[str, Any]:
     return {
         "buildId": build_id, "resourceId": queued["ResourceId"], "status": QUEUED, "attempt": 1,
         "origin": queued["Origin"], "createdAt": queued["SubmittedAt"], "updatedAt": queued["SubmittedAt"],
-        "nextStepDueAt": None, "regions": {}, "problems": [], "error": None, "registration": {}, "history": [],
+        "nextStepDueAt": None, "regions": {}, "verification": {}, "problems": [], "error": None, "registration": {},
+        "history": [],
     }
 
 
@@ -39,6 +40,7 @@ def build_status(store: BuildStore, build_id: str, *, with_history: bool = True)
         "updatedAt": state.updated_at,
         "nextStepDueAt": state.due_at,
         "regions": state.regions,
+        "verification": state.verification,
         "problems": state.problems,
         "error": state.error,
         "registration": state.registration,
@@ -80,6 +82,10 @@ def format_status(document: dict[str, Any], *, history_lines: int = 15) -> str:
     if document.get("regions"):
         lines.append("Regions:")
         lines.extend(format_regions(document["regions"]))
+    if document.get("verification"):
+        lines.append("Verification VM:")
+        lines.extend(f"  {name:<18} {info.get('result') or info.get('phase', '?')!s:<12} {info.get('reason', '')}"
+                     for name, info in sorted(document["verification"].items()))
     if document.get("problems"):
         lines.append(f"Problems ({len(document['problems'])}):")
         for problem in document["problems"]:
@@ -133,6 +139,7 @@ _STEP_WORDS = {
     "Validating": "checking the request, then reading the gallery, source and disk encryption sets",
     "Registering": "registering the preview feature and the Microsoft.Compute provider",
     "Creating": "creating the image version in Azure (one PUT across all regions)",
+    "Verifying": "published; booting a verification VM from it in each chosen region, then deleting it",
 }
 
 
@@ -146,7 +153,9 @@ def step_words(document: dict[str, Any]) -> str:
         done = sum(1 for info in regions.values() if info.get("state") == "Completed")
         return f"replicating: {done} of {len(regions)} region(s) complete" if regions else "replicating"
     if status == "Succeeded":
-        return f"published in {len(regions)} region(s)" if regions else "published"
+        failed = sorted(n for n, i in (document.get("verification") or {}).items() if i.get("result") != "passed")
+        note = f"; verification failed in {', '.join(failed)}" if failed else ""
+        return (f"published in {len(regions)} region(s)" if regions else "published") + note
     error = document.get("error") or {}
     if status == "Rejected":
         problems = document.get("problems") or []

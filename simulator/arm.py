@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from . import compute_api, errors, resources_api
+from . import compute_api, errors, resources_api, vm_api
 from .errors import ArmError
 from .http_types import Request, Response
 from .identity import TokenIssuer
@@ -76,6 +76,8 @@ class ArmService:
         if rest[1].lower() != "providers" or len(rest) < 4:
             raise ArmError(404, "InvalidRequestUri", "The request URI is not a valid Azure Resource Manager URI.")
         namespace = rest[2]
+        if namespace.lower() == "microsoft.network" and len(rest) == 5 and rest[3].lower() == "networkinterfaces":
+            return vm_api.handle_nic(self.world, method, sub_id, rg_name, rest[4], body)
         if namespace.lower() != "microsoft.compute":
             self._unknown_namespace_or_type(sub_id, namespace, rest[3], query)
         return compute_api.handle_rg_resource(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import errors, ids, regions
+from . import errors, ids, regions, vm_api
 from .errors import ArmError
 from .http_types import Response
 from .put_model import VersionAddress
@@ -95,6 +95,15 @@ def handle_rg_resource(
         return _with(headers, put_version(world, settings, VersionAddress(sub_id, rg_name, *names), query, body, now))
     if is_version and method == "DELETE":
         return _with(headers, delete_version(world, settings, sub_id, rg_name, names, query, now))
+    if types == ["virtualMachines"] and len(names) == 1 and method != "GET":
+        return _with(headers, vm_api.handle_vm(world, method, sub_id, rg_name, names[0], body, now,
+                                               settings.vm_seconds))
+    if types == ["virtualMachines"] and len(names) == 1 and ids.key(
+            ids.compute_id(sub_id, rg_name, "virtualMachines", names[0])) in world.vm_runs:
+        return _with(headers, vm_api.handle_vm(world, method, sub_id, rg_name, names[0], body, now,
+                                               settings.vm_seconds))
+    if types == ["disks"] and len(names) == 1 and method == "DELETE":
+        return _with(headers, vm_api.delete_disk(world, sub_id, rg_name, names[0]))
     if types == ["snapshots"] and len(names) == 1 and method == "PUT" and settings.snapshot_seconds is not None:
         return _with(headers, put_snapshot(world, settings, sub_id, rg_name, names[0], query, body, now))
     if method != "GET":

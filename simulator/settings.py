@@ -23,6 +23,11 @@ class Settings:
         return random.uniform(*self.replication_range)
 
     @property
+    def vm_seconds(self) -> float:
+        """How long a VM PUT stays Creating before it is Succeeded (or Failed)."""
+        return min(1.0, self.replication_seconds / 2)
+
+    @property
     def delete_seconds(self) -> float:
         """How long an image version DELETE runs before the version is gone."""
         return min(1.0, self.replication_seconds / 2)

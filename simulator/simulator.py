@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import compute_api, world_schema
+from . import compute_api, regions, world_schema
 from .arm import ArmService
 from .errors import ArmError
 from .faults import Fault, FaultBook
@@ -145,6 +145,7 @@ class Simulator:
         self.faults.clear()
         with self._world.lock:
             self._world.failing_regions.clear()
+            self._world.failing_vm_regions.clear()
 
     def fail_replication(
         self, region: str, code: str = DEFAULT_FAILURE_CODE, message: str = DEFAULT_FAILURE_MESSAGE
@@ -154,6 +155,12 @@ class Simulator:
             now = time.monotonic()
             self._world.advance(now)
             self._world.fail_region(region, code, message, now)
+
+    def fail_vm_provisioning(self, region: str, code: str = "OSProvisioningTimedOut",
+                             message: str = "OS Provisioning for VM did not finish in the allotted time.") -> None:
+        """VMs created in ``region`` from now on end provisioningState Failed (``clear_faults`` forgets it)."""
+        with self._world.lock:
+            self._world.failing_vm_regions[regions.normalize(region)] = (code, message)
 
     def expire_tokens(self) -> None:
         """Make every token issued so far expired (ARM then answers ``ExpiredAuthenticationToken``)."""

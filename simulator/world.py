@@ -54,6 +54,8 @@ class World:
     feature_transitions: dict[tuple[str, str], Transition] = field(default_factory=dict)
     provider_transitions: dict[tuple[str, str], Transition] = field(default_factory=dict)
     failing_regions: dict[str, tuple[str, str]] = field(default_factory=dict)  # region -> (code, message)
+    failing_vm_regions: dict[str, tuple[str, str]] = field(default_factory=dict)  # region -> (code, message)
+    vm_runs: dict[str, tuple[float, tuple[str, str] | None]] = field(default_factory=dict)  # VM key -> (done, fail)
     provisioning: dict[str, str] = field(default_factory=dict)  # snapshot key -> operation id (snapshots_api)
 
     def __post_init__(self) -> None:

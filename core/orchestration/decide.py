@@ -19,6 +19,7 @@ from core.orchestration.events import (
     ReplicationObserved,
     Validated,
     ValidationRejected,
+    VerificationProgressed,
 )
 from core.orchestration.state import BuildState, BuildStatus, check_transition, parse_iso, utc_iso
 
@@ -148,8 +149,7 @@ def _on_replication(state: BuildState, event: ReplicationObserved, now: datetime
         entries.append(_entry(observed, now, "ReplicationProgress", regions=summary))
     status = event.status.lower()
     if status == "succeeded":
-        done = move(observed, BuildStatus.SUCCEEDED, now)
-        return _end(done, now, *entries, _entry(done, now, "Succeeded"))
+        return _published(observed, now, *entries)
     if status in ("failed", "canceled", "cancelled"):
         failed_regions = _failed_regions(event.regions)
         error = dict(event.error or {})
@@ -171,6 +171,42 @@ def _on_replication(state: BuildState, event: ReplicationObserved, now: datetime
         max_seconds=settings.poll_max_seconds,
     )
     delay = expected if expected is not None else backoff.poll_delay(
+        observed.polls, initial_seconds=settings.poll_initial_seconds, max_seconds=settings.poll_max_seconds
+    )
+    return _then(observed.replace(polls=observed.polls + 1), now, delay, *entries)
+
+
+def _wants_verification(state: BuildState) -> bool:
+    return bool((state.request or {}).get("verification"))
+
+
+def _published(state: BuildState, now: datetime, *entries: HistoryEntry, **detail: Any) -> Decision:
+    """The version is published: Succeeded, or first the verification VM when the request asks for one."""
+    if _wants_verification(state):
+        verifying = move(state, BuildStatus.VERIFYING, now, verification={})
+        return _then(verifying, now, 0, *entries, _entry(verifying, now, "Published", **detail),
+                     _entry(verifying, now, "VerificationStarted"))
+    done = move(state, BuildStatus.SUCCEEDED, now)
+    return _end(done, now, *entries, _entry(done, now, "Succeeded", **detail))
+
+
+def _verification_summary(regions: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {name: f"{info.get('result') or 'not checked'}: {info.get('reason', '')}".strip()
+            for name, info in sorted(regions.items())}
+
+
+def _on_verification(state: BuildState, event: VerificationProgressed, now: datetime, settings: Settings) -> Decision:
+    observed = state.replace(verification=event.regions, step_retries=0)
+    checked = [name for name, info in event.regions.items()
+               if info.get("result") and not state.verification.get(name, {}).get("result")]
+    entries = [_entry(observed, now, "VerificationChecked", region=name, result=event.regions[name]["result"],
+                      reason=event.regions[name].get("reason", "")) for name in sorted(checked)]
+    if all(info.get("phase") == "done" for info in event.regions.values()):
+        done = move(observed, BuildStatus.SUCCEEDED, now)
+        failed = sorted(n for n, i in event.regions.items() if i.get("result") != "passed")
+        return _end(done, now, *entries, _entry(done, now, "Succeeded", verification=_verification_summary(
+            event.regions), verificationFailed=failed))
+    delay = backoff.poll_delay(
         observed.polls, initial_seconds=settings.poll_initial_seconds, max_seconds=settings.poll_max_seconds
     )
     return _then(observed.replace(polls=observed.polls + 1), now, delay, *entries)
@@ -218,6 +254,14 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
     if isinstance(event, ArmCallFailed):
         if state.status.terminal:
             raise UnexpectedEvent(f"build {state.build_id}: ARM failure reported after it ended {state.status}")
+        if state.status is BuildStatus.VERIFYING and not (
+                event.failure.transient and state.step_retries < settings.transient_retry_limit):
+            note = {"result": "failed", "reason": f"verification stopped: {event.failure.message}", "phase": "stopped"}
+            verification = {name: {**info, **note} if info.get("phase") != "done" else info
+                            for name, info in state.verification.items()} or {"*": note}
+            done = move(state, BuildStatus.SUCCEEDED, now, verification=verification)
+            return _end(done, now, _entry(done, now, "Succeeded", verification=_verification_summary(verification),
+                                          verificationFailed=sorted(verification)))
         return _on_arm_failure(state, event, now, settings)
 
     if isinstance(event, Validated):
@@ -257,8 +301,8 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
     if isinstance(event, CreateAccepted):
         _expect(state, event, BuildStatus.CREATING)
         if (event.provisioning_state or "").lower() == "succeeded":
-            done = move(state, BuildStatus.SUCCEEDED, now, operation_url=event.operation_url)
-            return _end(done, now, _entry(done, now, "Succeeded", note="the image version already existed"))
+            return _published(state.replace(operation_url=event.operation_url), now,
+                              note="the image version already existed")
         moved = move(state, BuildStatus.REPLICATING, now, operation_url=event.operation_url)
         delay = backoff.poll_delay(
             0, initial_seconds=settings.poll_initial_seconds, max_seconds=settings.poll_max_seconds
@@ -271,5 +315,9 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
     if isinstance(event, ReplicationObserved):
         _expect(state, event, BuildStatus.REPLICATING)
         return _on_replication(state, event, now, settings)
+
+    if isinstance(event, VerificationProgressed):
+        _expect(state, event, BuildStatus.VERIFYING)
+        return _on_verification(state, event, now, settings)
 
     raise UnexpectedEvent(f"unknown event {event!r}")

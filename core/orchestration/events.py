@@ -65,6 +65,13 @@ class ReplicationObserved:
 
 
 @dataclass(frozen=True)
+class VerificationProgressed:
+    """One burst of the verification VM step: each chosen region's phase and, once checked, its result."""
+
+    regions: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class ArmCallFailed:
     """An ARM call of step `action` failed; `failure` says whether trying again can help."""
 
@@ -85,6 +92,7 @@ Event = (
     | RegistrationRefused
     | CreateAccepted
     | ReplicationObserved
+    | VerificationProgressed
     | ArmCallFailed
     | CancelRequested
 )

@@ -17,6 +17,7 @@ class BuildStatus(StrEnum):
     REGISTERING = "Registering"
     CREATING = "Creating"
     REPLICATING = "Replicating"
+    VERIFYING = "Verifying"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     REJECTED = "Rejected"
@@ -29,7 +30,7 @@ class BuildStatus(StrEnum):
     @property
     def wrote_to_azure(self) -> bool:
         """Whether a build in this status may have started the image-version PUT."""
-        return self in (BuildStatus.CREATING, BuildStatus.REPLICATING)
+        return self in (BuildStatus.CREATING, BuildStatus.REPLICATING, BuildStatus.VERIFYING)
 
 
 TERMINAL = frozenset({BuildStatus.SUCCEEDED, BuildStatus.FAILED, BuildStatus.REJECTED, BuildStatus.CANCELLED})
@@ -49,9 +50,14 @@ TRANSITIONS: dict[BuildStatus, frozenset[BuildStatus]] = {
     ),
     BuildStatus.REGISTERING: frozenset({BuildStatus.CREATING, BuildStatus.FAILED, BuildStatus.CANCELLED}),
     BuildStatus.CREATING: frozenset(
-        {BuildStatus.REPLICATING, BuildStatus.SUCCEEDED, BuildStatus.FAILED, BuildStatus.CANCELLED}
+        {BuildStatus.REPLICATING, BuildStatus.VERIFYING, BuildStatus.SUCCEEDED, BuildStatus.FAILED,
+         BuildStatus.CANCELLED}
     ),
-    BuildStatus.REPLICATING: frozenset({BuildStatus.SUCCEEDED, BuildStatus.FAILED, BuildStatus.CANCELLED}),
+    BuildStatus.REPLICATING: frozenset(
+        {BuildStatus.VERIFYING, BuildStatus.SUCCEEDED, BuildStatus.FAILED, BuildStatus.CANCELLED}
+    ),
+    # A verification VM that fails never fails the build: the image is published (Succeeded either way).
+    BuildStatus.VERIFYING: frozenset({BuildStatus.SUCCEEDED, BuildStatus.CANCELLED}),
     BuildStatus.SUCCEEDED: frozenset(),
     BuildStatus.FAILED: frozenset({BuildStatus.ACCEPTED}),
     BuildStatus.REJECTED: frozenset({BuildStatus.ACCEPTED}),
@@ -120,6 +126,7 @@ class BuildState:
     operation_url: str | None = None
     regions: dict[str, dict[str, Any]] = field(default_factory=dict)
     observed_at: str | None = None  # when `regions` was read (progress between two reads plans the next)
+    verification: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     registration: dict[str, Any] = field(default_factory=dict)

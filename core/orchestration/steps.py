@@ -18,7 +18,7 @@ from azure.mgmt.compute.operations._operations import build_gallery_image_versio
 from core import policy
 from core.clients.arm import ARM_ERRORS, Arm, ArmFailure, check_arm_url, classify
 from core.config import Settings
-from core.orchestration import change_steps
+from core.orchestration import change_steps, verification
 from core.orchestration.events import (
     ArmCallFailed,
     CreateAccepted,
@@ -185,6 +185,7 @@ _STEPS = {
     BuildStatus.REGISTERING: register,
     BuildStatus.CREATING: create,
     BuildStatus.REPLICATING: check_replication,
+    BuildStatus.VERIFYING: verification.verify,
 }
 
 

@@ -10,6 +10,7 @@ from core.request.model import (
     EdgeZoneTarget,
     RegionTarget,
 )
+from core.request.verification import verification_to_dict
 
 
 def request_to_dict(request: BuildRequest) -> dict:
@@ -50,6 +51,7 @@ def request_to_dict(request: BuildRequest) -> dict:
         "blockDeletionBeforeEndOfLife": request.block_deletion_before_end_of_life,
         "storageAccountStrategy": request.storage_account_strategy,
         "hostCaching": _host_caching(request),
+        "verification": verification_to_dict(request.verification) if request.verification else None,
     }
     result.update({key: value for key, value in optional.items() if value is not None})
     return result

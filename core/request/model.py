@@ -43,7 +43,7 @@ TOP_LEVEL_FIELDS = (
     "location", "source", "targetRegions", "targetRegionEncryption", "replicaCount", "storageAccountType",
     "endOfLifeDate", "excludeFromLatest", "replicationMode", "tags", "encryptionType",
     "targetRegionCvmEncryption", "targetEdgeZones", "targetEdgeZoneEncryption", "allowDeletionOfReplicatedLocations",
-    "blockDeletionBeforeEndOfLife", "storageAccountStrategy", "hostCaching", "$schema",
+    "blockDeletionBeforeEndOfLife", "storageAccountStrategy", "hostCaching", "verification", "$schema",
 )
 
 
@@ -144,6 +144,24 @@ class ImageSource:
 
 
 @dataclass(frozen=True)
+class VerificationRegion:
+    """Where a verification VM boots: a target region, a subnet there, a VM size."""
+
+    name: str
+    subnet_id: str
+    vm_size: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A VM booted from the version after it succeeds (``core.request.verification``)."""
+
+    admin_username: str
+    ssh_public_key: str
+    regions: tuple[VerificationRegion, ...]
+
+
+@dataclass(frozen=True)
 class BuildRequest:
     """A validated, normalised request to create one gallery image version.
 
@@ -172,6 +190,7 @@ class BuildRequest:
     storage_account_strategy: str | None = None
     os_host_caching: str | None = None
     data_host_caching: tuple[tuple[int, str], ...] = ()
+    verification: Verification | None = None
 
     @property
     def resource_id(self) -> str:

@@ -45,6 +45,7 @@ from core.request.targets import (
     check_regions,
     read_target_regions,
 )
+from core.request.verification import read_verification
 
 # A build's state row holds its request, beside status, history counters and per-region progress; Azure Table
 # stores at most 32K characters (64 KiB of UTF-16) in one property.
@@ -135,6 +136,9 @@ def parse_request(raw: object, *, known_regions: frozenset[str] = PUBLIC_REGIONS
         optional["os_host_caching"], optional["data_host_caching"] = read_host_caching(parser, found["hostCaching"][1],
                                                                                        "hostCaching")
         _check_host_caching_luns(parser, source, optional["data_host_caching"])
+    if "verification" in found:
+        names = {region.target.name for region in regions if region.target is not None}
+        optional["verification"] = read_verification(parser, found["verification"][1], "verification", names)
     if "encryptionType" in found:
         optional["encryption_type"] = parser.choice(found["encryptionType"][1], "encryptionType", ENCRYPTION_TYPES)
         complete = all(region.target is not None for region in (*regions, *zones))
