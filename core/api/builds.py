@@ -25,9 +25,9 @@ from core.api.http import ApiRequest, ApiResponse, json_response, not_found, pro
 from core.api.listing import CONTINUATION_HEADER, encode_continuation, parse_list_query
 from core.api.submit import submit_request
 from core.orchestration.admission import Outcome, Submission
-from core.orchestration.runner import MAX_REQUEST_BYTES, find_build_id
+from core.orchestration.runner import MAX_REQUEST_BYTES, change_submission, find_build_id
 from core.orchestration.state import BuildStatus
-from core.request import RequestInvalid, parse_request
+from core.request import RequestInvalid, change, parse_request
 from core.request.schema import schema_text
 from core.status import build_status
 
@@ -179,7 +179,10 @@ def retry_build(runtime: Any, request: ApiRequest) -> ApiResponse:
                BuildStatus.CANCELLED: "submit the request again"}.get(state.status, "only a Failed build is retried")
         return problem(409, "build-not-failed", "Only a Failed build can be retried",
                        f"build {build_id} is {state.status}: {fix}", instance=_path(request))
-    admission = runtime.runner.submit(Submission(state.resource_id, state.request, (), None, "retry"))
+    submission = Submission(state.resource_id, state.request, (), None, "retry")
+    if change.is_change(state.request):  # a change of regions is keyed by its content, not the version alone
+        submission = change_submission(state.request, state.resource_id, origin="retry")
+    admission = runtime.runner.submit(submission)
     urls = management_urls(request, build_id)
     body = {"id": build_id, "resourceId": state.resource_id, "status": str(BuildStatus.ACCEPTED),
             "outcome": str(admission.outcome), "detail": admission.reason, **urls}
