@@ -19,9 +19,9 @@ def version_id(sim) -> str:
     from .helpers import SimulatorCredential, client_kwargs
 
     compute = ComputeManagementClient(SimulatorCredential(sim), SUB, **client_kwargs(sim))
-    compute.gallery_image_versions.begin_create_or_update(RG, "MyGallery", "MyImage", "7.0.0",
+    compute.gallery_image_versions.begin_create_or_update(RG, "MyGallery", "MyImage", "14.0.7",
                                                           version_body(SEED_TARGETS), polling_interval=0.1).result()
-    return f"{COMPUTE}/galleries/MyGallery/images/MyImage/versions/7.0.0"
+    return f"{COMPUTE}/galleries/MyGallery/images/MyImage/versions/14.0.7"
 
 
 def _nic(compute) -> None:
