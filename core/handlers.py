@@ -18,6 +18,8 @@ from core.api.http import ApiRequest, ApiResponse
 from core.audit import run as audit
 from core.clients.storage import queue_service, table_service
 from core.config import Settings, SettingsError
+from core.events.outbox import Outbox
+from core.events.sinks import sinks_from_settings
 from core.orchestration.registration import Registrar
 from core.orchestration.runner import Runner, UnprocessableMessage
 from core.orchestration.store import BuildStore
@@ -70,6 +72,9 @@ def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[st
     tables = table_service(env, settings.storage_connection, **(storage_options or {}))
     store = BuildStore(tables, settings.builds_table)
     runner = Runner(settings, store, queues, registration=Registrar(tables, settings))
+    sinks = sinks_from_settings(settings, queues)
+    if sinks:
+        runner.outbox = Outbox(store.table, sinks)
     return Runtime(settings, queues, store, runner)
 
 
@@ -120,7 +125,12 @@ def handle_step_message(msg: func.QueueMessage) -> None:
 
 def handle_redrive_timer(timer: func.TimerRequest) -> None:
     """Re-send the step message of every build whose next step is overdue."""
-    redriven = runtime().runner.redrive()
+    rt = runtime()
+    redriven = rt.runner.redrive()
+    if rt.runner.outbox is not None:
+        events = rt.runner.outbox.redrive(rt.settings.redrive_grace_seconds)
+        if events:
+            log.warning("re-drive: %d completion event(s) sent late: %s", len(events), ", ".join(events))
     if redriven or timer.past_due:
         log.warning("re-drive: %d overdue build(s) re-sent%s", len(redriven), " (timer past due)" * timer.past_due)
 

@@ -26,6 +26,7 @@ from core.clients.arm import Arm, ArmFailure
 from core.clients.arm_pool import ArmPool
 from core.clients.storage import send_message
 from core.config import Settings
+from core.events.outbox import ends_build, outbox_key
 from core.orchestration.admission import Admission, Outcome, Submission, admit, build_id_for, fingerprint
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
@@ -166,6 +167,7 @@ class Runner:
         self.registration = registration
         self.clock = clock
         self._step_queue: QueueClient | None = None
+        self.outbox: Any = None  # core.events.outbox.Outbox when completion events are configured
 
     # --- queues --------------------------------------------------------------------------------------
     @property
@@ -182,6 +184,17 @@ class Runner:
     def _after_write(self, state: BuildState, decision: Decision) -> None:
         if decision.delay_seconds is not None and not state.status.terminal:
             self._send_step(state, decision.delay_seconds)
+        if state.status.terminal and self.outbox is not None:
+            try:
+                self.outbox.deliver(state.build_id, outbox_key(state.attempt))
+            except Exception:  # the re-drive timer delivers it
+                log.exception("build %s: completion event not delivered now", state.build_id)
+
+    def _ending(self, before: BuildState | None, decision: Decision) -> list[dict[str, Any]]:
+        """The outbox row to write with `decision` if it ends the build (none without completion events)."""
+        if self.outbox is None or not ends_build(before, decision.state):
+            return []
+        return [self.outbox.row(decision.state)]
 
     # --- requests ------------------------------------------------------------------------------------
     def submit(self, submission: Submission) -> Admission:
@@ -194,10 +207,11 @@ class Runner:
             if admission.decision is None:
                 return admission
             try:
+                ending = self._ending(existing, admission.decision)
                 if etag is None:
-                    state, _ = self.store.create(admission.decision)
+                    state, _ = self.store.create(admission.decision, extra=ending)
                 else:
-                    state, _ = self.store.save(admission.decision, etag)
+                    state, _ = self.store.save(admission.decision, etag, extra=ending)
             except (BuildExists, StaleState):
                 continue  # someone else wrote this build meanwhile: decide again on what they wrote
             self._after_write(state, admission.decision)
@@ -261,7 +275,7 @@ class Runner:
         """
         for _ in range(5):
             try:
-                return self.store.save(decision, etag)[0]
+                return self.store.save(decision, etag, extra=self._ending(claimed, decision))[0]
             except StaleState:
                 loaded = self.store.get(claimed.build_id)
                 if loaded is None:
@@ -332,9 +346,10 @@ class Runner:
             state, etag = loaded
             decision = decide(state, CancelRequested(reason), now=self.clock(), settings=self.settings)
             try:
-                written, _ = self.store.save(decision, etag)
+                written, _ = self.store.save(decision, etag, extra=self._ending(state, decision))
             except StaleState:
                 continue
+            self._after_write(written, decision)
             return written
         raise StaleState(f"build {build_id}: too much contention while cancelling")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -160,20 +161,22 @@ class BuildStore:
         ]
         return state, entity, history
 
-    def create(self, decision: Decision) -> tuple[BuildState, str]:
-        """Write a new build; `BuildExists` if another writer created it first."""
+    def create(self, decision: Decision, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[BuildState, str]:
+        """Write a new build; `BuildExists` if another writer created it first. `extra` rows (an outbox row)
+        are created in the same transaction."""
         self.ensure_table()
         state, entity, history = self._operations(decision)
         try:
-            results = self.table.submit_transaction([("create", entity), *history])
+            results = self.table.submit_transaction([("create", entity), *history, *(("create", e) for e in extra)])
         except TableTransactionError as exc:
             if _is_conflict(exc):
                 raise BuildExists(state.build_id) from exc
             raise
         return state, results[0]["etag"]
 
-    def save(self, decision: Decision, etag: str) -> tuple[BuildState, str]:
-        """Replace the state if it is unchanged since `etag` was read, and append the history."""
+    def save(self, decision: Decision, etag: str, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[BuildState, str]:
+        """Replace the state if it is unchanged since `etag` was read, and append the history (and create the
+        `extra` rows) in the same transaction."""
         self.ensure_table()
         state, entity, history = self._operations(decision)
         update = (
@@ -182,7 +185,7 @@ class BuildStore:
             {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified},
         )
         try:
-            results = self.table.submit_transaction([update, *history])
+            results = self.table.submit_transaction([update, *history, *(("create", e) for e in extra)])
         except TableTransactionError as exc:
             if _is_precondition_failure(exc):
                 raise StaleState(state.build_id) from exc

@@ -1,0 +1,104 @@
+"""The outbox of completion events, rows `outbox-<attempt>` in the build's partition of the builds table.
+
+The row is written in the same Table transaction as the state that ends the build, so an end without its
+event (or an event without its end) cannot be stored. It is then delivered by the step that ended the build,
+or, if that failed or crashed, by the re-drive timer: a sender first claims the row (an ETag write of
+`ClaimedUntil`), so two senders never send the same row at once; a sent row is marked `Sent` and never sent
+again. Only a crash between sending and marking leaves a row to send twice: the event's `id` is the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from core.events.cloudevent import completion_event
+from core.events.sinks import Sink
+from core.orchestration.state import BuildState, utc_iso
+
+log = logging.getLogger(__name__)
+OUTBOX_PREFIX = "outbox-"
+CLAIM_SECONDS = 60
+
+
+def outbox_key(attempt: int) -> str:
+    return f"{OUTBOX_PREFIX}{attempt:04d}"
+
+
+def ends_build(before: BuildState | None, after: BuildState) -> bool:
+    """Whether writing `after` over `before` ends an attempt of the build (and so emits its event)."""
+    if not after.status.terminal:
+        return False
+    return before is None or not before.status.terminal or before.attempt != after.attempt
+
+
+class Outbox:
+    """Rows to write with a build's end, and their delivery to every sink."""
+
+    def __init__(self, table: TableClient, sinks: Sequence[Sink], *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.table = table
+        self.sinks = list(sinks)
+        self.clock = clock
+
+    def row(self, state: BuildState) -> dict[str, Any]:
+        """The outbox entity of the state that ends the build (for the same transaction)."""
+        return {"PartitionKey": state.build_id, "RowKey": outbox_key(state.attempt), "Sent": False,
+                "ClaimedUntil": "", "EndedAt": state.updated_at,
+                "Event": json.dumps(completion_event(state), separators=(",", ":"))}
+
+    def deliver(self, build_id: str, row_key: str) -> bool:
+        """Claim, send to every sink, mark sent; False when someone else has it, it is sent, or a sink failed."""
+        try:
+            entity = self.table.get_entity(build_id, row_key)
+        except ResourceNotFoundError:
+            return False
+        now = utc_iso(self.clock())
+        if entity.get("Sent") or (entity.get("ClaimedUntil") or "") > now:
+            return False
+        entity["ClaimedUntil"] = utc_iso(self.clock() + timedelta(seconds=CLAIM_SECONDS))
+        try:
+            claimed = self.table.update_entity(entity, mode=UpdateMode.MERGE, etag=entity.metadata["etag"],
+                                               match_condition=MatchConditions.IfNotModified)
+        except ResourceModifiedError:
+            return False  # another sender claimed it first
+        event = json.loads(entity["Event"])
+        try:
+            for sink in self.sinks:
+                sink.send(event)
+        except Exception:
+            log.exception("build %s: completion event %s not sent; the re-drive timer tries again", build_id,
+                          event.get("id"))
+            with contextlib.suppress(ResourceModifiedError):  # give the claim up for the next try
+                self.table.update_entity({"PartitionKey": build_id, "RowKey": row_key, "ClaimedUntil": ""},
+                                         mode=UpdateMode.MERGE, etag=claimed["etag"],
+                                         match_condition=MatchConditions.IfNotModified)
+            return False
+        self.table.update_entity({"PartitionKey": build_id, "RowKey": row_key, "Sent": True, "SentAt": now},
+                                 mode=UpdateMode.MERGE, etag=claimed["etag"],
+                                 match_condition=MatchConditions.IfNotModified)
+        log.info("build %s: completion event %s (%s) sent to %s", build_id, event.get("id"), event.get("type"),
+                 ", ".join(sink.name for sink in self.sinks))
+        return True
+
+    def redrive(self, grace_seconds: float) -> list[str]:
+        """Deliver every unsent row older than `grace_seconds` (its step failed to, or crashed); their IDs."""
+        cutoff = utc_iso(self.clock() - timedelta(seconds=grace_seconds))
+        rows = self.table.query_entities(
+            "RowKey ge @lo and RowKey lt @hi and Sent eq false and EndedAt lt @cutoff",
+            parameters={"lo": OUTBOX_PREFIX, "hi": "outbox.", "cutoff": cutoff},
+            select=["PartitionKey", "RowKey"],
+        )
+        delivered = []
+        for row in rows:
+            if self.deliver(row["PartitionKey"], row["RowKey"]):
+                delivered.append(f"{row['PartitionKey']}/{row['RowKey']}")
+        return delivered

@@ -1,0 +1,3 @@
+"""Completion events against Azurite and the ARM simulator (the integration fixtures)."""
+
+from tests.integration.conftest import app, stack_options  # noqa: F401 - fixtures

@@ -1,0 +1,146 @@
+"""Completion events end to end: a build submitted over HTTP, watched over HTTP, its CloudEvent received from
+the events queue, exactly once per build end; a failed delivery sent by the re-drive timer; two senders, one send."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+from azure.core.exceptions import ResourceExistsError
+
+from core import handlers
+from core.events.outbox import Outbox, outbox_key
+from devstack.azurite import PROJECT_ROOT, free_port
+from tests.integration.conftest import App, example
+
+SEED = "seed-cli-managed-image.json"
+EVENTS = "image-build-events"
+
+
+@pytest.fixture
+def events_app(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
+    app.env["COMPLETION_EVENTS_QUEUE"] = EVENTS
+    monkeypatch.setenv("COMPLETION_EVENTS_QUEUE", EVENTS)
+    app.runtime = handlers.build_runtime(app.env)
+    return app
+
+
+def events(app: App) -> list[dict[str, Any]]:
+    queue = app.runtime.queues.get_queue_client(EVENTS)
+    with contextlib.suppress(ResourceExistsError):
+        queue.create_queue()
+    return [json.loads(m.content) for m in queue.peek_messages(max_messages=32)]
+
+
+def http(method: str, url: str, body: object = None) -> tuple[int, dict[str, str], Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers.items()), json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items()), json.loads(error.read() or b"null")
+
+
+def test_submit_over_http_watch_over_http_and_receive_the_completion_event(events_app: App):
+    app = events_app
+    port = free_port()
+    worker = subprocess.Popen([sys.executable, "-m", "core", "worker", "--http-port", str(port)], env=app.env,
+                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, headers, body = http("POST", f"{base}/builds", example(SEED))
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the worker's HTTP host did not start"
+                time.sleep(0.2)
+        assert status == 202, body
+        location = headers["Location"]
+        assert location == body["statusQueryGetUri"] == f"{base}/builds/{body['id']}"
+        seen = []
+        deadline = time.monotonic() + 90
+        while True:
+            status, headers, document = http("GET", location)
+            seen.append(document["status"])
+            if status == 200:
+                break
+            assert status == 202 and headers["Location"] == location
+            assert time.monotonic() < deadline, f"still {document['status']}"
+            time.sleep(0.5)
+        assert document["status"] == "Succeeded", document.get("error")
+        assert seen[0] in ("Queued", "Accepted", "Validating") and "Replicating" in seen
+        deadline = time.monotonic() + 20
+        while not events(app):
+            assert time.monotonic() < deadline, "no completion event"
+            time.sleep(0.3)
+        again, _, _ = http("POST", f"{base}/builds/{body['id']}/terminate")
+        assert again == 410
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)
+    [event] = events(app)
+    assert event["specversion"] == "1.0" and event["type"] == "CmkImageBuilder.ImageVersion.Succeeded"
+    assert event["subject"] == body["resourceId"] and event["id"] == f"{body['id']}-1"
+    regions = {region["name"]: region for region in event["data"]["regions"]}
+    assert set(regions) == {"westus", "eastus2"} and all(r["state"] == "Completed" for r in regions.values())
+    assert regions["westus"]["encryption"]["osDiskImage"]["diskEncryptionSetId"].endswith("WestUSDiskEncryptionSet1")
+
+
+class FlakySink:
+    name = "flaky"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.sent: list[dict[str, Any]] = []
+
+    def send(self, event: dict[str, Any]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("topic unreachable")
+        self.sent.append(event)
+
+
+def test_a_rejected_build_whose_event_failed_to_send_is_sent_once_by_the_redrive(events_app: App):
+    app = events_app
+    sink = FlakySink(failures=1)
+    app.runtime.runner.outbox = Outbox(app.runtime.store.table, [sink])
+    bad = copy.deepcopy(example(SEED))
+    bad["replicaCount"] = 0
+    admission = app.runtime.runner.handle_request_text(json.dumps(bad))
+    build_id = admission.decision.state.build_id
+    assert str(app.runtime.store.get(build_id)[0].status) == "Rejected"
+    assert sink.sent == []  # the step's delivery failed; the row waits
+    row = app.runtime.store.table.get_entity(build_id, outbox_key(1))
+    assert row["Sent"] is False and json.loads(row["Event"])["type"].endswith(".Rejected")
+    assert app.runtime.runner.outbox.redrive(grace_seconds=3600) == []  # not overdue yet
+    time.sleep(1.1)
+    assert app.runtime.runner.outbox.redrive(grace_seconds=1) == [f"{build_id}/{outbox_key(1)}"]
+    assert app.runtime.runner.outbox.redrive(grace_seconds=0) == []
+    assert [event["type"] for event in sink.sent] == ["CmkImageBuilder.ImageVersion.Rejected"]
+    # the same request again is a new attempt that ends again: one more event, its own ID
+    app.runtime.runner.handle_request_text(json.dumps(bad))
+    assert [event["id"] for event in sink.sent] == [f"{build_id}-1", f"{build_id}-2"]
+
+
+def test_two_senders_of_one_row_send_it_once(events_app: App):
+    app = events_app
+    first, second = FlakySink(0), FlakySink(0)
+    app.runtime.runner.outbox = Outbox(app.runtime.store.table, [first])
+    bad = copy.deepcopy(example(SEED))
+    bad["version"] = "x"
+    build_id = app.runtime.runner.handle_request_text(json.dumps(bad)).decision.state.build_id
+    other = Outbox(app.runtime.store.table, [second])
+    assert other.deliver(build_id, outbox_key(1)) is False  # already sent by the writer
+    assert len(first.sent) + len(second.sent) == 1
