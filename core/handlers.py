@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 import azure.functions as func
 from azure.storage.queue import QueueServiceClient
 
+from core import telemetry
 from core.api import builds as api_builds
 from core.api.http import ApiRequest, ApiResponse
 from core.audit import run as audit
@@ -20,8 +22,9 @@ from core.clients.storage import queue_service, table_service
 from core.config import Settings, SettingsError
 from core.events.outbox import Outbox
 from core.events.sinks import sinks_from_settings
+from core.orchestration.admission import build_id_for
 from core.orchestration.registration import Registrar
-from core.orchestration.runner import Runner, UnprocessableMessage
+from core.orchestration.runner import Runner, StepMessage, UnprocessableMessage, derive_resource_id
 from core.orchestration.store import BuildStore
 from core.snapshots import builds as snapshot_builds
 from core.snapshots.eventgrid import event_to_dict
@@ -37,6 +40,7 @@ class Runtime:
     runner: Runner
 
     def poison(self, queue_name: str, text: str) -> None:
+        telemetry.record_poisoned(queue_name)
         poison = self.queues.get_queue_client(f"{queue_name}-poison")
         with contextlib.suppress(Exception):
             poison.create_queue()
@@ -67,6 +71,7 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
 def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[str, Any] | None = None) -> Runtime:
     """Clients and runner from the environment (app settings); `storage_options` go to the storage clients."""
     env = dict(os.environ if env is None else env)
+    telemetry.configure(env)
     settings = check_configuration(env)
     queues = queue_service(env, settings.storage_connection, **(storage_options or {}))
     tables = table_service(env, settings.storage_connection, **(storage_options or {}))
@@ -109,7 +114,8 @@ def handle_request_message(msg: func.QueueMessage) -> None:
         rt.poison(rt.settings.request_queue, body.decode("utf-8", errors="replace"))
         return
     try:
-        admission = rt.runner.handle_request_text(text, message_id=msg.id)
+        with telemetry.build_span("build.admit", _build_id_of_request(text), **{"messaging.message.id": msg.id}):
+            admission = rt.runner.handle_request_text(text, message_id=msg.id)
     except UnprocessableMessage as exc:
         log.error("request message %s cannot be processed: %s; moved to the poison queue", msg.id, exc)
         rt.poison(rt.settings.request_queue, text)
@@ -117,9 +123,26 @@ def handle_request_message(msg: func.QueueMessage) -> None:
     log.info("request message %s: %s %s", msg.id, admission.outcome, admission.reason)
 
 
+def _build_id_of_request(text: str) -> str | None:
+    try:
+        resource_id = derive_resource_id(json.loads(text))
+    except ValueError:
+        return None
+    return build_id_for(resource_id) if resource_id else None
+
+
+def _build_id_of_step(text: str) -> str | None:
+    try:
+        return StepMessage.from_text(text).build_id
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def handle_step_message(msg: func.QueueMessage) -> None:
-    """An internal step message: run the build's next step."""
-    outcome = runtime().runner.handle_step_text(msg.get_body().decode("utf-8", errors="replace"))
+    """An internal step message: run the build's next step (a span in the build's trace)."""
+    text = msg.get_body().decode("utf-8", errors="replace")
+    with telemetry.build_span("build.step", _build_id_of_step(text), **{"messaging.message.id": msg.id}):
+        outcome = runtime().runner.handle_step_text(text)
     log.info("step message %s: %s", msg.id, outcome)
 
 

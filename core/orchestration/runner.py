@@ -21,7 +21,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueServiceClient
 
-from core import json_input
+from core import json_input, telemetry
 from core.clients.arm import Arm, ArmFailure
 from core.clients.arm_pool import ArmPool
 from core.clients.storage import send_message
@@ -215,6 +215,8 @@ class Runner:
             except (BuildExists, StaleState):
                 continue  # someone else wrote this build meanwhile: decide again on what they wrote
             self._after_write(state, admission.decision)
+            telemetry.annotate(state)
+            telemetry.record_write(existing, state)
             level = logging.WARNING if admission.outcome is Outcome.CONFLICT else logging.INFO
             log.log(level, "build %s: submission %s %s", state.build_id, admission.outcome, admission.reason)
             return admission
@@ -248,6 +250,7 @@ class Runner:
             claimed, etag = self.store.save(claim, etag)
         except StaleState:
             return "lost-claim"
+        telemetry.annotate(claimed)
         try:
             context = StepContext(self.settings, self.arm_for(claimed.subscription_id), now, self.registration)
             event: Event = run_step(claimed, context)
@@ -257,6 +260,8 @@ class Runner:
                 transient=True, status=None, code="InternalError", message=f"{type(exc).__name__}: {exc}"
             )
             event = ArmCallFailed(action=str(claimed.status), failure=failure)
+        if isinstance(event, ArmCallFailed) and event.failure.status == 429:
+            telemetry.record_throttled(event.action)
         decision = decide(claimed, event, now=self.clock(), settings=self.settings)
         written = self._save_result(claimed, decision, etag)
         if written is None:
@@ -264,6 +269,8 @@ class Runner:
             log.warning("build %s: state changed during step %s; result dropped", state.build_id, state.status)
             return "dropped"
         self._after_write(written, decision)
+        telemetry.annotate(written)
+        telemetry.record_write(claimed, written)
         log.info("build %s: %s -> %s (%s)", state.build_id, claimed.status, written.status, type(event).__name__)
         return str(written.status)
 
@@ -350,6 +357,7 @@ class Runner:
             except StaleState:
                 continue
             self._after_write(written, decision)
+            telemetry.record_write(state, written)
             return written
         raise StaleState(f"build {build_id}: too much contention while cancelling")
 
