@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from core import handlers, telemetry
-from tests.integration.conftest import App, example
+from tests.integration.conftest import FAST, App, example
 
 SEED = "seed-cli-managed-image.json"
 ATTRIBUTES = ("build.id", "image_version.id", "build.status", "cloud.region")
@@ -74,7 +74,11 @@ def deliver(app: App, queue_name: str) -> int:
     return count
 
 
-def test_a_builds_spans_logs_and_metrics_carry_its_attributes_in_one_trace(app: App, exporters: Exporters):
+def test_a_builds_spans_logs_and_metrics_carry_its_attributes_in_one_trace(app: App, exporters: Exporters,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    for name, value in FAST.items():  # the handlers' runtime reads os.environ: poll as the worker tests do
+        monkeypatch.setenv(name, value)
+    handlers.reset_runtime()
     build_id = app.put_request(example(SEED))
     deadline = time.monotonic() + 90
     while str(app.runtime.store.get(build_id)[0].status if app.runtime.store.get(build_id) else "") != "Succeeded":
