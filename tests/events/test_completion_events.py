@@ -139,7 +139,7 @@ def test_two_senders_of_one_row_send_it_once(events_app: App):
     first, second = FlakySink(0), FlakySink(0)
     app.runtime.runner.outbox = Outbox(app.runtime.store.table, [first])
     bad = copy.deepcopy(example(SEED))
-    bad["version"] = "x"
+    bad["storageAccountType"] = "Floppy_LRS"
     build_id = app.runtime.runner.handle_request_text(json.dumps(bad)).decision.state.build_id
     other = Outbox(app.runtime.store.table, [second])
     assert other.deliver(build_id, outbox_key(1)) is False  # already sent by the writer
