@@ -26,7 +26,7 @@ from core.api.listing import CONTINUATION_HEADER, encode_continuation, parse_lis
 from core.api.submit import submit_request
 from core.orchestration.admission import Outcome, Submission
 from core.orchestration.runner import MAX_REQUEST_BYTES, change_submission, find_build_id
-from core.orchestration.state import BuildStatus
+from core.orchestration.state import BuildState, BuildStatus
 from core.request import RequestInvalid, change, parse_request
 from core.request.schema import schema_text
 from core.status import build_status
@@ -143,18 +143,26 @@ def get_build(runtime: Any, request: ApiRequest) -> ApiResponse:
     return json_response(202, document, {"Location": location, "Retry-After": RETRY_AFTER_SECONDS})
 
 
-@_storage_guard
-def terminate_build(runtime: Any, request: ApiRequest) -> ApiResponse:
-    """Cancel a build that has not ended (Durable's terminate)."""
+def _admitted(runtime: Any, request: ApiRequest) -> BuildState | ApiResponse:
+    """The build of the route's `{id}`, or the 404 / 409 (still on the request queue) to answer instead."""
     reference = request.route_params.get("id", "")
     build_id = find_build_id(reference)
     loaded = runtime.store.get(build_id)
-    if loaded is None:
-        if runtime.store.queued(build_id):
-            return problem(409, "build-not-admitted", "The build is still on the request queue",
-                           "no worker has admitted it yet; try again in a few seconds", instance=_path(request))
-        return not_found(reference, _path(request))
-    state, _ = loaded
+    if loaded is not None:
+        return loaded[0]
+    if runtime.store.queued(build_id):
+        return problem(409, "build-not-admitted", "The build is still on the request queue",
+                       "no worker has admitted it yet; try again in a few seconds", instance=_path(request))
+    return not_found(reference, _path(request))
+
+
+@_storage_guard
+def terminate_build(runtime: Any, request: ApiRequest) -> ApiResponse:
+    """Cancel a build that has not ended (Durable's terminate)."""
+    state = _admitted(runtime, request)
+    if isinstance(state, ApiResponse):
+        return state
+    build_id = state.build_id
     if state.status.terminal:
         return problem(410, "build-ended", "The build has already ended",
                        f"build {build_id} is {state.status}: there is nothing to cancel", instance=_path(request),
@@ -168,12 +176,10 @@ def terminate_build(runtime: Any, request: ApiRequest) -> ApiResponse:
 @_storage_guard
 def retry_build(runtime: Any, request: ApiRequest) -> ApiResponse:
     """Start a new attempt of a Failed build with the request it was given (Durable's rewind)."""
-    reference = request.route_params.get("id", "")
-    build_id = find_build_id(reference)
-    loaded = runtime.store.get(build_id)
-    if loaded is None:
-        return not_found(reference, _path(request))
-    state, _ = loaded
+    state = _admitted(runtime, request)
+    if isinstance(state, ApiResponse):
+        return state
+    build_id = state.build_id
     if state.status is not BuildStatus.FAILED or state.request is None:
         fix = {BuildStatus.REJECTED: "fix the request and submit it again",
                BuildStatus.CANCELLED: "submit the request again"}.get(state.status, "only a Failed build is retried")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -43,8 +43,11 @@ class QueueSink:
 
 @dataclass
 class EventGridSink:
+    """The CloudEvents input schema of an Event Grid topic, with a token for `https://eventgrid.azure.net`."""
+
     endpoint: str
     credential_factory: Callable[[], Any]
+    request_options: dict[str, Any] = field(default_factory=dict)  # e.g. connection_verify (tests)
     _client: Any = None
 
     @property
@@ -57,7 +60,7 @@ class EventGridSink:
 
         if self._client is None:
             self._client = EventGridPublisherClient(self.endpoint, self.credential_factory())
-        self._client.send([CloudEvent.from_dict(event)])
+        self._client.send([CloudEvent.from_dict(event)], **self.request_options)
 
 
 def _default_credential() -> Any:
