@@ -106,6 +106,11 @@ class Settings:
     redrive_grace_seconds: int = 60
     arm_read_timeout_seconds: int = 60
     known_regions: frozenset[str] = PUBLIC_REGIONS
+    arm_budget_percent: int = 50
+    arm_read_bucket: int = 250
+    arm_reads_per_second: int = 25
+    arm_write_bucket: int = 200
+    arm_writes_per_second: int = 10
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -163,5 +168,10 @@ class Settings:
             redrive_grace_seconds=read_int(env, "REDRIVE_GRACE_SECONDS", cls.redrive_grace_seconds, minimum=0),
             arm_read_timeout_seconds=read_int(env, "ARM_READ_TIMEOUT_SECONDS", cls.arm_read_timeout_seconds, minimum=1),
             known_regions=_regions(env, cloud),
+            arm_budget_percent=read_int(env, "ARM_BUDGET_PERCENT", cls.arm_budget_percent, minimum=0),
+            arm_read_bucket=read_int(env, "ARM_READ_BUCKET", cls.arm_read_bucket, minimum=1),
+            arm_reads_per_second=read_int(env, "ARM_READS_PER_SECOND", cls.arm_reads_per_second, minimum=1),
+            arm_write_bucket=read_int(env, "ARM_WRITE_BUCKET", cls.arm_write_bucket, minimum=1),
+            arm_writes_per_second=read_int(env, "ARM_WRITES_PER_SECOND", cls.arm_writes_per_second, minimum=1),
             env=env,
         )

@@ -23,6 +23,7 @@ from core.config import Settings, SettingsError
 from core.events.outbox import Outbox
 from core.events.sinks import sinks_from_settings
 from core.orchestration.admission import build_id_for
+from core.orchestration.budget import BudgetStore
 from core.orchestration.registration import Registrar
 from core.orchestration.runner import Runner, StepMessage, UnprocessableMessage, derive_resource_id
 from core.orchestration.store import BuildStore
@@ -76,7 +77,8 @@ def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[st
     queues = queue_service(env, settings.storage_connection, **(storage_options or {}))
     tables = table_service(env, settings.storage_connection, **(storage_options or {}))
     store = BuildStore(tables, settings.builds_table)
-    runner = Runner(settings, store, queues, registration=Registrar(tables, settings))
+    budget = BudgetStore(tables, settings) if settings.arm_budget_percent else None
+    runner = Runner(settings, store, queues, registration=Registrar(tables, settings), budget=budget)
     sinks = sinks_from_settings(settings, queues)
     if sinks:
         runner.outbox = Outbox(store.table, sinks)

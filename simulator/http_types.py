@@ -32,9 +32,11 @@ class RecordedRequest:
     headers: dict[str, str]
     json: Any
     status: int = 0
+    at: float = 0.0  # time.monotonic() when it arrived
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "at": self.at,
             "method": self.method,
             "path": self.path,
             "query": self.query,

@@ -144,7 +144,9 @@ class _ArmHandler(_JsonHandler):
                 return
             self._send(backend.admin(request), standard)
             return
-        recorded = RecordedRequest(request.method, request.path, request.query, request.headers, request.body)
+        recorded = RecordedRequest(
+            request.method, request.path, request.query, request.headers, request.body, at=time.monotonic()
+        )
         backend.record(recorded)
         response = backend.authenticate(request)
         fault = backend.faults.take(request.method, request.path) if response is None else None

@@ -162,6 +162,16 @@ class Simulator:
         with self._world.lock:
             self._world.failing_vm_regions[regions.normalize(region)] = (code, message)
 
+    def replication_done_at(self, resource_id: str) -> float | None:
+        """When (``time.monotonic()``) the last region of this image version's replication ends, if it runs."""
+        from . import ids
+
+        with self._world.lock:
+            run = self._world.runs.get(ids.key(resource_id))
+            if run is None or not run.regions:
+                return None
+            return max(r.start + r.duration for r in run.regions)
+
     def expire_tokens(self) -> None:
         """Make every token issued so far expired (ARM then answers ``ExpiredAuthenticationToken``)."""
         self._issuer.expire_all()

@@ -67,13 +67,15 @@ def schedule(state: BuildState, now: datetime, delay_seconds: float) -> BuildSta
         due_at=utc_iso(now + timedelta(seconds=delay_seconds)),
         lease_until=None,
         step_claims=0,
+        budget_reserved=False,
         updated_at=utc_iso(now),
     )
 
 
 def finish(state: BuildState, now: datetime) -> BuildState:
     return state.replace(
-        step_seq=state.step_seq + 1, due_at=None, lease_until=None, step_claims=0, updated_at=utc_iso(now)
+        step_seq=state.step_seq + 1, due_at=None, lease_until=None, step_claims=0, budget_reserved=False,
+        updated_at=utc_iso(now),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from core.clients.storage import send_message
 from core.config import Settings
 from core.events.outbox import ends_build, outbox_key
 from core.orchestration.admission import Admission, Outcome, Submission, admit, build_id_for, fingerprint
+from core.orchestration.budget import BudgetStore
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
 from core.orchestration.state import BuildState, parse_iso, utc_iso
@@ -44,6 +46,10 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 16 * 1024
 # Azure Storage queues accept a visibility delay of at most 7 days.
 MAX_DELAY_SECONDS = 7 * 24 * 3600 - 60
+# How long every build of a subscription holds off after a 429 that names no Retry-After.
+THROTTLE_DEFAULT_SECONDS = 5.0
+# A step whose budget slot is this close runs now rather than paying a queue round trip.
+BUDGET_SLACK_SECONDS = 0.2
 
 
 class UnprocessableMessage(ValueError):
@@ -158,6 +164,7 @@ class Runner:
         *,
         arm_for: Callable[[str], Arm] | None = None,
         registration: Any = None,
+        budget: BudgetStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
@@ -165,6 +172,7 @@ class Runner:
         self.queues = queues
         self.arm_for = arm_for or ArmPool(settings)
         self.registration = registration
+        self.budget = budget
         self.clock = clock
         self._step_queue: QueueClient | None = None
         self.outbox: Any = None  # core.events.outbox.Outbox when completion events are configured
@@ -241,6 +249,10 @@ class Runner:
             remaining = (parse_iso(state.lease_until) - now).total_seconds()  # type: ignore[operator]
             self._send_step(state, remaining + 1)
             return "leased"
+        if self.budget is not None and not state.budget_reserved:
+            wait = self.budget.acquire(state)
+            if wait is None or wait > BUDGET_SLACK_SECONDS:
+                return self._defer(state, etag, now, wait)
         started = begin_step(state, now)
         lease = utc_iso(now + timedelta(seconds=self.settings.step_lease_seconds))
         claim = Decision(
@@ -262,6 +274,9 @@ class Runner:
             event = ArmCallFailed(action=str(claimed.status), failure=failure)
         if isinstance(event, ArmCallFailed) and event.failure.status == 429:
             telemetry.record_throttled(event.action)
+        if self.budget is not None and isinstance(event, ArmCallFailed) and event.failure.status == 429:
+            wait = event.failure.retry_after_seconds or THROTTLE_DEFAULT_SECONDS
+            self.budget.throttled(claimed.subscription_id, wait)
         decision = decide(claimed, event, now=self.clock(), settings=self.settings)
         written = self._save_result(claimed, decision, etag)
         if written is None:
@@ -273,6 +288,17 @@ class Runner:
         telemetry.record_write(claimed, written)
         log.info("build %s: %s -> %s (%s)", state.build_id, claimed.status, written.status, type(event).__name__)
         return str(written.status)
+
+    def _defer(self, state: BuildState, etag: str, now: datetime, wait: float | None) -> str:
+        """Not enough ARM budget: run this step in its reserved slot (None: nothing reserved, soon, jittered)."""
+        delay = wait if wait is not None else random.uniform(0.5, 2.0)
+        deferred = state.replace(due_at=utc_iso(now + timedelta(seconds=delay)), budget_reserved=wait is not None)
+        try:
+            written, _ = self.store.save(Decision(deferred), etag)
+        except StaleState:
+            return "lost-claim"
+        self._send_step(written, delay)
+        return "budget-wait"
 
     def _save_result(self, claimed: BuildState, decision: Decision, etag: str) -> BuildState | None:
         """Write a step's result; if only a submission's bookkeeping changed meanwhile, keep both.

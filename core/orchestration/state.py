@@ -121,6 +121,7 @@ class BuildState:
     due_at: str | None = None
     lease_until: str | None = None
     step_claims: int = 0
+    budget_reserved: bool = False  # the pending step's ARM tokens are reserved (it was deferred for budget)
     step_retries: int = 0
     polls: int = 0
     operation_url: str | None = None

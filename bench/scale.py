@@ -1,0 +1,189 @@
+"""N builds through K worker processes against the ARM simulator with ARM's throttling switched on.
+
+Run:  .venv/bin/python -m bench.scale                        # 100 builds, 2 workers, replication 20-60 s
+      .venv/bin/python -m bench.scale --builds 1000 --workers 3
+      .venv/bin/python -m bench.scale --instant --builds 200   # throughput: replication instant, no throttling
+
+Every build is the seed's first CLI example with its own version number, put on the request queue as a
+user would; the workers are `python -m core worker --until-idle` processes (wrapped by
+`bench.counted_worker` to count steps, CPU and storage operations). Prints builds/s, step messages/s,
+ARM reads/s (mean, and the peak of every 10 s window), 429s, identity requests, re-drives, storage
+operations per step, and the latency from "replication Completed" (the simulator's clock) to
+"build Succeeded" (the build's history), p50 and p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from core.clients.storage import queue_service, send_message, table_service
+from core.config import Settings
+from core.orchestration.admission import build_id_for
+from core.orchestration.state import parse_iso
+from core.orchestration.store import BuildStore
+from core.request import parse_request
+from devstack.azurite import PROJECT_ROOT
+from devstack.stack import LocalStack
+
+EXAMPLE = PROJECT_ROOT / "examples" / "seed-cli-managed-image.json"
+WINDOW_SECONDS = 10
+
+
+def requests_for(count: int) -> list[dict[str, Any]]:
+    base = json.loads(EXAMPLE.read_text())
+    return [{**base, "version": f"{5 + n // 10000}.{(n // 100) % 100}.{n % 100}"} for n in range(count)]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def windows(moments: list[float], start: float, end: float) -> list[int]:
+    counts = [0] * max(1, int((end - start) // WINDOW_SECONDS) + 1)
+    for moment in moments:
+        if start <= moment <= end:
+            counts[int((moment - start) // WINDOW_SECONDS)] += 1
+    return counts
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {"feature_registration_seconds": 1.0, "provider_registration_seconds": 0.5}
+    if args.instant:
+        options.update(replication_seconds=0.0, throttling=False)
+    else:
+        options.update(replication_range=(args.replication[0], args.replication[1]), throttling=True)
+    with LocalStack(**options) as stack, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        sim = stack.simulator
+        overrides = {"BENCH_QUEUE_PORT": str(stack.azurite.queue_port), **dict(args.setting)}
+        if args.instant:
+            overrides.setdefault("POLL_INITIAL_SECONDS", "1")
+        env = stack.env(**overrides)
+        settings = Settings.from_env(env)
+        queues, tables = queue_service(env), table_service(env)
+        store = BuildStore(tables)
+        store.ensure_table()
+        request_queue = queues.get_queue_client(settings.request_queue)
+        builds = requests_for(args.builds)
+        ids = [build_id_for(parse_request(b).resource_id) for b in builds]
+        for body in builds:
+            send_message(request_queue, json.dumps(body))
+        print(f"{len(builds)} requests queued; starting {args.workers} worker(s)", flush=True)
+        tokens_before = sim.tokens_issued
+        started_wall, started = time.time(), time.monotonic()
+        stats_files = [Path(tmp) / f"worker-{n}.json" for n in range(args.workers)]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.counted_worker", "--until-idle"],
+                env={**env, "BENCH_STATS_FILE": str(path)}, cwd=PROJECT_ROOT,
+                stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / f"worker-{n}.log", "w"),  # noqa: SIM115
+            )
+            for n, path in enumerate(stats_files)
+        ]  # fmt: skip
+        try:
+            for worker in workers:
+                worker.wait(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            print("timed out: stopping the workers", flush=True)
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(timeout=60)
+        ended = time.monotonic()
+        worker_stats = [json.loads(p.read_text()) for p in stats_files if p.exists()]
+        if len(worker_stats) < len(workers):
+            for n in range(args.workers):
+                print((Path(tmp) / f"worker-{n}.log").read_text()[-2000:], file=sys.stderr)
+        return summarise(args, sim, store, ids, worker_stats, started, ended, started_wall, tokens_before)
+
+
+def summarise(
+    args: argparse.Namespace, sim: Any, store: BuildStore, ids: list[str], worker_stats: list[dict[str, Any]],
+    started: float, ended: float, started_wall: float, tokens_before: int,
+) -> dict[str, Any]:  # fmt: skip
+    elapsed = ended - started
+    statuses: collections.Counter[str] = collections.Counter()
+    latencies: list[float] = []
+    offset = started_wall - started  # wall clock = monotonic + offset
+    for build_id in ids:
+        loaded = store.get(build_id)
+        if loaded is None:
+            statuses["missing"] += 1
+            continue
+        state = loaded[0]
+        statuses[str(state.status)] += 1
+        done_at = sim.replication_done_at(state.resource_id)
+        succeeded = next((h for h in reversed(store.history(build_id)) if h.kind == "Succeeded"), None)
+        if done_at is not None and succeeded is not None:
+            moment = parse_iso(succeeded.at)
+            assert moment is not None
+            latencies.append(moment.timestamp() - (done_at + offset))
+    recorded = [r for r in sim.requests if started <= r.at <= ended]
+    reads = [r.at for r in recorded if r.method in ("GET", "HEAD")]
+    per_window = [n / WINDOW_SECONDS for n in windows(reads, started, ended)]
+    steps = sum(s["steps"] for s in worker_stats)
+    storage_total = sum(sum(s["storage"].values()) for s in worker_stats)
+    step_storage = sum(s["step_storage"] for s in worker_stats)
+    puts = collections.Counter(r.path for r in recorded if r.method == "PUT" and "/versions/" in r.path)
+    return {
+        "builds": len(ids),
+        "workers": args.workers,
+        "elapsed_s": round(elapsed, 1),
+        "statuses": dict(statuses),
+        "builds_per_s": round(statuses.get("Succeeded", 0) / elapsed, 2),
+        "step_messages": steps,
+        "step_messages_per_s": round(steps / elapsed, 1),
+        "step_messages_per_s_per_worker": round(steps / elapsed / max(1, args.workers), 1),
+        "worker_cpu_ms_per_step": round(1000 * sum(s["step_cpu_seconds"] for s in worker_stats) / max(1, steps), 1),
+        "arm_requests": len(recorded),
+        "arm_requests_per_build": round(len(recorded) / max(1, len(ids)), 1),
+        "arm_reads_per_s_mean": round(len(reads) / elapsed, 1),
+        "arm_reads_per_s_peak_10s": round(max(per_window), 1),
+        "http_429": sum(1 for r in recorded if r.status == 429),
+        "puts_per_build_max": max(puts.values(), default=0),
+        "identity_requests": sim.tokens_issued - tokens_before,
+        "redrives": sum(s["redriven"] for s in worker_stats),
+        "storage_ops_per_step": round(step_storage / max(1, steps), 2),
+        "storage_ops_total_per_step": round(storage_total / max(1, steps), 2),
+        "step_outcomes": dict(sum((collections.Counter(s["outcomes"]) for s in worker_stats), collections.Counter())),
+        "storage_by_kind": dict(sum((collections.Counter(s["storage"]) for s in worker_stats), collections.Counter())),
+        "completed_to_succeeded_p50_s": round(percentile(latencies, 0.5), 1),
+        "completed_to_succeeded_p95_s": round(percentile(latencies, 0.95), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--builds", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--replication", type=float, nargs=2, default=(20.0, 60.0), metavar=("MIN", "MAX"),
+                        help="replication time of each version, drawn uniformly (seconds)")
+    parser.add_argument("--instant", action="store_true", help="replication instant and no throttling (throughput)")
+    parser.add_argument("--timeout", type=float, default=1800, help="stop the workers after this many seconds")
+    parser.add_argument("--setting", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="an app setting for the workers, e.g. --setting POLL_INITIAL_SECONDS 7")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = parser.parse_args(argv)
+    figures = run(args)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        width = max(len(k) for k in figures)
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value}")
+    return 0 if set(figures["statuses"]) == {"Succeeded"} else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

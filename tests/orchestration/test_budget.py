@@ -1,0 +1,63 @@
+"""The shared ARM budget's bucket (pure): reservations, refill, priorities, 429s."""
+
+from __future__ import annotations
+
+from core.config import Settings
+from core.orchestration.budget import Limits, full, take, throttle
+
+LIMITS = Limits(read_capacity=125, read_rate=12.5, write_capacity=100, write_rate=5)
+
+
+def test_the_default_share_keeps_every_10_s_window_within_half_of_arms_rate():
+    limits = Limits.from_settings(Settings())
+    assert limits.read_rate == limits.read_capacity == 12.5 * 10 / 11
+    worst_window = limits.read_capacity + 10 * limits.read_rate
+    assert worst_window <= 10 * 12.5 + 1e-9
+    assert limits.write_rate == 5 * 10 / 11
+
+
+def test_a_validation_costs_its_reads():
+    import json
+
+    from core.orchestration.budget import step_cost
+    from core.orchestration.state import BuildState, BuildStatus
+    from core.request import parse_request, request_to_dict
+    from tests.integration.conftest import EXAMPLES
+
+    request = request_to_dict(parse_request(json.loads((EXAMPLES / "seed-cli-managed-image.json").read_text())))
+    state = BuildState("b", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "", request=request)
+    assert step_cost(state) == (5 + 4, 0)  # four DES, the gallery, definition, version, source, a list
+    assert step_cost(state.replace(status=BuildStatus.REPLICATING)) == (1, 0)
+
+
+def test_a_step_takes_its_tokens_at_once_while_the_bucket_holds_them():
+    after, wait = take(full(LIMITS, 0.0), LIMITS, 0.0, reads=10, writes=1, floor=0.0)
+    assert wait == 0 and after.reads == 115 and after.writes == 99
+
+
+def test_deferred_steps_each_get_their_own_slot():
+    """Twenty polls on an empty bucket: slots 1/12.5 s apart, not all at the same moment."""
+    bucket = full(LIMITS, 0.0)
+    bucket = bucket.__class__(reads=0.0, writes=bucket.writes, at=0.0)
+    waits = []
+    for _ in range(20):
+        bucket, wait = take(bucket, LIMITS, 0.0, reads=1, writes=0, floor=0.0)
+        waits.append(wait)
+    assert waits == [n / 12.5 for n in range(1, 21)]
+    assert bucket.reads == -20  # the debt is what the refill pays back
+
+
+def test_builds_far_from_done_get_later_slots_than_polls():
+    bucket = full(LIMITS, 0.0).__class__(reads=40.0, writes=100.0, at=0.0)
+    _, new_build_wait = take(bucket, LIMITS, 0.0, reads=10, writes=0, floor=0.4)  # must leave 50 after its 10
+    _, poll_wait = take(bucket, LIMITS, 0.0, reads=1, writes=0, floor=0.0)
+    assert new_build_wait == (50 - 30) / 12.5
+    assert poll_wait == 0
+
+
+def test_a_429_holds_everyone_until_retry_after_then_refills_from_empty():
+    held = throttle(full(LIMITS, 0.0), LIMITS, 100.0, retry_after_seconds=20)
+    after, wait = take(held, LIMITS, 110.0, reads=1, writes=0, floor=0.0)
+    assert wait == 10 + 1 / 12.5  # the rest of the hold, then one token's refill
+    _, later = take(after, LIMITS, 110.0, reads=1, writes=0, floor=0.0)
+    assert later == 10 + 2 / 12.5
