@@ -27,6 +27,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource.features import FeatureClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from core.clients.ratelimit import RateLimitObserver
 from core.config import Settings
 from core.problems import clip
 
@@ -199,6 +200,7 @@ class Arm:
             # ARM does not redirect management calls; a 3xx is answered as an error, never followed.
             "permit_redirects": False,
             "per_retry_policies": [ArmEndpointGuard(self.settings)],
+            "per_call_policies": [RateLimitObserver()],  # ARM's remaining budget, for the shared bucket
         }
         if self.settings.arm_ca_bundle:
             kwargs["connection_verify"] = self.settings.arm_ca_bundle

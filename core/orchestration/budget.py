@@ -128,11 +128,27 @@ def throttle(bucket: Bucket, limits: Limits, now: float, retry_after_seconds: fl
     return Bucket(reads=0.0, writes=0.0, at=until, throttled_until=until)
 
 
+def observed(bucket: Bucket, settings: Settings, now: float, remaining: dict[str, int]) -> Bucket | None:
+    """ARM reported `remaining` reads/writes for this principal. If that is below the part of ARM's bucket
+    left for people and other tools, hold until ARM's refill brings it back (None: nothing to do)."""
+    keep = 1 - settings.arm_budget_percent / 100
+    waits = []
+    for kind, capacity, rate in (("reads", settings.arm_read_bucket, settings.arm_reads_per_second),
+                                 ("writes", settings.arm_write_bucket, settings.arm_writes_per_second)):
+        left = remaining.get(kind)
+        if left is not None and left < keep * capacity:
+            waits.append((keep * capacity - left) / rate)
+    if not waits or now + max(waits) <= bucket.throttled_until:
+        return None
+    return throttle(bucket, Limits.from_settings(settings), now, max(waits))
+
+
 class BudgetStore:
     """The buckets in Table storage, one row per subscription beside its registration row."""
 
     def __init__(self, service: TableServiceClient, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.table = service.get_table_client(settings.subscriptions_table)
+        self.settings = settings
         self.limits = Limits.from_settings(settings)
         self.clock = clock
         self._ensured = False
@@ -182,4 +198,14 @@ class BudgetStore:
         for _ in range(5):
             bucket, etag = self._load(subscription_id)
             if self._write(subscription_id, throttle(bucket, self.limits, self.clock(), retry_after_seconds), etag):
+                return
+
+    def observe(self, subscription_id: str, remaining: dict[str, int]) -> None:
+        """What ARM's headers said was left after a step: hold the subscription if others need it back."""
+        if not remaining:
+            return
+        for _ in range(5):
+            bucket, etag = self._load(subscription_id)
+            held = observed(bucket, self.settings, self.clock(), remaining)
+            if held is None or self._write(subscription_id, held, etag):
                 return

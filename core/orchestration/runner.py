@@ -23,6 +23,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueServiceClient
 
 from core import json_input, telemetry
+from core.clients import ratelimit
 from core.clients.arm import Arm, ArmFailure
 from core.clients.arm_pool import ArmPool
 from core.clients.storage import send_message
@@ -263,6 +264,7 @@ class Runner:
         except StaleState:
             return "lost-claim"
         telemetry.annotate(claimed)
+        ratelimit.begin()
         try:
             context = StepContext(self.settings, self.arm_for(claimed.subscription_id), now, self.registration)
             event: Event = run_step(claimed, context)
@@ -274,6 +276,8 @@ class Runner:
             event = ArmCallFailed(action=str(claimed.status), failure=failure)
         if isinstance(event, ArmCallFailed) and event.failure.status == 429:
             telemetry.record_throttled(event.action)
+        if self.budget is not None:
+            self.budget.observe(claimed.subscription_id, ratelimit.lowest())
         if self.budget is not None and isinstance(event, ArmCallFailed) and event.failure.status == 429:
             wait = event.failure.retry_after_seconds or THROTTLE_DEFAULT_SECONDS
             self.budget.throttled(claimed.subscription_id, wait)

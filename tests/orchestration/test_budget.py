@@ -61,3 +61,15 @@ def test_a_429_holds_everyone_until_retry_after_then_refills_from_empty():
     assert wait == 10 + 1 / 12.5  # the rest of the hold, then one token's refill
     _, later = take(after, LIMITS, 110.0, reads=1, writes=0, floor=0.0)
     assert later == 10 + 2 / 12.5
+
+
+def test_arms_remaining_header_below_the_others_share_holds_the_subscription():
+    from core.orchestration.budget import observed
+
+    settings = Settings()  # half of ARM's 250 reads is left for others
+    bucket = full(LIMITS, 0.0)
+    assert observed(bucket, settings, 0.0, {"reads": 200}) is None
+    held = observed(bucket, settings, 0.0, {"reads": 75})  # 50 below the 125 kept for others
+    assert held is not None and held.throttled_until == 50 / 25
+    assert observed(held, settings, 1.0, {"reads": 100}) is None  # already held longer than needed
+    assert observed(bucket, settings, 0.0, {"writes": 40}) is not None
