@@ -281,7 +281,7 @@ def run_templates_check(args: argparse.Namespace) -> int:
 
     directory = Path(args.dir) if args.dir else templates_dir(os.environ)
     try:
-        templates = load_templates(directory)
+        templates = load_templates(directory, _known_regions())
     except TemplatesInvalid as invalid:
         for problem in invalid.problems:
             print(str(problem).replace("\n", " "), file=sys.stderr)

@@ -11,13 +11,14 @@ from typing import Any
 def run_change_regions(args: argparse.Namespace) -> int:
     """Check the change offline; ``--plan`` reads the version (read-only) and prints the PUT it would send,
     otherwise the change goes on the request queue and its build ID is printed."""
-    from core.cli import EXIT_OK, InputInvalid, _report, _runtime, read_request_file
+    from core.cli import EXIT_OK, InputInvalid, _known_regions, _report, _runtime, read_request_file
     from core.orchestration.runner import change_submission
     from core.request import RequestInvalid, change
 
     try:
         raw = read_request_file(args.change)
-        parsed = change.parse_change({"operation": change.OPERATION, **raw} if isinstance(raw, dict) else raw)
+        parsed = change.parse_change({"operation": change.OPERATION, **raw} if isinstance(raw, dict) else raw,
+                                     known_regions=_known_regions())
     except (InputInvalid, RequestInvalid) as invalid:
         return _report(invalid.problems)
     canonical = change.change_to_dict(parsed)

@@ -48,7 +48,7 @@ def _problems(items: list[Any]) -> tuple[dict[str, Any], ...]:
 
 def validate_change(state: BuildState, ctx: Any) -> Event:
     """Read the version, plan the change, and check every disk encryption set the new version names."""
-    parsed = change.parse_change(state.request)
+    parsed = change.parse_change(state.request, known_regions=ctx.settings.known_regions)
     version = _read(ctx, parsed)
     if version is None:
         return ValidationRejected(({"field": "version", "message": f"image version {parsed.resource_id} does not "
@@ -86,7 +86,7 @@ def _applied(parsed: change.RegionChange, version: dict[str, Any]) -> bool:
 
 def create_change(state: BuildState, ctx: Any) -> Event:
     """One PUT of the whole version with the planned regions (kept regions exactly as read)."""
-    parsed = change.parse_change(state.request)
+    parsed = change.parse_change(state.request, known_regions=ctx.settings.known_regions)
     version = _read(ctx, parsed) or {}
     if _applied(parsed, version):
         provisioning = (version.get("properties") or {}).get("provisioningState")

@@ -135,9 +135,12 @@ class StepMessage:
 
     @classmethod
     def from_text(cls, text: str) -> StepMessage:
-        data = json.loads(text)
+        data = json_input.load(text, "(step message)")  # ValueError, never RecursionError, for a bad one
         due = data.get("due")
-        return cls(build_id=str(data["buildId"]), seq=int(data["seq"]), due=str(due) if due else None)
+        seq = data["seq"]
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            raise ValueError("seq must be a whole number")
+        return cls(build_id=str(data["buildId"]), seq=seq, due=str(due) if due else None)
 
 
 def redrive_cutoff(

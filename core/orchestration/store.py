@@ -34,6 +34,15 @@ class BuildExists(RuntimeError):
     """A build with this ID was created concurrently."""
 
 
+_KEY_FORBIDDEN = frozenset("/\\#?")
+
+
+def is_table_key(text: str) -> bool:
+    """Whether ``text`` can be a PartitionKey: Table storage refuses '/', '\\', '#', '?' and control characters."""
+    return 0 < len(text) <= 512 and not any(ch in _KEY_FORBIDDEN or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F
+                                            or 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
 def _history_key(seq: int) -> str:
     return f"{_HISTORY_PREFIX}{seq:08d}"
 
@@ -64,6 +73,8 @@ class BuildStore:
 
     # --- reading -------------------------------------------------------------------------------------
     def get(self, build_id: str) -> tuple[BuildState, str] | None:
+        if not is_table_key(build_id):  # an ID from a URL or a person: never a key of ours, so not found
+            return None
         self.ensure_table()
         try:
             entity = self.table.get_entity(partition_key=build_id, row_key=STATE_ROW)

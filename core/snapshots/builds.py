@@ -307,7 +307,7 @@ def builder(runtime: Any) -> SnapshotBuilder:
     env = runtime.settings.env or os.environ
     snapshot_settings = SnapshotSettings.from_env(env)
     try:
-        templates = cached_templates(snapshot_settings.templates_dir)
+        templates = cached_templates(snapshot_settings.templates_dir, runtime.settings.known_regions)
     except TemplatesInvalid as invalid:
         for problem in invalid.problems:
             log.error("template problem: %s", problem)

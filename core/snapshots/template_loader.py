@@ -13,6 +13,7 @@ from typing import Any
 
 from core import json_input
 from core.request import RequestInvalid, parse_request, resource_ids
+from core.request.regions import PUBLIC_REGIONS
 from core.snapshots.templates import (
     DATE_TOKEN,
     DATE_TOKENS,
@@ -204,7 +205,7 @@ def _date_format_problem(date_format: object) -> str | None:
     return None
 
 
-def _request(reader: _Reader, value: object) -> dict[str, Any]:
+def _request(reader: _Reader, value: object, known_regions: frozenset[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         reader.add("request", "is required: a build request (v1) without version and source")
         return {}
@@ -215,14 +216,15 @@ def _request(reader: _Reader, value: object) -> dict[str, Any]:
     trial["version"] = PLACEHOLDER_VERSION
     trial["source"] = {"osSnapshot": _placeholder_snapshot(value)}
     try:
-        parse_request(trial)
+        parse_request(trial, known_regions=known_regions)
     except RequestInvalid as invalid:
         for problem in invalid.problems:
             reader.add(f"request.{problem.field}", problem.message)
     return {k: v for k, v in value.items() if k not in ("version", "source")}
 
 
-def parse_template(data: object, *, name: str, file: str) -> Template:
+def parse_template(data: object, *, name: str, file: str,
+                   known_regions: frozenset[str] = PUBLIC_REGIONS) -> Template:
     """Validate one template document; TemplatesInvalid lists every problem with its file and field."""
     reader = _Reader(file)
     if not _NAME.fullmatch(name):
@@ -240,7 +242,8 @@ def parse_template(data: object, *, name: str, file: str) -> Template:
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 36500):
         reader.add("endOfLifeDays", f"{days!r} must be a whole number of days from 1 to 36500")
     template = Template(name=name, path=file, match=_match(reader, data.get("match")),
-                        version=_version(reader, data.get("version")), request=_request(reader, data.get("request")),
+                        version=_version(reader, data.get("version")),
+                        request=_request(reader, data.get("request"), known_regions),
                         description=description if isinstance(description, str) else "",
                         end_of_life_days=days if isinstance(days, int) and not isinstance(days, bool) else None)
     if reader.problems:
@@ -248,7 +251,7 @@ def parse_template(data: object, *, name: str, file: str) -> Template:
     return template
 
 
-def load_template(path: Path) -> Template:
+def load_template(path: Path, known_regions: frozenset[str] = PUBLIC_REGIONS) -> Template:
     file = str(path)
     try:
         data = json_input.load(path.read_text(encoding="utf-8-sig"), "(file)")
@@ -260,7 +263,7 @@ def load_template(path: Path) -> Template:
     except json_input.JsonInvalid as invalid:
         raise TemplatesInvalid([TemplateProblem(file, problem.field, problem.message)
                                 for problem in invalid.problems]) from None
-    return parse_template(data, name=path.stem, file=file)
+    return parse_template(data, name=path.stem, file=file, known_regions=known_regions)
 
 
 def templates_dir(env: Mapping[str, str]) -> Path:
@@ -268,7 +271,7 @@ def templates_dir(env: Mapping[str, str]) -> Path:
     return Path(raw) if raw else DEFAULT_DIR
 
 
-def load_templates(directory: Path) -> tuple[Template, ...]:
+def load_templates(directory: Path, known_regions: frozenset[str] = PUBLIC_REGIONS) -> tuple[Template, ...]:
     """Every `*.json` template in ``directory``, in name order; TemplatesInvalid with all problems of all files."""
     if not directory.is_dir():
         raise TemplatesInvalid([TemplateProblem(str(directory), DIR_SETTING,
@@ -282,7 +285,7 @@ def load_templates(directory: Path) -> tuple[Template, ...]:
             continue
         names[path.stem.lower()] = str(path)
         try:
-            templates.append(load_template(path))
+            templates.append(load_template(path, known_regions))
         except TemplatesInvalid as invalid:
             problems += invalid.problems
     if problems:

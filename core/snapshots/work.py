@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from core import json_input
 from core.config import read_int
 from core.orchestration.state import parse_iso
 from core.request import resource_ids
+from core.request.regions import PUBLIC_REGIONS
 from core.snapshots.eventgrid import ALLOWLIST_SETTING, TopicAllowlist
 from core.snapshots.template_loader import load_templates, templates_dir
 from core.snapshots.templates import Template
@@ -65,16 +67,16 @@ class SnapshotSettings:
         )
 
 
-_templates: dict[Path, tuple[Template, ...]] = {}
+_templates: dict[tuple[Path, frozenset[str]], tuple[Template, ...]] = {}
 _templates_lock = threading.Lock()
 
 
-def cached_templates(directory: Path) -> tuple[Template, ...]:
+def cached_templates(directory: Path, known_regions: frozenset[str] = PUBLIC_REGIONS) -> tuple[Template, ...]:
     """The templates of ``directory``, loaded on first use; TemplatesInvalid (not cached) when any is wrong."""
-    key = directory.resolve()
+    key = (directory.resolve(), known_regions)
     with _templates_lock:
         if key not in _templates:
-            _templates[key] = load_templates(directory)
+            _templates[key] = load_templates(directory, known_regions)
         return _templates[key]
 
 
@@ -101,7 +103,7 @@ class SnapshotWork:
     @classmethod
     def from_text(cls, text: str) -> SnapshotWork:
         """ValueError (naming the field) unless the message is a work item for a snapshot resource ID."""
-        data = json.loads(text)
+        data = json_input.load(text, "(message)")
         if not isinstance(data, dict):
             raise ValueError("the message must be a JSON object")
         snapshot = resource_ids.parse_resource_id(str(data.get("snapshotId")))

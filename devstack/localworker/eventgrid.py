@@ -48,6 +48,10 @@ def to_event(event: dict[str, Any], index: int = 0) -> func.EventGridEvent:
     for key in ("id", type_key):
         if not event.get(key):
             raise BadEventPayload(f"[{index}].{key} is required")
+    # The same rule as core.snapshots.eventgrid.classify: these fields are strings, or the event is refused.
+    for key in ("id", type_key, "source" if cloud else "topic", "subject"):
+        if event.get(key) is not None and not isinstance(event[key], str):
+            raise BadEventPayload(f"[{index}].{key} must be a string")
     return func.EventGridEvent(
         id=str(event["id"]),
         data=event.get("data"),

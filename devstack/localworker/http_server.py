@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,12 +17,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
+from core import json_input
 from devstack.localworker.discovery import EventGridFunction, HttpFunction
 from devstack.localworker.eventgrid import BadEventPayload, event_list, to_event, validation_code
 from devstack.localworker.invocation import invoke
 
 log = logging.getLogger("devstack.localworker")
 EVENT_GRID_WEBHOOK = "/runtime/webhooks/eventgrid"
+MAX_BODY_BYTES = 1024 * 1024  # Event Grid delivers at most 1 MB per batch
 
 
 class FunctionsHttpServer(ThreadingHTTPServer):
@@ -65,9 +68,19 @@ class FunctionsHttpServer(ThreadingHTTPServer):
         return None
 
 
+_SECRET_PARAMETER = re.compile(r"([?&](?:code|key|sig)=)[^&\s]*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """A request line or URL with function keys (``code=``) and signatures replaced, for the log."""
+    return _SECRET_PARAMETER.sub(r"\1***", text)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: FunctionsHttpServer
     # HTTP/1.0: one request per connection, so stopping never waits on an idle keep-alive client.
+    # A slow or silent client is dropped after this many seconds, so SIGTERM never waits on one for long.
+    timeout = 5
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -75,13 +88,18 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("HTTP %s", format % args)
+        log.debug("HTTP %s", redact(format % args))
 
     def _dispatch(self) -> None:
         self.server.track(+1)
         try:
             parts = urlsplit(self.path)
-            body = self._read_body()
+            try:
+                body = self._read_body()
+            except ValueError as error:
+                self.close_connection = True
+                self._text(400, f"bad request framing: {error}")
+                return
             if parts.path.lower().rstrip("/") == EVENT_GRID_WEBHOOK:
                 self._event_grid(parts.query, body)
             else:
@@ -90,7 +108,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.track(-1)
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        """The body by Content-Length; ValueError for a length that is not a number or too large."""
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+            raise ValueError(f"Content-Length {raw[:20]!r} is not a number of bytes")
+        length = int(raw)
+        if length > MAX_BODY_BYTES:
+            raise ValueError(f"Content-Length {length} is over the limit of {MAX_BODY_BYTES} bytes")
         return self.rfile.read(length) if length > 0 else b""
 
     def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
@@ -181,12 +205,19 @@ class _Handler(BaseHTTPRequestHandler):
             known = ", ".join(sorted(self.server.event_grid_functions)) or "none"
             self._text(404, f"functionName={name!r} is not an Event Grid function here (known: {known})")
             return
+        if self.command == "OPTIONS":  # the CloudEvents 1.0 abuse-protection handshake
+            origin = self.headers.get("WebHook-Request-Origin")
+            if not origin:
+                self._text(400, "an OPTIONS validation request needs the header WebHook-Request-Origin")
+                return
+            self._reply(200, b"", {"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*", "Allow": "POST"})
+            return
         if self.command != "POST":
-            self._reply(405, b"", {"Allow": "POST"})
+            self._reply(405, b"", {"Allow": "OPTIONS, POST"})
             return
         kind = (self.headers.get("aeg-event-type") or "").lower()
         try:
-            events = event_list(json.loads(body or b"null"))
+            events = event_list(json_input.load((body or b"null").decode("utf-8"), "body"))
             if kind == "subscriptionvalidation":
                 answer = json.dumps({"validationResponse": validation_code(events)}).encode()
                 self._reply(200, answer, {"Content-Type": "application/json"})
@@ -195,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._text(400, "header aeg-event-type must be Notification or SubscriptionValidation")
                 return
             arguments = [to_event(event, index) for index, event in enumerate(events)]
-        except (BadEventPayload, json.JSONDecodeError) as error:
+        except (BadEventPayload, json_input.JsonInvalid, UnicodeDecodeError) as error:
             self._text(400, f"bad Event Grid payload: {error}")
             return
         failed = 0

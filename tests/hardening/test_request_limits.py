@@ -139,3 +139,14 @@ def test_a_lone_surrogate_in_a_message_is_a_rejected_submission():
     text = json.dumps(raw_request(tags={"team": "\ud800"}))  # json.dumps writes the escape \\ud800
     submission = submission_from_text(text)
     assert [problem["field"] for problem in submission.problems] == ["tags.team"]
+
+
+@pytest.mark.parametrize("text", ["[" * 2000 + "]" * 2000, '{"buildId": "b", "seq": 1' + "0" * 5000 + "}",
+                                  '{"buildId": "b", "seq": true}', '{"buildId": "b"}'])
+def test_a_malformed_step_or_snapshot_message_is_a_value_error_not_a_recursion_error(text):
+    from core.orchestration.runner import StepMessage
+    from core.snapshots.work import SnapshotWork
+
+    for reader in (StepMessage.from_text, SnapshotWork.from_text):
+        with pytest.raises((ValueError, KeyError)):
+            reader(text)

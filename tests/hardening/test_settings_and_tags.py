@@ -93,3 +93,16 @@ def test_ordinary_template_regexes_still_load(pattern):
 
     reader = _Reader("t.json")
     assert _name_pattern(reader, {"regex": pattern}) is not None and reader.problems == []
+
+
+@pytest.mark.parametrize("reference", ["a/b", "x%2Fy".replace("%2F", "/"), "a#b", "a?b", "a\\b", "\x00", "", "z" * 600])
+def test_an_odd_build_id_is_not_found_without_a_storage_call(reference):
+    from core.orchestration.store import BuildStore
+
+    class NoTable:
+        def get_table_client(self, name: str) -> object:
+            return object()  # any call on it would raise AttributeError
+
+    store = BuildStore(NoTable(), "builds")  # type: ignore[arg-type]
+    store._ensured = True
+    assert store.get(reference) is None
