@@ -151,3 +151,20 @@ def test_a_redirect_to_arm_itself_is_not_followed_either(sim, arm, listener):
     with pytest.raises(HttpResponseError):
         arm.compute.galleries.get("MyResourceGroup", "MyGallery")
     assert arm.compute.galleries.get("MyResourceGroup", "MyGallery").name == "MyGallery"
+
+
+def test_the_audit_command_through_a_foreign_next_link_reports_the_gallery_unread(sim, arm, listener):
+    """`python -m core audit` lists versions with paging: the foreign page is refused, the gallery reported."""
+    import subprocess
+    import sys
+
+    gallery = f"/subscriptions/{SUB}/resourceGroups/MyResourceGroup/providers/Microsoft.Compute/galleries/MyGallery"
+    sim.inject(Fault(method="GET", path_regex=r"/images/MyImage/versions$", next_link=f"{listener.url}/page2",
+                     times=None))
+    env = {**os.environ, "AzureWebJobsStorage": "UseDevelopmentStorage=true", "AUDIT_GALLERIES": gallery}
+    done = subprocess.run([sys.executable, "-m", "core", "audit", "--no-record"], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode != 0
+    assert "not audited" in done.stderr and listener.url.removeprefix("https://") in done.stderr
+    assert "Traceback" not in done.stderr
+    assert listener.received == []
