@@ -39,7 +39,7 @@ from core.orchestration.store import BuildExists, BuildStore, StaleState
 from core.problems import ProblemList
 from core.request import RequestInvalid, change, parse_request, request_to_dict
 from core.request.regions import PUBLIC_REGIONS
-from core.request.resource_ids import image_version_id
+from core.request.resource_ids import named_image_version_id
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def derive_resource_id(raw: Any) -> str | None:
     if not all(isinstance(p, str) and p.strip() for p in parts):
         return None
     try:
-        return image_version_id(*(str(p).strip() for p in parts))
+        return named_image_version_id(*(str(p).strip() for p in parts))
     except ValueError:
         return None
 

@@ -205,6 +205,22 @@ def image_version_id(subscription: str, resource_group: str, gallery: str, image
     return str(_build(subscription, resource_group, GALLERY_IMAGE_VERSION, (gallery, image, version)))
 
 
+def named_image_version_id(subscription: str, resource_group: str, gallery: str, image: str, version: str) -> str:
+    """The image-version ID a request names, even when a name breaks its kind's rules (``1.0``, ``my-gallery``),
+    so that the request can be recorded as a Rejected build. ValueError only for what cannot be in an ID at all
+    (not a GUID, an invalid resource group, a reserved or control character)."""
+    text = (f"/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/{GALLERY}/{gallery}"
+            f"/images/{image}/versions/{version}")
+    if not is_guid(subscription):
+        raise _problem(text, f"the subscription '{clip(subscription)}' is not a GUID")
+    if not is_resource_group_name(resource_group):
+        raise _problem(text, f"the resource group '{clip(resource_group)}' is not a valid resource group name")
+    for name in (gallery, image, version):
+        _check_name(text, name, "name")
+    return str(ResourceId(subscription.lower(), resource_group, "Microsoft.Compute",
+                          ("galleries", "images", "versions"), (gallery, image, version)))
+
+
 def resolve_reference(value: str, *, kinds: tuple[str, ...], subscription: str, resource_group: str) -> str:
     """Turn a reference given by name or ID into a validated, canonical resource ID of one of ``kinds``.
 

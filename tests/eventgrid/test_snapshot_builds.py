@@ -201,3 +201,22 @@ def test_invalid_templates_fail_the_first_invocation_naming_file_and_field(env, 
         handlers.handle_snapshot_event(event)
     assert f"{tmp_path / 'broken.json'}: version.strategy: 'x' is not a strategy" in caplog.text
     assert f"{tmp_path / 'broken.json'}: request.subscriptionId: " in caplog.text
+
+
+OTHER_SUB = "11111111-2222-3333-4444-555555555555"
+
+
+@pytest.mark.parametrize("case, lun_tag, points_elsewhere", [
+    ("LUN of a non-ASCII digit", "imageBuilder.dataDisk.\u00b2", False),
+    ("data disk in another subscription", "imageBuilder.dataDisk.0", True),
+])
+def test_data_disk_tags_that_crashed_or_read_the_wrong_subscription_make_no_build(stack, env, case, lun_tag,
+                                                                                   points_elsewhere):
+    data = unique("dd")
+    put_snapshot(stack, data, os_type=None)  # exists in the build's own subscription
+    value = (f"/subscriptions/{OTHER_SUB}/resourceGroups/MyResourceGroup/providers/Microsoft.Compute/snapshots/{data}"
+             if points_elsewhere else data)
+    name = unique("s")
+    put_snapshot(stack, name, tags={"imageBuilder.template": "seed-linux", lun_tag: value})
+    assert builder(env).handle_event(snapshot_event(name)) is Outcome.BAD_DATA_DISKS, case
+    assert requests_sent(env) == []

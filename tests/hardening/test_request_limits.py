@@ -150,3 +150,17 @@ def test_a_malformed_step_or_snapshot_message_is_a_value_error_not_a_recursion_e
     for reader in (StepMessage.from_text, SnapshotWork.from_text):
         with pytest.raises((ValueError, KeyError)):
             reader(text)
+
+
+@pytest.mark.parametrize(("overrides", "field"), [({"version": "x"}, "version"), ({"version": "1.0"}, "version"),
+                                                  ({"galleryName": "my-gallery"}, "galleryName")])
+def test_a_request_naming_its_version_badly_is_still_a_recorded_rejection(overrides, field):
+    submission = submission_from_text(json.dumps(raw_request(**overrides)))
+    assert [problem["field"] for problem in submission.problems] == [field]
+
+
+def test_a_name_that_cannot_be_part_of_an_id_leaves_nothing_to_record():
+    from core.orchestration.runner import UnprocessableMessage
+
+    with pytest.raises(UnprocessableMessage):
+        submission_from_text(json.dumps(raw_request(version="a;b")))

@@ -106,3 +106,14 @@ def test_an_odd_build_id_is_not_found_without_a_storage_call(reference):
     store = BuildStore(NoTable(), "builds")  # type: ignore[arg-type]
     store._ensured = True
     assert store.get(reference) is None
+
+
+def test_a_template_nested_a_thousand_deep_is_a_problem_naming_the_file(tmp_path):
+    from core.snapshots.template_loader import load_templates
+    from core.snapshots.templates import TemplatesInvalid
+
+    (tmp_path / "deep.json").write_text('{"match": ' + "[" * 1000 + "]" * 1000 + "}")
+    with pytest.raises(TemplatesInvalid) as raised:
+        load_templates(tmp_path)
+    assert [(p.file.endswith("deep.json"), p.field) for p in raised.value.problems] == [(True, "(file)")]
+    assert "nested 1001 levels deep" in raised.value.problems[0].message
