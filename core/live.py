@@ -12,7 +12,6 @@ from typing import Any
 from core.status import shorten, step_words
 
 Item = tuple[str, dict[str, Any] | None]  # (label, status document or None while it does not exist yet)
-TERMINAL = ("Succeeded", "Failed", "Rejected", "Cancelled")
 _STYLE = {"Succeeded": "bold green", "Failed": "bold red", "Rejected": "bold red", "Cancelled": "yellow",
           "Completed": "green", "Replicating": "cyan"}
 

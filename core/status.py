@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from core.orchestration.state import BuildStatus
 from core.orchestration.store import BuildStore
 
 QUEUED = "Queued"
+TERMINAL_STATUSES = tuple(str(status) for status in BuildStatus if status.terminal)
 
 
 def _queued_document(build_id: str, queued: dict[str, str]) -> dict[str, Any]:
@@ -77,7 +79,7 @@ def format_status(document: dict[str, Any], *, history_lines: int = 15) -> str:
         f"  status         {document['status']}",
         f"  updated        {document['updatedAt']}",
     ]
-    if document.get("nextStepDueAt") and document["status"] not in ("Succeeded", "Failed", "Rejected", "Cancelled"):
+    if document.get("nextStepDueAt") and document["status"] not in TERMINAL_STATUSES:
         lines.append(f"  next step at   {document['nextStepDueAt']}")
     if document.get("regions"):
         lines.append("Regions:")

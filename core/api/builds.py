@@ -29,7 +29,7 @@ from core.orchestration.runner import MAX_REQUEST_BYTES, change_submission, find
 from core.orchestration.state import BuildState, BuildStatus
 from core.request import RequestInvalid, change, parse_request
 from core.request.schema import schema_text
-from core.status import build_status
+from core.status import TERMINAL_STATUSES, build_status
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "10"
@@ -137,7 +137,7 @@ def get_build(runtime: Any, request: ApiRequest) -> ApiResponse:
     document = build_status(runtime.store, find_build_id(reference), with_history=with_history)
     if document is None:
         return not_found(reference, _path(request))
-    if document["status"] in {str(s) for s in BuildStatus if s.terminal}:
+    if document["status"] in TERMINAL_STATUSES:
         return json_response(200, document)
     location = management_urls(request, document["buildId"])["statusQueryGetUri"]
     return json_response(202, document, {"Location": location, "Retry-After": RETRY_AFTER_SECONDS})
