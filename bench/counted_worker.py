@@ -8,6 +8,7 @@ worker imports them; nothing in `core/` knows about the bench.
 from __future__ import annotations
 
 import collections
+import cProfile
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ _lock = threading.Lock()
 stats: dict[str, Any] = {"steps": 0, "step_cpu_seconds": 0.0, "redriven": 0, "storage": collections.Counter(),
                          "step_storage": 0, "outcomes": collections.Counter()}
 _in_step = threading.local()
+_profiles: list[cProfile.Profile] = []  # one per worker thread, when BENCH_PROFILE_FILE is set
 
 
 def _hook(response: Any) -> None:
@@ -53,15 +55,31 @@ def handle_step_text(self: Runner, text: str) -> str:
     started = time.thread_time()
     _in_step.active = True
     outcome = "raised"
+    profile = _thread_profile()
+    if profile is not None:
+        profile.enable()
     try:
         outcome = _handle_step_text(self, text)
         return outcome
     finally:
+        if profile is not None:
+            profile.disable()
         _in_step.active = False
         with _lock:
             stats["steps"] += 1
             stats["outcomes"][outcome] += 1
             stats["step_cpu_seconds"] += time.thread_time() - started
+
+
+def _thread_profile() -> cProfile.Profile | None:
+    if not os.environ.get("BENCH_PROFILE_FILE"):
+        return None
+    profile = getattr(_in_step, "profile", None)
+    if profile is None:
+        profile = _in_step.profile = cProfile.Profile()
+        with _lock:
+            _profiles.append(profile)
+    return profile
 
 
 def redrive(self: Runner) -> list[str]:
@@ -79,6 +97,11 @@ def main() -> int:
     try:
         return cli.main(["worker", *sys.argv[1:]])
     finally:
+        profile_path = os.environ.get("BENCH_PROFILE_FILE")
+        if profile_path and _profiles:
+            import pstats
+
+            pstats.Stats(*_profiles).dump_stats(profile_path)
         path = os.environ.get("BENCH_STATS_FILE")
         if path:
             with open(path, "w") as handle:

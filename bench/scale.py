@@ -66,8 +66,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with LocalStack(**options) as stack, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         sim = stack.simulator
         overrides = {"BENCH_QUEUE_PORT": str(stack.azurite.queue_port), **dict(args.setting)}
-        if args.instant:
+        if args.instant:  # ARM unthrottled: the app's own budget is off too, to measure the steps alone
             overrides.setdefault("POLL_INITIAL_SECONDS", "1")
+            overrides.setdefault("ARM_BUDGET_PERCENT", "0")
         env = stack.env(**overrides)
         settings = Settings.from_env(env)
         queues, tables = queue_service(env), table_service(env)
@@ -82,10 +83,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         tokens_before = sim.tokens_issued
         started_wall, started = time.time(), time.monotonic()
         stats_files = [Path(tmp) / f"worker-{n}.json" for n in range(args.workers)]
+        profile = {"BENCH_PROFILE_FILE": args.profile} if args.profile else {}
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "bench.counted_worker", "--until-idle"],
-                env={**env, "BENCH_STATS_FILE": str(path)}, cwd=PROJECT_ROOT,
+                env={**env, "BENCH_STATS_FILE": str(path), **(profile if n == 0 else {})}, cwd=PROJECT_ROOT,
                 stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / f"worker-{n}.log", "w"),  # noqa: SIM115
             )
             for n, path in enumerate(stats_files)
@@ -174,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setting", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="an app setting for the workers, e.g. --setting POLL_INITIAL_SECONDS 7")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="profile the first worker's steps (every thread), pstats to FILE")
     args = parser.parse_args(argv)
     figures = run(args)
     if args.json:
