@@ -153,6 +153,8 @@ def summarise(
         "arm_reads_per_s_mean": round(len(reads) / elapsed, 1),
         "arm_reads_per_s_peak_10s": round(max(per_window), 1),
         "http_429": sum(1 for r in recorded if r.status == 429),
+        "http_429_by_operation": dict(collections.Counter(
+            f"{r.method} {r.path.rsplit('/', 2)[-2]}" for r in recorded if r.status == 429)),
         "puts_per_build_max": max(puts.values(), default=0),
         "identity_requests": sim.tokens_issued - tokens_before,
         "redrives": sum(s["redriven"] for s in worker_stats),
