@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 
 from core.orchestration.runner import change_submission
 from core.request.change import parse_change
+from devstack.azurite import PROJECT_ROOT
 from tests.integration.conftest import App, example
 
 DES = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/MyResourceGroup/providers/"
@@ -42,15 +45,21 @@ def _regions(app: App) -> dict[str, dict]:
     return {t["name"]: t for t in version["properties"]["publishingProfile"]["targetRegions"]}
 
 
-def test_adding_a_region_keeps_the_existing_encryption_and_replicates_the_new_one(app: App):
+def test_adding_a_region_keeps_the_existing_encryption_and_replicates_the_new_one(app: App, tmp_path):
     _publish_west_only(app)
-    build_id = _submit(app, _change(addRegions="eastus2",
-                                    addRegionEncryption="EastUS2DiskEncryptionSet1,0,EastUS2DiskEncryptionSet2"))
+    raw = _change(addRegions="eastus2", addRegionEncryption="EastUS2DiskEncryptionSet1,0,EastUS2DiskEncryptionSet2")
+    (tmp_path / "change.json").write_text(json.dumps(raw))
+    planned = subprocess.run([sys.executable, "-m", "core", "change-regions", "--plan", str(tmp_path / "change.json")],
+                             env=app.env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    build_id = _submit(app, raw)
     app.run_worker()
     state = app.state(build_id)
     assert str(state.status) == "Succeeded", (state.error, state.problems)
     assert state.regions["eastus2"]["state"] == "Completed"
     *_, put = app.puts()
+    assert put.json == plan["body"]  # what --plan printed is what was sent
     west, east = put.json["properties"]["publishingProfile"]["targetRegions"]
     assert west["encryption"] == WEST  # the CLI's update would have sent it without encryption
     assert east["encryption"]["dataDiskImages"] == [{"lun": 0, "diskEncryptionSetId": DES + "EastUS2DiskEncryptionSet2"}]
@@ -59,26 +68,22 @@ def test_adding_a_region_keeps_the_existing_encryption_and_replicates_the_new_on
     assert regions["East US 2"]["encryption"]["osDiskImage"]["diskEncryptionSetId"] == DES + "EastUS2DiskEncryptionSet1"
 
 
-def test_a_set_missing_in_an_added_region_rejects_the_change_before_any_write(app: App):
+def test_a_set_missing_or_absent_in_an_added_region_rejects_the_change_before_any_write(app: App):
+    """One change leaves LUN 0 without a set in the added region (offline plan), another names a set that does
+    not exist (the pre-flight read): both Rejected, no PUT, the version as it was."""
     _publish_west_only(app)
     puts_before = len(app.puts())
-    build_id = _submit(app, _change(addRegions="eastus2", addRegionEncryption="EastUS2DiskEncryptionSet1"))
+    missing = _submit(app, _change(addRegions="eastus2", addRegionEncryption="EastUS2DiskEncryptionSet1"))
+    absent = _submit(app, _change(addRegions="eastus2", addRegionEncryption="NoSuchSet,0,EastUS2DiskEncryptionSet2"))
     app.run_worker()
-    state = app.state(build_id)
+    state = app.state(missing)
     assert str(state.status) == "Rejected"
     assert [p["field"] for p in state.problems] == ["addRegions[0].encryption"]
     assert "required for the LUN 0 in target region 'eastus2'" in state.problems[0]["message"]
+    assert str(app.state(absent).status) == "Rejected"
+    assert {p["code"] for p in app.state(absent).problems} == {"DiskEncryptionSetNotFound"}
     assert len(app.puts()) == puts_before
     assert list(_regions(app)) == ["West US"]
-
-
-def test_a_set_that_does_not_exist_in_the_added_region_is_found_by_the_pre_flight_read(app: App):
-    _publish_west_only(app)
-    build_id = _submit(app, _change(addRegions="eastus2", addRegionEncryption="NoSuchSet,0,EastUS2DiskEncryptionSet2"))
-    app.run_worker()
-    state = app.state(build_id)
-    assert str(state.status) == "Rejected"
-    assert {p["code"] for p in state.problems} == {"DiskEncryptionSetNotFound"}
 
 
 def test_removing_a_region_needs_allow_deletion_then_leaves_the_rest_as_it_was(app: App):

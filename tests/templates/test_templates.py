@@ -261,3 +261,16 @@ def test_templates_check_exits_2_with_one_line_per_problem(tmp_path: Path):
                      "take every snapshot in the topic",
                      f"{tmp_path / 'web.json'}: version.strategy: 'x' is not a strategy: use nextPatch or date"]
     assert "Traceback" not in done.stderr
+
+
+def test_a_template_can_ask_for_a_verification_vm_and_its_builds_carry_it():
+    """Issue 14: ``verification`` in a template's request reaches every build made from a snapshot."""
+    subnet = f"/subscriptions/{SUB}/resourceGroups/MyResourceGroup/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1aWxkZXJ0ZXN0a2V5b25seWZvcnRoZXNpbXVsYXRvcg t@h"
+    verification = {"sshPublicKey": key, "regions": [{"name": "eastus2", "subnetId": subnet, "vmSize": "Standard_D2s_v5"}]}
+    made = template({"request": {**GOOD["request"], "verification": verification}})
+    parsed = parse_request(made.request_for(SNAP + "os", [], "1.2.3", datetime(2030, 1, 1, tzinfo=UTC)))
+    assert parsed.verification is not None and [r.name for r in parsed.verification.regions] == ["eastus2"]
+    wrong = {**verification, "regions": [{"name": "centralus", "subnetId": subnet, "vmSize": "Standard_D2s_v5"}]}
+    assert any("request.verification.regions[0].name: 'centralus' is not a target region" in p
+               for p in problems(with_(request={**GOOD["request"], "verification": wrong})))
