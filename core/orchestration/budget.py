@@ -38,6 +38,7 @@ STEP_COST: dict[BuildStatus, tuple[int, int]] = {
     BuildStatus.REGISTERING: (2, 0),
     BuildStatus.CREATING: (1, 1),
     BuildStatus.REPLICATING: (1, 0),
+    BuildStatus.VERIFYING: (3, 2),  # per region: a VM and its disks read, or a NIC/VM/disk written or deleted
 }
 # The share of the bucket a step must leave untouched: builds far from done slow down first.
 PRIORITY_FLOOR: dict[BuildStatus, float] = {
@@ -46,6 +47,7 @@ PRIORITY_FLOOR: dict[BuildStatus, float] = {
     BuildStatus.REGISTERING: 0.3,
     BuildStatus.CREATING: 0.2,
     BuildStatus.REPLICATING: 0.0,
+    BuildStatus.VERIFYING: 0.1,
 }
 WINDOW_SECONDS = 10
 STEP_MAX_READS = 1.0
