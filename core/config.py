@@ -12,16 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from core.request.regions import CLOUD_REGIONS, PUBLIC_REGIONS, normalize_region
+from core.clouds import AZURE_CLOUD, CloudProfile, cloud_named
+from core.request.regions import PUBLIC_REGIONS, normalize_region
 
-PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
-# Known clouds: endpoint -> token audience. A simulator or private endpoint uses the public audience
-# unless ARM_AUDIENCE says otherwise.
-CLOUD_ENDPOINTS = {
-    "AzureCloud": "https://management.azure.com",
-    "AzureUSGovernment": "https://management.usgovcloudapi.net",
-    "AzureChinaCloud": "https://management.chinacloudapi.cn",
-}
+PUBLIC_ARM_ENDPOINT = AZURE_CLOUD.arm_endpoint
 
 
 class SettingsError(ValueError):
@@ -45,7 +39,12 @@ def read_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 
     return value
 
 
-
+def cloud_from_env(env: Mapping[str, str]) -> CloudProfile:
+    """The cloud profile `AZURE_CLOUD` names (default AzureCloud)."""
+    try:
+        return cloud_named(env.get("AZURE_CLOUD") or AZURE_CLOUD.name)
+    except ValueError as exc:
+        raise SettingsError(f"AZURE_CLOUD: {exc}") from None
 
 
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
@@ -69,7 +68,7 @@ def _https_origin(name: str, raw: str) -> str:
     return f"https://{parts.netloc.lower()}"
 
 
-def _regions(env: Mapping[str, str], cloud: str) -> frozenset[str]:
+def _regions(env: Mapping[str, str], cloud: CloudProfile) -> frozenset[str]:
     extra = set()
     for entry in filter(None, (part.strip() for part in env.get("EXTRA_REGIONS", "").split(","))):
         try:
@@ -77,7 +76,7 @@ def _regions(env: Mapping[str, str], cloud: str) -> frozenset[str]:
         except ValueError:
             raise SettingsError(f"EXTRA_REGIONS entry {entry!r} is not a region name; give names such as "
                                 "'eastus2', separated by commas") from None
-    return CLOUD_REGIONS[cloud] | extra
+    return cloud.regions | extra
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,8 @@ class Settings:
 
     storage_connection: str = "AzureWebJobsStorage"
     arm_endpoint: str = PUBLIC_ARM_ENDPOINT
-    arm_audience: str = "https://management.azure.com"
+    arm_audience: str = AZURE_CLOUD.arm_audience
+    cloud: CloudProfile = AZURE_CLOUD
     arm_ca_bundle: str | None = None
     request_queue: str = "image-build-requests"
     step_queue: str = "image-build-steps"
@@ -120,11 +120,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        cloud = env.get("AZURE_CLOUD", "AzureCloud").strip() or "AzureCloud"
-        if cloud not in CLOUD_ENDPOINTS:
-            raise SettingsError(f"AZURE_CLOUD={cloud!r} is unknown; use one of {', '.join(CLOUD_ENDPOINTS)}")
-        endpoint = _https_origin("ARM_ENDPOINT", env.get("ARM_ENDPOINT") or CLOUD_ENDPOINTS[cloud])
-        audience = env.get("ARM_AUDIENCE") or CLOUD_ENDPOINTS[cloud]
+        cloud = cloud_from_env(env)
+        # A simulator or private endpoint in ARM_ENDPOINT keeps the cloud's audience unless ARM_AUDIENCE is set.
+        endpoint = _https_origin("ARM_ENDPOINT", env.get("ARM_ENDPOINT") or cloud.arm_endpoint)
+        audience = env.get("ARM_AUDIENCE") or cloud.arm_audience
         ca_bundle = env.get("ARM_CA_BUNDLE") or None
         if ca_bundle and not os.path.isfile(ca_bundle):
             raise SettingsError(f"ARM_CA_BUNDLE={ca_bundle!r} is not a file; point it at a PEM CA certificate")
@@ -144,6 +143,7 @@ class Settings:
             storage_connection=env.get("STORAGE_CONNECTION_SETTING", "AzureWebJobsStorage"),
             arm_endpoint=endpoint,
             arm_audience=audience,
+            cloud=cloud,
             arm_ca_bundle=ca_bundle,
             required_features=features,
             poll_initial_seconds=read_int(env, "POLL_INITIAL_SECONDS", cls.poll_initial_seconds, minimum=1),

@@ -156,11 +156,11 @@ def expired_token(expired_at: str, now: str) -> ArmError:
     )
 
 
-def wrong_audience(audience: str) -> ArmError:
+def wrong_audience(audience: str, allowed: tuple[str, ...]) -> ArmError:
+    listed = ",".join(f"'{a}'" for a in allowed)
     message = (
         f"The access token has been obtained for wrong audience or resource '{audience}'. It should exactly "
-        "match with one of the allowed audiences 'https://management.core.windows.net/',"
-        "'https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."
+        f"match with one of the allowed audiences {listed}."
     )
     return ArmError(
         401,

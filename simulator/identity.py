@@ -18,14 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import errors
+from .clouds import ARM_AUDIENCES
 
 TOKEN_LIFETIME_SECONDS = 24 * 3600
-ARM_AUDIENCES = (
-    "https://management.core.windows.net/",
-    "https://management.core.windows.net",
-    "https://management.azure.com/",
-    "https://management.azure.com",
-)
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SYSTEM_CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -60,8 +55,9 @@ def _utc(epoch: float) -> str:
 class TokenIssuer:
     """Issues JWT-shaped bearer tokens and remembers them; ARM accepts only tokens issued here."""
 
-    def __init__(self, secret_header: str | None = None, clock: Any = time.time) -> None:
+    def __init__(self, secret_header: str | None = None, clock: Any = time.time, cloud: str = "AzureCloud") -> None:
         self.identity_header = secret_header or secrets.token_urlsafe(24)
+        self.audiences = ARM_AUDIENCES[cloud]  # what ARM accepts in this world's cloud
         self._clock = clock
         self._lock = threading.Lock()
         self._tokens: dict[str, IssuedToken] = {}
@@ -124,6 +120,6 @@ class TokenIssuer:
         now = self._clock()
         if issued.expires_on <= now:
             raise errors.expired_token(_utc(issued.expires_on), _utc(now))
-        if issued.audience not in ARM_AUDIENCES:
-            raise errors.wrong_audience(issued.audience)
+        if issued.audience not in self.audiences:
+            raise errors.wrong_audience(issued.audience, self.audiences)
         return issued

@@ -39,7 +39,28 @@ DISPLAY_NAMES: dict[str, str] = {
     "westus": "West US",
     "westus2": "West US 2",
     "westus3": "West US 3",
+    # Azure China (21Vianet)
+    "chinaeast": "China East",
+    "chinaeast2": "China East 2",
+    "chinaeast3": "China East 3",
+    "chinanorth": "China North",
+    "chinanorth2": "China North 2",
+    "chinanorth3": "China North 3",
+    # Azure US Government
+    "usgovarizona": "USGov Arizona",
+    "usgovtexas": "USGov Texas",
+    "usgovvirginia": "USGov Virginia",
+    "usdodcentral": "USDoD Central",
+    "usdodeast": "USDoD East",
 }
+
+_SOVEREIGN_PREFIXES = {"AzureChinaCloud": ("china",), "AzureUSGovernment": ("usgov", "usdod")}
+# Region names per cloud (a world's `cloud` picks one): the public cloud holds every name not sovereign.
+CLOUD_REGIONS: dict[str, frozenset[str]] = {
+    cloud: frozenset(r for r in DISPLAY_NAMES if r.startswith(prefixes))
+    for cloud, prefixes in _SOVEREIGN_PREFIXES.items()
+}
+CLOUD_REGIONS["AzureCloud"] = frozenset(DISPLAY_NAMES).difference(*CLOUD_REGIONS.values())
 
 
 def normalize(region: str) -> str:
@@ -53,5 +74,6 @@ def display_name(region: str) -> str:
     return DISPLAY_NAMES.get(name, name)
 
 
-def is_known(region: str) -> bool:
-    return normalize(region) in DISPLAY_NAMES
+def is_known(region: str, cloud: str = "AzureCloud") -> bool:
+    """Whether `region` is a region of `cloud` (a name of CLOUD_REGIONS)."""
+    return normalize(region) in CLOUD_REGIONS[cloud]

@@ -40,7 +40,7 @@ def resource_group(world: World, sub_id: str, name: str) -> Response:
 
 
 # --- providers -------------------------------------------------------------------------------------------
-def _provider_body(sub_id: str, provider: dict[str, str]) -> dict[str, Any]:
+def _provider_body(sub_id: str, provider: dict[str, str], cloud: str) -> dict[str, Any]:
     namespace = provider["namespace"]
     body: dict[str, Any] = {
         "id": f"/subscriptions/{sub_id}/providers/{namespace}",
@@ -50,7 +50,7 @@ def _provider_body(sub_id: str, provider: dict[str, str]) -> dict[str, Any]:
         "resourceTypes": [],
     }
     if namespace.lower() == "microsoft.compute":
-        locations = sorted(regions.DISPLAY_NAMES.values())
+        locations = sorted(regions.display_name(r) for r in regions.CLOUD_REGIONS[cloud])
         body["resourceTypes"] = [
             {"resourceType": t, "locations": locations, "apiVersions": API_VERSIONS} for t in COMPUTE_TYPES
         ]
@@ -66,11 +66,11 @@ def _provider(world: World, sub_id: str, namespace: str) -> dict[str, str]:
 
 def list_providers(world: World, sub_id: str) -> Response:
     providers = world.data.providers.get(sub_id.lower(), {}).values()
-    return Response(200, {"value": [_provider_body(sub_id, p) for p in providers]})
+    return Response(200, {"value": [_provider_body(sub_id, p, world.data.cloud) for p in providers]})
 
 
 def provider(world: World, sub_id: str, namespace: str) -> Response:
-    return Response(200, _provider_body(sub_id, _provider(world, sub_id, namespace)))
+    return Response(200, _provider_body(sub_id, _provider(world, sub_id, namespace), world.data.cloud))
 
 
 def register_provider(world: World, settings: Settings, sub_id: str, namespace: str, now: float) -> Response:
@@ -81,7 +81,7 @@ def register_provider(world: World, settings: Settings, sub_id: str, namespace: 
         world.schedule_provider(
             sub_id.lower(), namespace.lower(), "Registered", now + settings.provider_registration_seconds
         )
-    return Response(200, _provider_body(sub_id, found))
+    return Response(200, _provider_body(sub_id, found, world.data.cloud))
 
 
 def unregister_provider(world: World, settings: Settings, sub_id: str, namespace: str, now: float) -> Response:
@@ -91,7 +91,7 @@ def unregister_provider(world: World, settings: Settings, sub_id: str, namespace
         world.schedule_provider(
             sub_id.lower(), namespace.lower(), "Unregistered", now + settings.provider_registration_seconds
         )
-    return Response(200, _provider_body(sub_id, found))
+    return Response(200, _provider_body(sub_id, found, world.data.cloud))
 
 
 # --- features --------------------------------------------------------------------------------------------

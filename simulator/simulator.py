@@ -56,7 +56,7 @@ class Simulator:
         self.throttling: Throttle | None = Throttle(spec) if spec else None
         self._world = World(world_schema.load(world))
         self._host, self._port = host, port
-        self._issuer = TokenIssuer()
+        self._issuer = TokenIssuer(cloud=self._world.data.cloud)
         self._arm = ArmService(self._world, self.settings, self._issuer)
         self.faults = FaultBook()
         self._requests: list[RecordedRequest] = []

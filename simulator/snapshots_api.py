@@ -19,14 +19,14 @@ from .world import World, utc_now_iso
 _TAG_FORBIDDEN = set("<>%&\\?/")
 
 
-def _validate(body: Any, name: str) -> dict[str, Any]:
+def _validate(body: Any, name: str, cloud: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise errors.ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be "
                                                             "deserialized.")
     location = body.get("location")
     if not isinstance(location, str) or not location.strip():
         raise errors.ArmError(400, "LocationRequired", "The location property is required for this definition.")
-    if not regions.is_known(location):
+    if not regions.is_known(location, cloud):
         raise errors.ArmError(400, "LocationNotAvailableForResourceType",
                               f"The provided location '{location}' is not available for resource type "
                               "'Microsoft.Compute/snapshots'.")
@@ -49,7 +49,7 @@ def _validate(body: Any, name: str) -> dict[str, Any]:
 def put_snapshot(world: World, settings: Settings, sub_id: str, rg_name: str, name: str, query: dict[str, str],
                  body: Any, now: float) -> Response:
     """Store the snapshot as `Creating` (or `Updating`) and answer 202 with the operation's URLs."""
-    properties = _validate(body, name)
+    properties = _validate(body, name, world.data.cloud)
     snapshot_id = ids.compute_id(sub_id, rg_name, "snapshots", name)
     key = ids.key(snapshot_id)
     existed = key in world.data.resources

@@ -42,13 +42,15 @@ class LoadedWorld:
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     # version key -> {normalised region: "Completed" | "Failed" | ...} for versions that exist up front
     replication_states: dict[str, dict[str, str]] = field(default_factory=dict)
+    cloud: str = "AzureCloud"  # the cloud whose regions and token audiences the world has
 
 
 class WorldReader:
     """Typed access to JSON values that records problems instead of raising at the first one."""
 
-    def __init__(self) -> None:
+    def __init__(self, cloud: str = "AzureCloud") -> None:
         self.problems: list[str] = []
+        self.cloud = cloud
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -104,11 +106,11 @@ class WorldReader:
 
     def location(self, parent: dict[str, Any], name: str, path: str, default: str | None = None) -> str:
         value = self.text(parent, name, path, default)
-        if value and not regions.is_known(value):
+        if value and not regions.is_known(value, self.cloud):
             self.fail(
                 f"{path}.{name}",
-                f"unknown region {value!r}; use a name like 'eastus2' or 'East US 2' "
-                "(known regions are listed in simulator/regions.py)",
+                f"unknown region {value!r} in {self.cloud}; use a name like 'eastus2' or 'East US 2' "
+                "(each cloud's regions are listed in simulator/regions.py)",
             )
         return regions.normalize(value) if value else "westus"
 

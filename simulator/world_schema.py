@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ids
+from .clouds import CLOUDS
 from .world_reader import FEATURE_STATES, PROVIDER_STATES, LoadedWorld, WorldError, WorldReader, add_resource
 from .world_resources import read_disk, read_disk_encryption_set, read_gallery, read_managed_image, read_virtual_machine
 
@@ -28,11 +29,14 @@ def load(world: dict[str, Any] | str | Path) -> LoadedWorld:
     else:
         data = world
     reader = WorldReader()
-    loaded = LoadedWorld()
     root = reader.obj(data, "$")
-    unknown = set(root) - {"subscriptions", "$schema", "description"}
+    reader.cloud = reader.exact_choice(root.get("cloud", "AzureCloud"), "$.cloud", CLOUDS)
+    loaded = LoadedWorld(cloud=reader.cloud)
+    unknown = set(root) - {"subscriptions", "$schema", "description", "cloud"}
     for name in sorted(unknown):
-        reader.fail(f"$.{name}", "unknown key; the top level holds 'subscriptions' (and an optional 'description')")
+        reader.fail(
+            f"$.{name}", "unknown key; the top level holds 'subscriptions' (and optional 'description', 'cloud')"
+        )
     subs = reader.items(root, "subscriptions", "$")
     if not subs and "subscriptions" in root:
         reader.fail("$.subscriptions", "is empty; add at least one subscription")

@@ -179,8 +179,9 @@ def build_credential(settings: Settings) -> TokenCredential:
     """Managed identity where the platform provides it (`IDENTITY_ENDPOINT`), else the usual chain."""
     from azure.identity import DefaultAzureCredential
 
-    # DefaultAzureCredential reads AZURE_CLIENT_ID for a user-assigned identity itself.
-    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    # DefaultAzureCredential reads AZURE_CLIENT_ID for a user-assigned identity itself; the authority
+    # matters to the non-managed-identity credentials (a developer's az login on Azure China).
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True, authority=settings.cloud.authority)
 
 
 class Arm:

@@ -3,7 +3,8 @@
 A connection setting is resolved as the Functions host resolves it: either a connection string in
 `<NAME>` (Azurite's `UseDevelopmentStorage=true` included), or an identity-based connection in
 `<NAME>__queueServiceUri` / `<NAME>__tableServiceUri` / `<NAME>__accountName`, authenticated with the
-managed identity (`<NAME>__clientId` picks a user-assigned one).
+managed identity (`<NAME>__clientId` picks a user-assigned one). An account name becomes the hosts of
+the cloud in `AZURE_CLOUD` (`<account>.queue.core.chinacloudapi.cn` on Azure China).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient, QueueServiceClient
 
-from core.config import SettingsError
+from core.config import SettingsError, cloud_from_env
 
 
 def _credential(env: Mapping[str, str], name: str) -> TokenCredential:
@@ -29,7 +30,7 @@ def _credential(env: Mapping[str, str], name: str) -> TokenCredential:
         raise SettingsError(f"{name}__credential={kind!r} is not supported; use 'managedidentity' or leave it unset")
     if client_id or kind == "managedidentity":
         return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
-    return DefaultAzureCredential()
+    return DefaultAzureCredential(authority=cloud_from_env(env).authority)
 
 
 def _service_uri(env: Mapping[str, str], name: str, service: str) -> str | None:
@@ -42,7 +43,7 @@ def _service_uri(env: Mapping[str, str], name: str, service: str) -> str | None:
         return uri
     account = env.get(f"{name}__accountName", "").strip()
     if account:
-        return f"https://{account}.{service}.core.windows.net"
+        return cloud_from_env(env).storage_host(account, service)
     return None
 
 

@@ -118,3 +118,16 @@ def test_a_world_file_round_trips_through_json(tmp_path):
         "type": "EncryptionAtRestWithCustomerKey",
         "diskEncryptionSetId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/des",
     }
+
+
+def test_a_world_names_its_cloud_and_its_regions_are_that_clouds():
+    """An AzureChinaCloud world takes chinaeast2 and refuses westus; an unknown cloud is named."""
+    china = {"cloud": "AzureChinaCloud", "subscriptions": [{"subscriptionId": "s", "resourceGroups": [
+        {"name": "rg", "location": "westus"}]}]}  # fmt: skip
+    with pytest.raises(WorldError, match=r"\$\.subscriptions\[0\]\.resourceGroups\[0\]\.location: unknown region "
+                                         r"'westus' in AzureChinaCloud"):  # fmt: skip
+        load(china)
+    china["subscriptions"][0]["resourceGroups"][0]["location"] = "China East 2"
+    assert load(china).cloud == "AzureChinaCloud"
+    with pytest.raises(WorldError, match=r"\$\.cloud: 'AzureGermanCloud' is not one of AzureCloud"):
+        load({**china, "cloud": "AzureGermanCloud"})
