@@ -61,6 +61,17 @@ def _powershell_region(name: str, prefix: str) -> dict:
     }
 
 
+CN_RG = "/subscriptions/11111111-2222-3333-4444-000000000086/resourceGroups/ImagesChina/providers/Microsoft.Compute"
+
+
+def _china_region(name: str, des: str, replicas: int | None = None) -> dict:
+    des_id = f"{CN_RG}/diskEncryptionSets/{des}"
+    region = {"name": name, "regionalReplicaCount": replicas} if replicas else {"name": name}
+    region["encryption"] = {"osDiskImage": {"diskEncryptionSetId": des_id},
+                            "dataDiskImages": [{"lun": 0, "diskEncryptionSetId": des_id}]}
+    return region
+
+
 EXPECTED = {
     "seed-cli-managed-image.json": (
         f"{MY_RG}/galleries/MyGallery/images/MyImage/versions/1.0.0",
@@ -139,6 +150,20 @@ EXPECTED = {
                 },
                 "storageProfile": {"source": {"id": f"{MY_RG}/images/myImage"}},
                 "safetyProfile": {"allowDeletionOfReplicatedLocations": False, "blockDeletionBeforeEndOfLife": True},
+            },
+        },
+    ),
+    # Azure China: chinaeast2 with two replicas, each region's DES for the OS disk and LUN 0.
+    "china-cli-managed-image.json": (
+        f"{CN_RG}/galleries/ChinaGallery/images/LinuxBase/versions/1.0.0",
+        {
+            "location": "chinaeast2",
+            "tags": {},
+            "properties": {
+                "publishingProfile": {
+                    "targetRegions": [_china_region("chinaeast2", "ChinaEast2DES", 2), _china_region("chinanorth3", "ChinaNorth3DES")],
+                },
+                "storageProfile": {"source": {"id": f"{CN_RG}/images/linuxBaseImage"}},
             },
         },
     ),
