@@ -31,6 +31,10 @@ from core.clients.ratelimit import RateLimitObserver
 from core.config import Settings
 from core.problems import clip
 
+# Prefixed to the SDK's User-Agent on every ARM call: activity logs show who called, and the
+# least-privilege test tells the app's calls from a test's own.
+USER_AGENT = "cmk-gallery-image-builder"
+
 # Status codes worth another try later; everything else in 4xx is the caller's mistake.
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -202,6 +206,7 @@ class Arm:
             "permit_redirects": False,
             "per_retry_policies": [ArmEndpointGuard(self.settings)],
             "per_call_policies": [RateLimitObserver()],  # ARM's remaining budget, for the shared bucket
+            "user_agent": USER_AGENT,
         }
         if self.settings.arm_ca_bundle:
             kwargs["connection_verify"] = self.settings.arm_ca_bundle
