@@ -1,20 +1,35 @@
-# make test : install everything into .venv and node_modules, start Azurite and the ARM simulator, run all tests
-# make demo : the same set-up, then drive the seed's example build end to end and show its progress
+# make test    : install everything (.venv, node_modules, .venv-package, .venv-infra), run all tests
+# make demo    : the same set-up, then drive the seed's example build end to end and show its progress
+# make package : .run/package.zip, what is deployed to Azure (the folder minus .funcignore)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The deployed app's requirements alone (the package test imports the package with it) and the infra
+# checkers (checkov is large: kept out of the app's venv).
+PACKAGE_STAMP := .venv-package/.installed
+INFRA_STAMP := .venv-infra/.installed
 
-.PHONY: setup test lint demo clean
+.PHONY: setup test lint demo package clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(PACKAGE_STAMP) $(INFRA_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(PACKAGE_STAMP): requirements.txt
+	$(PYTHON) -m venv .venv-package
+	.venv-package/bin/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(INFRA_STAMP): requirements-infra.txt
+	$(PYTHON) -m venv .venv-infra
+	.venv-infra/bin/python -m pip install --quiet -r requirements-infra.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -31,5 +46,8 @@ test: setup lint
 demo: setup
 	$(PY) -m devstack.demo
 
+package: $(PY_STAMP)
+	$(PY) -m devstack.package
+
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis .run
+	rm -rf $(VENV) .venv-package .venv-infra node_modules .pytest_cache .ruff_cache .hypothesis .run

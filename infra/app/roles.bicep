@@ -1,0 +1,78 @@
+// The app's custom roles: exactly the ARM actions it performs (tests/deploy/test_least_privilege.py
+// compares them with every ARM call the app makes in the integration and end-to-end tests).
+targetScope = 'subscription'
+
+param environmentName string
+@description('Subscriptions the roles may be assigned in.')
+param assignableSubscriptionIds array
+@description('Create the registration role (REQUIRED_FEATURES is not empty).')
+param withRegistration bool
+
+// Assigned on each target resource group (galleries, disk encryption sets, build sources).
+var builderActions = [
+  'Microsoft.Compute/galleries/read'
+  'Microsoft.Compute/galleries/images/read'
+  'Microsoft.Compute/galleries/images/versions/read'
+  'Microsoft.Compute/galleries/images/versions/write'
+  'Microsoft.Compute/locations/capsOperations/read'
+  'Microsoft.Compute/diskEncryptionSets/read'
+  'Microsoft.Compute/images/read'
+  'Microsoft.Compute/snapshots/read'
+  'Microsoft.Compute/disks/read'
+  'Microsoft.Compute/virtualMachines/read'
+]
+
+// Assigned on each subscription where features are registered (only when REQUIRED_FEATURES is set).
+var registrationActions = [
+  'Microsoft.Features/providers/features/read'
+  'Microsoft.Features/providers/features/register/action'
+  'Microsoft.Resources/subscriptions/providers/read'
+  'Microsoft.Compute/register/action'
+]
+
+// Assigned on each subscription in AUDIT_SUBSCRIPTIONS: list its galleries, read their versions and DES.
+var auditActions = [
+  'Microsoft.Compute/galleries/read'
+  'Microsoft.Compute/galleries/images/read'
+  'Microsoft.Compute/galleries/images/versions/read'
+  'Microsoft.Compute/diskEncryptionSets/read'
+]
+
+var scopes = [for s in assignableSubscriptionIds: '/subscriptions/${s}']
+
+resource builder 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'cmk-image-builder')
+  properties: {
+    roleName: 'CMK Image Builder (${environmentName})'
+    description: 'Creates CMK-encrypted gallery image versions: reads galleries, sources and disk encryption sets, writes image versions.'
+    type: 'CustomRole'
+    permissions: [{ actions: builderActions, notActions: [] }]
+    assignableScopes: scopes
+  }
+}
+
+resource registration 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (withRegistration) {
+  name: guid(subscription().id, environmentName, 'cmk-image-builder-registration')
+  properties: {
+    roleName: 'CMK Image Builder registration (${environmentName})'
+    description: 'Registers the preview features the CMK image builder needs and re-registers Microsoft.Compute.'
+    type: 'CustomRole'
+    permissions: [{ actions: registrationActions, notActions: [] }]
+    assignableScopes: scopes
+  }
+}
+
+resource audit 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'cmk-image-builder-audit')
+  properties: {
+    roleName: 'CMK Image Builder audit (${environmentName})'
+    description: 'Reads galleries, image versions and disk encryption sets for the compliance audit.'
+    type: 'CustomRole'
+    permissions: [{ actions: auditActions, notActions: [] }]
+    assignableScopes: scopes
+  }
+}
+
+output builderRoleId string = builder.id
+output registrationRoleId string = withRegistration ? registration.id : ''
+output auditRoleId string = audit.id
