@@ -34,6 +34,7 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 // ARM_ENDPOINT: the cloud's (core/clouds.py), from AZURE_CLOUD
 // ARM_AUDIENCE: the cloud's, from AZURE_CLOUD
 // ARM_CA_BUNDLE: not set in Azure (simulators only)
+// ARM_READ_TIMEOUT_SECONDS: 60
 // STORAGE_CONNECTION_SETTING: AzureWebJobsStorage
 // POLICY_PROFILE: current (core/policy/profiles/current.json)
 // POLICY_FILE: none

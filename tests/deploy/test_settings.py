@@ -12,6 +12,7 @@ import ast
 import re
 from pathlib import Path
 
+from core.config import Settings
 from devstack.azurite import PROJECT_ROOT
 from tests.deploy import bicep
 
@@ -102,3 +103,13 @@ def test_a_new_setting_or_a_stray_one_is_named(tmp_path: Path):
 
 def test_platform_settings_are_set_in_the_bicep():
     assert set(PLATFORM_SETTINGS) <= set(bicep.app_setting_names())
+
+
+def test_the_defaults_listed_in_the_bicep_are_the_codes():
+    """A number listed as the default of a Settings field is that field's default."""
+    listed = {name: text.split()[0] for name, text in bicep.defaulted_settings().items() if text.split()[0].isdigit()}
+    assert len(listed) >= 10
+    for name, text in listed.items():
+        field = name.lower()
+        if hasattr(Settings, field):
+            assert str(getattr(Settings, field)) == text, f"{name}: the Bicep says {text}, core/config.py {getattr(Settings, field)}"

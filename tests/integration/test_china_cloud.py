@@ -42,7 +42,8 @@ def test_a_cmk_version_is_built_in_azure_china(app: App):
         "chinanorth3": "Completed",
     }
     [put] = app.puts()
-    assert put.json == to_body(parse_request(example(CHINA)))
+    assert put.json["tags"] == {"imageBuilder.buildId": build_id}
+    assert {**put.json, "tags": {}} == to_body(parse_request(example(CHINA)))
     east, north = put.json["properties"]["publishingProfile"]["targetRegions"]
     assert (east["name"], north["name"]) == ("chinaeast2", "chinanorth3")
     assert east["encryption"]["osDiskImage"]["diskEncryptionSetId"] == DES + "ChinaEast2DES"
