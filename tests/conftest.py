@@ -27,7 +27,6 @@ LAST = "after_all_tests"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{LAST}: run after every other test of the session (it reads what they did)")
     calls: list[ArmCall] = []
     config.stash[ARM_CALLS] = calls
     original = Simulator.record

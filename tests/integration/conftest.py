@@ -102,17 +102,13 @@ def stack_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app_settings() -> dict[str, str]:
-    """Override in a test module to add app settings (e.g. AZURE_CLOUD)."""
-    return {}
-
-
-@pytest.fixture
-def app(stack_options: dict[str, Any], app_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+def app(stack_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[App]:
+    """`@pytest.mark.app_settings(NAME="value")` on a test or module adds app settings (e.g. AZURE_CLOUD)."""
     options = {"replication_seconds": 2.0, "feature_registration_seconds": 0.5, "provider_registration_seconds": 0.3}
     options.update(stack_options)
+    marker = request.node.get_closest_marker("app_settings")
     with LocalStack(**options) as stack:
-        env = stack.env(**{**FAST, **app_settings})
+        env = stack.env(**{**FAST, **(marker.kwargs if marker else {})})
         for key in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "ARM_ENDPOINT", "ARM_CA_BUNDLE", "AzureWebJobsStorage"):
             monkeypatch.setenv(key, env[key])
         handlers.reset_runtime()

@@ -25,9 +25,7 @@ def stack_options() -> dict[str, Any]:
     return {"world": PROJECT_ROOT / "simulator" / "worlds" / "china.json"}
 
 
-@pytest.fixture
-def app_settings() -> dict[str, str]:
-    return {"AZURE_CLOUD": "AzureChinaCloud"}
+pytestmark = pytest.mark.app_settings(AZURE_CLOUD="AzureChinaCloud")
 
 
 def test_a_cmk_version_is_built_in_azure_china(app: App):
