@@ -159,7 +159,7 @@ module builderAssignments 'app/role-assignment-group.bicep' = [
     name: 'builder-role-${i}'
     scope: resourceGroup(target.subscriptionId, target.resourceGroup)
     params: {
-      roleDefinitionId: roles.outputs.builderRoleId
+      roleDefinitionName: roles.outputs.builderRoleName
       principalId: identity.outputs.principalId
     }
   }
@@ -170,7 +170,7 @@ module registrationAssignments 'app/role-assignment-subscription.bicep' = [
     name: 'registration-role-${i}'
     scope: subscription(subscriptionId)
     params: {
-      roleDefinitionId: roles.outputs.registrationRoleId
+      roleDefinitionName: roles.outputs.registrationRoleName
       principalId: identity.outputs.principalId
     }
   }
@@ -181,7 +181,7 @@ module auditAssignments 'app/role-assignment-subscription.bicep' = [
     name: 'audit-role-${i}'
     scope: subscription(subscriptionId)
     params: {
-      roleDefinitionId: roles.outputs.auditRoleId
+      roleDefinitionName: roles.outputs.auditRoleName
       principalId: identity.outputs.principalId
     }
   }
@@ -206,4 +206,4 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_NAME string = functionApp.outputs.name
 output AZURE_STORAGE_ACCOUNT string = storage.outputs.name
 output APP_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
-output BUILDER_ROLE_ID string = roles.outputs.builderRoleId
+output BUILDER_ROLE_NAME string = roles.outputs.builderRoleName

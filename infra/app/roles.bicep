@@ -73,6 +73,7 @@ resource audit 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-output builderRoleId string = builder.id
-output registrationRoleId string = withRegistration ? registration.id : ''
-output auditRoleId string = audit.id
+// Role definitions are tenant-wide; each assignment names its role by this GUID in its own subscription.
+output builderRoleName string = builder.name
+output registrationRoleName string = withRegistration ? registration.name : ''
+output auditRoleName string = audit.name
