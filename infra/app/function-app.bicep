@@ -40,6 +40,7 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 // POLICY_FILE: none
 // TEMPLATES_DIR: templates/ beside function_app.py (shipped in the package)
 // POLL_INITIAL_SECONDS: 15
+// POLL_MIN_SECONDS: 2
 // POLL_MAX_SECONDS: 300
 // RETRY_INITIAL_SECONDS: 5
 // RETRY_MAX_SECONDS: 600
