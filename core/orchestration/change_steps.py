@@ -61,7 +61,7 @@ def validate_change(state: BuildState, ctx: Any) -> Event:
     if problems:
         return ValidationRejected(_problems(problems))
     try:
-        planned = request_from_body(parsed.resource_id, body)
+        planned = request_from_body(parsed.resource_id, body, known_regions=ctx.settings.known_regions)
     except RequestInvalid as invalid:
         return ValidationRejected(_problems(invalid.problems))
     des = {des_id.lower(): facts_module.read_disk_encryption_set(ctx.arm, des_id)

@@ -159,7 +159,7 @@ def _cleanup(ctx: Any, request: BuildRequest, target: RegionTarget, info: dict[s
 def verify(state: BuildState, ctx: Any) -> Event:
     """One burst for every region not done. An error while creating or checking fails that region's
     verification (then cleans up); an error while cleaning up is tried again at the next step."""
-    request = parse_request(state.request)
+    request = parse_request(state.request, known_regions=ctx.settings.known_regions)
     assert request.verification is not None
     regions = copy.deepcopy(state.verification) or initial(request, state.build_id)
     targets = {t.name: t for t in request.target_regions}

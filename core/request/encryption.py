@@ -216,7 +216,7 @@ def _host_caching_from_storage_profile(storage: object) -> dict | None:
     return caching or None
 
 
-def request_from_body(resource_id: str, body: dict) -> BuildRequest:
+def request_from_body(resource_id: str, body: dict, *, known_regions: frozenset[str] | None = None) -> BuildRequest:
     """Read an image version's ID and PUT (or GET) body back into a request.
 
     ``request_from_body(r.resource_id, to_body(r)) == r`` except for what a body cannot carry:
@@ -264,7 +264,7 @@ def request_from_body(resource_id: str, body: dict) -> BuildRequest:
         if caching:
             raw["hostCaching"] = caching
     try:
-        return parse_request(raw)
+        return parse_request(raw) if known_regions is None else parse_request(raw, known_regions=known_regions)
     except RequestInvalid as invalid:
         raise RequestInvalid([Problem(_body_path(problem.field), problem.message)
                               for problem in invalid.problems]) from None

@@ -279,7 +279,8 @@ class SnapshotBuilder:
             now = self.clock()
             try:
                 definition_id = parse_request(
-                    template.request_for(work.snapshot_id, disks, PLACEHOLDER_VERSION, now)).image_definition_id
+                    template.request_for(work.snapshot_id, disks, PLACEHOLDER_VERSION, now),
+                    known_regions=arm.settings.known_regions).image_definition_id
             except RequestInvalid as invalid:  # only the snapshot-specific parts can be wrong here
                 log.error("snapshot %s (template %s): %s", work.snapshot_id, template.name, invalid)
                 return Outcome.BAD_DATA_DISKS
