@@ -33,6 +33,7 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 // AzureWebJobsStorage__accountName: not set: the service URIs below name each service's host in every cloud
 // ARM_ENDPOINT: the cloud's (core/clouds.py), from AZURE_CLOUD
 // ARM_AUDIENCE: the cloud's, from AZURE_CLOUD
+// EXTRA_REGIONS: none (the cloud's known regions, core/request/regions.py)
 // ARM_CA_BUNDLE: not set in Azure (simulators only)
 // ARM_READ_TIMEOUT_SECONDS: 60
 // STORAGE_CONNECTION_SETTING: AzureWebJobsStorage

@@ -1,9 +1,10 @@
 """App settings, both ways: every setting the code reads is set in infra/app/function-app.bicep or listed
 there with the code's default, and the Bicep sets nothing that neither the code nor the platform reads.
 
-"What the code reads" is found in the source (core/ and function_app.py): string literals in
-UPPER_SNAKE_CASE (the settings' names, e.g. `env.get("POLL_MAX_SECONDS")`, `DIR_SETTING = "TEMPLATES_DIR"`),
-`%NAME%` references in bindings, and the `<connection>__<suffix>` names of identity-based storage.
+"What the code reads" is found in the source (core/ and function_app.py): names handed to an environment
+lookup (any call with `env` or `os.environ` among its arguments or as its object, e.g. `env.get("X")`,
+`read_int(env, "X", 15)`), constants named `*_SETTING`, `%NAME%` references in bindings, and the
+`<connection>__<suffix>` names of identity-based storage.
 """
 
 from __future__ import annotations
@@ -29,33 +30,30 @@ PLATFORM_SETTINGS = {
 }
 
 
-def _docstrings(tree: ast.AST) -> set[int]:
-    ids = set()
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            ids.add(id(body[0].value))
-    return ids
+def _is_env(node: ast.AST) -> bool:
+    """`env`, `environ` or `os.environ`."""
+    return (isinstance(node, ast.Name) and node.id in ("env", "environ")) or (
+        isinstance(node, ast.Attribute) and node.attr == "environ")
 
 
-def _exported_names(tree: ast.AST) -> set[int]:
-    """The string constants of `__all__` lists: names of Python objects, not settings."""
-    ids = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
-            ids.update(id(c) for c in ast.walk(node.value) if isinstance(c, ast.Constant))
-    return ids
+def _setting_names(nodes: list[ast.expr]) -> set[str]:
+    return {n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and SETTING_NAME.fullmatch(n.value)}  # fmt: skip
 
 
 def settings_read_by(paths: list[Path]) -> set[str]:
     found: set[str] = set()
     for path in paths:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        skip = _docstrings(tree) | _exported_names(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
-                if SETTING_NAME.fullmatch(node.value):
-                    found.add(node.value)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                arguments = [*node.args, *(k.value for k in node.keywords)]
+                owner = node.func.value if isinstance(node.func, ast.Attribute) else None
+                if any(_is_env(a) for a in arguments) or (owner is not None and _is_env(owner)):
+                    found |= _setting_names(arguments)
+            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id.endswith("_SETTING")
+                                                      for t in node.targets):  # fmt: skip
+                found |= _setting_names([node.value])
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found.update(BINDING_REFERENCE.findall(node.value))
             elif isinstance(node, ast.JoinedStr) and isinstance(node.values[0], ast.FormattedValue):
                 # f"{name}__clientId", f"{name}__{service}ServiceUri": the storage connection's identity-based
@@ -91,10 +89,11 @@ def test_every_setting_the_code_reads_is_in_the_bicep_and_nothing_else():
 def test_a_new_setting_or_a_stray_one_is_named(tmp_path: Path):
     """A setting added to the code and one left in the Bicep are both reported."""
     module = tmp_path / "m.py"
-    module.write_text('"""DOC_STRING_NAME"""\n__all__ = ["NOT_A_SETTING"]\nX = env.get("NEW_SETTING_SECONDS")\n')
+    module.write_text('"""DOC_STRING_NAME"""\n__all__ = ["NOT_A_SETTING"]\nif op in ("MAX_REPEAT",): pass\n'
+                      'X = env.get("NEW_SETTING_SECONDS")\nY = read_int(env, "OTHER_SECONDS", 1)\nA_SETTING = "NAMED_ONE"\n')
     read = settings_read_by([module])
-    assert read == {"NEW_SETTING_SECONDS", CONNECTION}
-    assert problems(read, [CONNECTION, "OLD_SETTING"], {}) == [
+    assert read == {"NEW_SETTING_SECONDS", "OTHER_SECONDS", "NAMED_ONE", CONNECTION}
+    assert problems(read, [CONNECTION, "OLD_SETTING", "OTHER_SECONDS", "NAMED_ONE"], {}) == [
         "NEW_SETTING_SECONDS is read by the code but neither set in infra/app/function-app.bicep nor listed there as "
         "'// NEW_SETTING_SECONDS: <default>'",
         "infra/app/function-app.bicep sets OLD_SETTING, which nothing reads: remove it",

@@ -53,7 +53,7 @@ class App:
         text = request if isinstance(request, str) else json.dumps(request)
         send_message(self.runtime.queues.get_queue_client(self.runtime.settings.request_queue), text)
         if isinstance(request, dict):
-            return build_id_for(parse_request(request).resource_id)
+            return build_id_for(parse_request(request, known_regions=self.runtime.settings.known_regions).resource_id)
         return ""
 
     def worker_command(self, *extra: str) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
 from core.clients.arm import Arm
+from core.clouds import CLOUDS
 from core.config import Settings
 from core.request import parse_request
 from core.request.encryption import to_body
@@ -41,7 +42,7 @@ def test_a_cmk_version_is_built_in_azure_china(app: App):
     }
     [put] = app.puts()
     assert put.json["tags"] == {"imageBuilder.buildId": build_id}
-    assert {**put.json, "tags": {}} == to_body(parse_request(example(CHINA)))
+    assert {**put.json, "tags": {}} == to_body(parse_request(example(CHINA), known_regions=CLOUDS["AzureChinaCloud"].regions))
     east, north = put.json["properties"]["publishingProfile"]["targetRegions"]
     assert (east["name"], north["name"]) == ("chinaeast2", "chinanorth3")
     assert east["encryption"]["osDiskImage"]["diskEncryptionSetId"] == DES + "ChinaEast2DES"

@@ -1,6 +1,7 @@
 """`python -m core plan`: in-process for the many cases, as a subprocess for the real entry point."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,19 +10,21 @@ import pytest
 
 from core.cli import build_parser, main
 from tests.unit.builders import raw_request
+from tests.unit.test_examples import EXAMPLE_CLOUDS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 
 
-def run_module(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+def run_module(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, input=stdin, capture_output=True,
-                          timeout=60, check=False)
+                          timeout=60, check=False, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
 def test_plan_on_each_example_prints_one_json_object_and_exits_0(example):
-    result = run_module("plan", str(example))
+    cloud = EXAMPLE_CLOUDS.get(example.name)
+    result = run_module("plan", str(example), env={"AZURE_CLOUD": cloud} if cloud else None)
     assert result.returncode == 0, result.stderr
     assert result.stderr == b""
     plan = json.loads(result.stdout)  # one object and nothing else, or this raises
@@ -31,9 +34,10 @@ def test_plan_on_each_example_prints_one_json_object_and_exits_0(example):
 
 
 def test_plan_reads_stdin_when_given_a_dash():
-    result = run_module("plan", "-", stdin=EXAMPLES[0].read_bytes())
+    public = next(e for e in EXAMPLES if e.name not in EXAMPLE_CLOUDS)
+    result = run_module("plan", "-", stdin=public.read_bytes())
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == json.loads(run_module("plan", str(EXAMPLES[0])).stdout)
+    assert json.loads(result.stdout) == json.loads(run_module("plan", str(public)).stdout)
 
 
 def test_plan_on_a_bad_request_exits_2_with_one_line_per_problem_and_no_traceback():

@@ -17,6 +17,7 @@ from core.request.reader import DATA_DISK_FIELDS, ENCRYPTION_FIELDS, OS_DISK_FIE
 from core.request.schema import SCHEMA_PATH, request_schema
 from tests.unit.builders import raw_request
 from tests.unit.strategies import randomly_cased
+from tests.unit.test_examples import regions_of
 from tests.unit.test_request_properties import build_requests, field_names, json_values
 
 FAST = settings(max_examples=150, deadline=None)
@@ -26,9 +27,9 @@ VALIDATOR = Draft202012Validator(SCHEMA)
 FIX = f"add it to {SCHEMA_PATH.relative_to(Path(__file__).parents[2])} (and to its test here)"
 
 
-def parses(raw: object) -> bool:
+def parses(raw: object, known_regions: frozenset[str] | None = None) -> bool:
     try:
-        parse_request(raw)
+        parse_request(raw) if known_regions is None else parse_request(raw, known_regions=known_regions)
     except RequestInvalid:
         return False
     return True
@@ -79,7 +80,7 @@ def test_the_encryption_objects_have_exactly_the_parsers_fields():
 def test_every_example_is_valid_for_both(path):
     raw = json.loads(path.read_text())
     assert schema_errors(raw) == []
-    assert parses(raw)
+    assert parses(raw, regions_of(path.name))
 
 
 def test_a_schema_reference_in_a_request_file_is_accepted_by_both():
