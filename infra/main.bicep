@@ -33,6 +33,12 @@ param requiredFeatures string = 'Microsoft.Compute/SIGEncryption'
 @description('Subscriptions where features and Microsoft.Compute are registered, comma-separated (only when requiredFeatures is not empty).')
 param registrationSubscriptionIds string = ''
 
+@description('Allow verification VMs (a request\'s `verification`): the verification role on each target resource group.')
+param verifyImages bool = false
+
+@description('Resource groups of the verification subnets, comma-separated <subscriptionId>/<resourceGroup> (with verifyImages).')
+param verificationSubnetGroups string = ''
+
 @description('Gallery resource IDs to audit, comma-separated (AUDIT_GALLERIES).')
 param auditGalleries string = ''
 
@@ -66,6 +72,13 @@ var topicScopes = [
 var registrationSubscriptions = [
   for e in (empty(requiredFeatures) || empty(registrationSubscriptionIds) ? [] : split(registrationSubscriptionIds, ',')): trim(e)
 ]
+var subnetScopes = [
+  for e in (!verifyImages || empty(verificationSubnetGroups) ? [] : split(verificationSubnetGroups, ',')): {
+    subscriptionId: split(trim(e), '/')[0]
+    resourceGroup: split(trim(e), '/')[1]
+  }
+]
+var verificationScopes = verifyImages ? builderScopes : []
 var auditSubscriptions = [for e in (empty(auditSubscriptionIds) ? [] : split(auditSubscriptionIds, ',')): trim(e)]
 var builderSubscriptions = [for t in builderScopes: t.subscriptionId]
 var thisSubscription = [subscription().subscriptionId]
@@ -151,6 +164,7 @@ module roles 'app/roles.bicep' = {
     // A role is created in this subscription and assignable in every subscription it is used in.
     assignableSubscriptionIds: union(thisSubscription, builderSubscriptions, registrationSubscriptions, auditSubscriptions)
     withRegistration: !empty(requiredFeatures)
+    withVerification: verifyImages
   }
 }
 
@@ -160,6 +174,28 @@ module builderAssignments 'app/role-assignment-group.bicep' = [
     scope: resourceGroup(target.subscriptionId, target.resourceGroup)
     params: {
       roleDefinitionName: roles.outputs.builderRoleName
+      principalId: identity.outputs.principalId
+    }
+  }
+]
+
+module verificationAssignments 'app/role-assignment-group.bicep' = [
+  for (target, i) in verificationScopes: {
+    name: 'verification-role-${i}'
+    scope: resourceGroup(target.subscriptionId, target.resourceGroup)
+    params: {
+      roleDefinitionName: roles.outputs.verificationRoleName
+      principalId: identity.outputs.principalId
+    }
+  }
+]
+
+module networkAssignments 'app/role-assignment-group.bicep' = [
+  for (target, i) in subnetScopes: {
+    name: 'network-role-${i}'
+    scope: resourceGroup(target.subscriptionId, target.resourceGroup)
+    params: {
+      roleDefinitionName: roles.outputs.networkRoleName
       principalId: identity.outputs.principalId
     }
   }

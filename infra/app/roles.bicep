@@ -7,6 +7,8 @@ param environmentName string
 param assignableSubscriptionIds array
 @description('Create the registration role (REQUIRED_FEATURES is not empty).')
 param withRegistration bool
+@description('Create the verification roles (builds may ask for a verification VM).')
+param withVerification bool
 
 // Assigned on each target resource group (galleries, disk encryption sets, build sources).
 var builderActions = [
@@ -36,6 +38,22 @@ var auditActions = [
   'Microsoft.Compute/galleries/images/read'
   'Microsoft.Compute/galleries/images/versions/read'
   'Microsoft.Compute/diskEncryptionSets/read'
+]
+
+// Assigned on each target resource group when verification VMs are enabled: a NIC and a VM from the new
+// version, their disks read back (builder role) and everything deleted.
+var verificationActions = [
+  'Microsoft.Compute/virtualMachines/write'
+  'Microsoft.Compute/virtualMachines/delete'
+  'Microsoft.Compute/disks/delete'
+  'Microsoft.Network/networkInterfaces/write'
+  'Microsoft.Network/networkInterfaces/delete'
+  'Microsoft.Network/networkInterfaces/join/action'
+]
+
+// Assigned on each resource group holding a verification subnet: the NIC joins it.
+var networkActions = [
+  'Microsoft.Network/virtualNetworks/subnets/join/action'
 ]
 
 var scopes = [for s in assignableSubscriptionIds: '/subscriptions/${s}']
@@ -74,6 +92,30 @@ resource audit 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
 }
 
 // Role definitions are tenant-wide; each assignment names its role by this GUID in its own subscription.
+resource verification 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (withVerification) {
+  name: guid(subscription().id, environmentName, 'cmk-image-builder-verification')
+  properties: {
+    roleName: 'CMK Image Builder verification (${environmentName})'
+    description: 'Creates and deletes the verification VM, its NIC and disks for a new CMK image version.'
+    type: 'CustomRole'
+    permissions: [{ actions: verificationActions, notActions: [] }]
+    assignableScopes: scopes
+  }
+}
+
+resource network 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (withVerification) {
+  name: guid(subscription().id, environmentName, 'cmk-image-builder-network')
+  properties: {
+    roleName: 'CMK Image Builder network (${environmentName})'
+    description: 'Lets the verification VM NIC join its subnet.'
+    type: 'CustomRole'
+    permissions: [{ actions: networkActions, notActions: [] }]
+    assignableScopes: scopes
+  }
+}
+
 output builderRoleName string = builder.name
 output registrationRoleName string = withRegistration ? registration.name : ''
 output auditRoleName string = audit.name
+output verificationRoleName string = withVerification ? verification.name : ''
+output networkRoleName string = withVerification ? network.name : ''

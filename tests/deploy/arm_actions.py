@@ -21,6 +21,8 @@ _GALLERY = _COMPUTE + r"/galleries/[^/]+"
 BUILDER = ("builderActions",)  # on each target resource group
 REGISTRATION = ("registrationActions",)  # on each registration subscription
 AUDIT = ("auditActions",)  # on each subscription in AUDIT_SUBSCRIPTIONS
+VERIFY = ("verificationActions",)  # on each target resource group, when verification VMs are enabled
+NETWORK = ("networkActions",)  # on each resource group of the verification subnets
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Rule:
     pattern: str
     action: str
     roles: tuple[str, ...]  # the variables in roles.bicep whose roles must hold the action
+    # Actions ARM also checks on resources the request links to (a NIC's subnet, a VM's NIC), with their roles.
+    linked: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def matches(self, method: str, path: str) -> bool:
         return method.upper() == self.method and re.fullmatch(self.pattern, path, re.IGNORECASE) is not None
@@ -58,6 +62,15 @@ RULES: tuple[Rule, ...] = (
          REGISTRATION),
     Rule("POST", _SUB + r"/providers/Microsoft\.Compute/register", "Microsoft.Compute/register/action",
          REGISTRATION),
+    # The verification VM (core/orchestration/verification.py): a NIC and a VM from the new version, deleted after.
+    Rule("PUT", _COMPUTE + r"/virtualMachines/[^/]+", "Microsoft.Compute/virtualMachines/write", VERIFY,
+         linked=(("Microsoft.Network/networkInterfaces/join/action", VERIFY),)),
+    Rule("DELETE", _COMPUTE + r"/virtualMachines/[^/]+", "Microsoft.Compute/virtualMachines/delete", VERIFY),
+    Rule("DELETE", _COMPUTE + r"/disks/[^/]+", "Microsoft.Compute/disks/delete", VERIFY),
+    Rule("PUT", _RG + r"/providers/Microsoft\.Network/networkInterfaces/[^/]+", "Microsoft.Network/networkInterfaces/write",
+         VERIFY, linked=(("Microsoft.Network/virtualNetworks/subnets/join/action", NETWORK),)),
+    Rule("DELETE", _RG + r"/providers/Microsoft\.Network/networkInterfaces/[^/]+",
+         "Microsoft.Network/networkInterfaces/delete", VERIFY),
     # The audit of AUDIT_SUBSCRIPTIONS lists galleries at subscription scope (audit role).
     Rule("GET", _SUB + r"/providers/Microsoft\.Compute/galleries", "Microsoft.Compute/galleries/read", AUDIT),
 )  # fmt: skip

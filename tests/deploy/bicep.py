@@ -35,7 +35,8 @@ def string_list(path: Path, variable: str) -> list[str]:
 
 def role_actions() -> dict[str, list[str]]:
     """The actions of each custom role in infra/app/roles.bicep, by its variable name."""
-    return {name: string_list(ROLES, name) for name in ("builderActions", "registrationActions", "auditActions")}
+    names = ("builderActions", "registrationActions", "auditActions", "verificationActions", "networkActions")
+    return {name: string_list(ROLES, name) for name in names}
 
 
 def app_setting_names() -> list[str]:

@@ -33,8 +33,9 @@ def required_actions(calls: list[ArmCall]) -> tuple[dict[tuple[str, str], set[st
         if rule is None:
             unmapped.append(f"{call.method} {call.path}  (in {call.test})")
             continue
-        for role in rule.roles:
-            needed[(role, rule.action)].add(call.test)
+        for action, roles in ((rule.action, rule.roles), *rule.linked):
+            for role in roles:
+                needed[(role, action)].add(call.test)
     return needed, sorted(set(unmapped))
 
 
@@ -84,8 +85,10 @@ def test_every_rule_names_a_role_and_an_action_of_its_namespace():
     for rule in arm_actions.RULES:
         assert rule.roles and all(role in roles for role in rule.roles), rule
         namespace = rule.action.split("/", 1)[0]
-        assert namespace in ("Microsoft.Compute", "Microsoft.Features", "Microsoft.Resources"), rule
+        assert namespace in ("Microsoft.Compute", "Microsoft.Features", "Microsoft.Resources", "Microsoft.Network"), rule
     assert arm_actions.rule_for("PUT", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/"
                                        "images/i/versions/1.0.0").action.endswith("versions/write")  # fmt: skip
     assert arm_actions.rule_for("DELETE", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/"
                                           "images/i/versions/1.0.0") is None  # fmt: skip
+    nic = arm_actions.rule_for("PUT", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/n")
+    assert nic.linked == (("Microsoft.Network/virtualNetworks/subnets/join/action", ("networkActions",)),)
