@@ -31,7 +31,8 @@ def normalize_region(name: str) -> str:
 
 
 # The physical regions of each cloud (programmatic names, as `az account list-locations` lists them), keyed
-# like the cloud profiles of core/clouds.py, which take them from here. Regions open every year: EXTRA_REGIONS adds names without a release.
+# like the cloud profiles of core/clouds.py, which take them from here. Regions open every year: EXTRA_REGIONS
+# adds names without a release.
 PUBLIC_REGIONS = frozenset({
     "australiacentral", "australiacentral2", "australiaeast", "australiasoutheast", "austriaeast",
     "belgiumcentral", "brazilsouth", "brazilsoutheast", "brazilus", "canadacentral", "canadaeast",
