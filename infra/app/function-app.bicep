@@ -54,6 +54,13 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 // SNAPSHOT_POLL_SECONDS: 30
 // SNAPSHOT_WAIT_TIMEOUT_SECONDS: 3600
 // AUDIT_REQUIRE_CMK: true
+// ARM_BUDGET_PERCENT: 50
+// ARM_READ_BUCKET: 250
+// ARM_READS_PER_SECOND: 25
+// ARM_WRITE_BUCKET: 200
+// ARM_WRITES_PER_SECOND: 10
+// COMPLETION_EVENTS_QUEUE: none (no completion events)
+// COMPLETION_EVENTS_TOPIC_ENDPOINT: none (no completion events)
 // AUDIT_EOL_WARNING_DAYS: 30
 var appSettings = [
   // Identity-based host storage; service URIs (not an account name) so every cloud gets its own hosts.
