@@ -40,8 +40,15 @@ lint: $(PY_STAMP)
 	$(PY) -m ruff check .
 
 # Tests start (and always stop) their own Azurite and simulator on free ports: see tests/conftest.py.
+# They run on TEST_WORKERS xdist workers (most of their time is waiting on queues and replication); the
+# least-privilege check then reads the ARM calls every worker recorded (ARM_CALLS_DIR) in a session of its own.
+TEST_WORKERS ?= 4
+ARM_CALLS_DIR := .run/arm-calls
+
 test: setup lint
-	$(PY) -m pytest
+	rm -rf $(ARM_CALLS_DIR)
+	ARM_CALLS_DIR=$(ARM_CALLS_DIR) $(PY) -m pytest -n $(TEST_WORKERS) -m "not after_all_tests"
+	ARM_CALLS_DIR=$(ARM_CALLS_DIR) $(PY) -m pytest -m after_all_tests
 
 demo: setup
 	$(PY) -m devstack.demo

@@ -1,11 +1,19 @@
 """Session-wide test support: every ARM request any simulator records is also collected here, so that
-tests/deploy/test_least_privilege.py, which runs last, can compare the app's calls with infra/'s roles."""
+tests/deploy/test_least_privilege.py, which runs last, can compare the app's calls with infra/'s roles.
+
+`make test` runs the suite on several xdist workers, each a session of its own. With ``ARM_CALLS_DIR`` set,
+every session also writes the calls it saw and the test files it ran to that folder as JSON lines, and the
+``after_all_tests`` tests, run afterwards in one session of their own, read them all back.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +32,28 @@ class ArmCall:
 
 ARM_CALLS = pytest.StashKey[list[ArmCall]]()
 LAST = "after_all_tests"
+CALLS_DIR_SETTING = "ARM_CALLS_DIR"
+
+
+def calls_dir() -> Path | None:
+    """The folder sessions share their calls through (``ARM_CALLS_DIR``), or None for one session alone."""
+    value = os.environ.get(CALLS_DIR_SETTING, "").strip()
+    return Path(value) if value else None
+
+
+def shared_record() -> tuple[list[ArmCall], set[str]]:
+    """Every call and every test file the earlier sessions of this run wrote to ``ARM_CALLS_DIR``."""
+    calls: list[ArmCall] = []
+    files: set[str] = set()
+    folder = calls_dir()
+    for path in sorted(folder.glob("*.jsonl")) if folder else ():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            if "file" in entry:
+                files.add(entry["file"])
+            else:
+                calls.append(ArmCall(**entry))
+    return calls, files
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,7 +74,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker(LAST) is not None)  # stable: the others keep their order
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    folder = calls_dir()
+    if folder is None or not hasattr(session, "items"):
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    files = sorted({item.nodeid.split("::")[0] for item in session.items})
+    lines = [json.dumps({"file": name}) for name in files]
+    lines += [json.dumps(asdict(call)) for call in session.config.stash[ARM_CALLS]]
+    (folder / f"{uuid.uuid4().hex}.jsonl").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+
+
 @pytest.fixture
 def arm_calls(request: pytest.FixtureRequest) -> Iterator[list[ArmCall]]:
-    """The ARM requests recorded so far in this session, by every simulator."""
-    yield list(request.config.stash[ARM_CALLS])
+    """The ARM requests recorded so far in this run: this session's, and those of earlier sessions."""
+    yield list(request.config.stash[ARM_CALLS]) + shared_record()[0]
