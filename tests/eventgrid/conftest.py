@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 
@@ -49,8 +49,9 @@ def env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     runtime = handlers.build_runtime(settings)
     for queue in (snapshot_work.QUEUE, runtime.settings.request_queue):
         client = runtime.queues.get_queue_client(queue)
-        with contextlib.suppress(ResourceNotFoundError):
-            client.clear_messages()
+        with contextlib.suppress(ResourceExistsError):  # each xdist worker has an Azurite of its own, empty at first
+            client.create_queue()
+        client.clear_messages()
     tables = snapshot_builds.table_service(settings, runtime.settings.storage_connection)
     tables.delete_table(snapshot_work.TABLE)
     snapshot_work.forget_templates()
