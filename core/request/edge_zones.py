@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 
 from core.request import cli_strings
 from core.request.fields import read_location
-from core.request.model import DataDiskEncryption, EdgeZoneTarget
+from core.request.model import EdgeZoneTarget
 from core.request.reader import EDGE_ZONE_FIELDS, EXTENDED_LOCATION_FIELDS, FieldReader, join_path, type_name
 from core.request.regions import check_known
-from core.request.targets import cli_entries, encryption_object, entry_reference
+from core.request.targets import cli_entries, encryption_object, resolve_entry
 
 EDGE_ZONE_TYPE = "EdgeZone"
 
@@ -154,12 +154,5 @@ def apply_edge_zone_encryption(parser: FieldReader, value: object, path: str, zo
             continue
         if parsed is None:
             continue
-        os_des = None
-        if parsed.os_disk_encryption_set is not None:
-            os_des = entry_reference(parser, parsed.os_disk_encryption_set, entry_path, f"{label}OS disk: ")
-        data = []
-        for lun, des in parsed.data_disks:
-            des_id = entry_reference(parser, des, entry_path, f"{label}LUN {lun}: ")
-            if des_id is not None:
-                data.append(DataDiskEncryption(lun, des_id))
-        zone.target = replace(zone.target, os_disk_encryption_set_id=os_des, data_disk_encryption=tuple(data))
+        os_des, data = resolve_entry(parser, parsed, entry_path, label)
+        zone.target = replace(zone.target, os_disk_encryption_set_id=os_des, data_disk_encryption=data)

@@ -269,16 +269,23 @@ def apply_encryption_strings(parser: FieldReader, value: object, path: str, regi
         region = regions[index] if count_matches else None
         if parsed is None:
             continue
-        os_des = None
-        if parsed.os_disk_encryption_set is not None:
-            os_des = entry_reference(parser, parsed.os_disk_encryption_set, entry_path, f"{label}OS disk: ")
-        data = []
-        for lun, des in parsed.data_disks:
-            des_id = entry_reference(parser, des, entry_path, f"{label}LUN {lun}: ")
-            if des_id is not None:
-                data.append(DataDiskEncryption(lun, des_id))
+        os_des, data = resolve_entry(parser, parsed, entry_path, label)
         if region is not None and region.target is not None:
-            region.target = replace(region.target, os_disk_encryption_set_id=os_des, data_disk_encryption=tuple(data))
+            region.target = replace(region.target, os_disk_encryption_set_id=os_des, data_disk_encryption=data)
+
+
+def resolve_entry(parser: FieldReader, parsed: cli_strings.CliRegionEncryption, path: str,
+                  label: str) -> tuple[str | None, tuple[DataDiskEncryption, ...]]:
+    """The DES references of one parsed CLI encryption entry resolved to IDs (a problem for each that is not)."""
+    os_des = None
+    if parsed.os_disk_encryption_set is not None:
+        os_des = entry_reference(parser, parsed.os_disk_encryption_set, path, f"{label}OS disk: ")
+    data = []
+    for lun, des in parsed.data_disks:
+        des_id = entry_reference(parser, des, path, f"{label}LUN {lun}: ")
+        if des_id is not None:
+            data.append(DataDiskEncryption(lun, des_id))
+    return os_des, tuple(data)
 
 
 def entry_reference(parser: FieldReader, value: str, path: str, label: str) -> str | None:
