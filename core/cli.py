@@ -174,7 +174,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
 
 def _document(rt: Any, reference: str) -> dict[str, Any] | None:
-    from core.orchestration.runner import find_build_id
+    from core.orchestration.submissions import find_build_id
     from core.status import build_status
 
     return build_status(rt.store, find_build_id(reference))
@@ -209,7 +209,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_cancel(args: argparse.Namespace) -> int:
     """Cancel a build that has not ended; one already writing to Azure is told what continues there."""
-    from core.orchestration.runner import find_build_id
+    from core.orchestration.submissions import find_build_id
 
     rt = _runtime()
     build_id = find_build_id(args.build)

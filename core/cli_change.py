@@ -12,7 +12,7 @@ def run_change_regions(args: argparse.Namespace) -> int:
     """Check the change offline; ``--plan`` reads the version (read-only) and prints the PUT it would send,
     otherwise the change goes on the request queue and its build ID is printed."""
     from core.cli import EXIT_OK, InputInvalid, _known_regions, _report, _runtime, read_request_file
-    from core.orchestration.runner import change_submission
+    from core.orchestration.submissions import change_submission
     from core.request import RequestInvalid, change
 
     try:

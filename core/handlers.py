@@ -25,8 +25,10 @@ from core.events.sinks import sinks_from_settings
 from core.orchestration.admission import build_id_for
 from core.orchestration.budget import BudgetStore
 from core.orchestration.registration import Registrar
-from core.orchestration.runner import Runner, StepMessage, UnprocessableMessage, derive_resource_id
+from core.orchestration.runner import Runner
+from core.orchestration.step_messages import StepMessage
 from core.orchestration.store import BuildStore
+from core.orchestration.submissions import UnprocessableMessage, derive_resource_id
 from core.snapshots import builds as snapshot_builds
 from core.snapshots.eventgrid import event_to_dict
 

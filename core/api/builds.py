@@ -25,8 +25,8 @@ from core.api.http import ApiRequest, ApiResponse, json_response, not_found, pro
 from core.api.listing import CONTINUATION_HEADER, encode_continuation, parse_list_query
 from core.api.submit import submit_request
 from core.orchestration.admission import Outcome, Submission
-from core.orchestration.runner import MAX_REQUEST_BYTES, change_submission, find_build_id
 from core.orchestration.state import BuildState, BuildStatus
+from core.orchestration.submissions import MAX_REQUEST_BYTES, change_submission, find_build_id
 from core.request import RequestInvalid, change, parse_request
 from core.request.schema import schema_text
 from core.status import TERMINAL_STATUSES, build_status

@@ -14,8 +14,8 @@ from typing import Any
 
 from core.clients.storage import send_message
 from core.orchestration.admission import Outcome, admit
-from core.orchestration.runner import submission_from_text
 from core.orchestration.state import utc_iso
+from core.orchestration.submissions import submission_from_text
 
 QUEUED = "Queued"
 

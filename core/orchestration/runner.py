@@ -11,150 +11,38 @@ Order of writes, so that a crash anywhere loses nothing:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueServiceClient
 
-from core import json_input, telemetry
+from core import telemetry
 from core.clients import ratelimit
 from core.clients.arm import Arm, ArmFailure
 from core.clients.arm_pool import ArmPool
 from core.clients.storage import send_message
 from core.config import Settings
 from core.events.outbox import ends_build, outbox_key
-from core.orchestration.admission import Admission, Outcome, Submission, admit, build_id_for, fingerprint
+from core.orchestration.admission import Admission, Outcome, Submission, admit
 from core.orchestration.budget import BudgetStore
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
 from core.orchestration.state import BuildState, parse_iso, utc_iso
+from core.orchestration.step_messages import MAX_DELAY_SECONDS, StepMessage, redrive_cutoff
 from core.orchestration.steps import StepContext, run_step
 from core.orchestration.store import BuildExists, BuildStore, StaleState
-from core.problems import ProblemList
-from core.request import RequestInvalid, change, parse_request, request_to_dict
-from core.request.regions import PUBLIC_REGIONS
-from core.request.resource_ids import named_image_version_id
+from core.orchestration.submissions import submission_from_text
 
 log = logging.getLogger(__name__)
 
-# A request larger than this is refused (queue messages stop at 64 KiB; a build's state row keeps it).
-MAX_REQUEST_BYTES = 16 * 1024
-# Azure Storage queues accept a visibility delay of at most 7 days.
-MAX_DELAY_SECONDS = 7 * 24 * 3600 - 60
 # How long every build of a subscription holds off after a 429 that names no Retry-After.
 THROTTLE_DEFAULT_SECONDS = 5.0
 # A step whose budget slot is this close runs now rather than paying a queue round trip.
 BUDGET_SLACK_SECONDS = 0.2
-
-
-class UnprocessableMessage(ValueError):
-    """A request message from which no image-version ID can be derived: it belongs in the poison queue."""
-
-
-def derive_resource_id(raw: Any) -> str | None:
-    """The image-version ID a request is about, if its identifying fields are usable."""
-    if not isinstance(raw, dict):
-        return None
-    parts = [raw.get(k) for k in ("subscriptionId", "resourceGroup", "galleryName", "imageDefinition", "version")]
-    if not all(isinstance(p, str) and p.strip() for p in parts):
-        return None
-    try:
-        return named_image_version_id(*(str(p).strip() for p in parts))
-    except ValueError:
-        return None
-
-
-def change_submission(raw: dict[str, Any], resource_id: str, *, message_id: str | None = None,
-                      origin: str = "queue", known_regions: frozenset[str] = PUBLIC_REGIONS) -> Submission:
-    """A change of regions: its own build (keyed by the version and the change's content)."""
-    try:
-        parsed = change.parse_change(raw, known_regions=known_regions)
-    except RequestInvalid as exc:
-        problems = tuple({"field": p.field, "message": p.message} for p in exc.problems)
-        return Submission(resource_id, raw, problems, message_id, origin, build_key=f"{resource_id}#invalid-change")
-    canonical = change.change_to_dict(parsed)
-    key = f"{parsed.resource_id}#{change.OPERATION}#{fingerprint(canonical)}"
-    return Submission(parsed.resource_id, canonical, (), message_id, origin, build_key=key)
-
-
-def submission_from_text(text: str, *, message_id: str | None = None, origin: str = "queue",
-                         known_regions: frozenset[str] = PUBLIC_REGIONS) -> Submission:
-    """Parse a request message into a submission; `UnprocessableMessage` if no build ID can be derived.
-
-    Whatever can be read is used: a message too deep, too large or with unusable text, but whose
-    identifying fields are there, becomes a Rejected build listing why, never a poisoned message.
-    """
-    size = len(text.encode("utf-8", errors="surrogatepass"))
-    decoded = json_input.decode(text, "(message)")
-    if not decoded.complete:
-        reason = "; ".join(problem.message for problem in decoded.problems)
-        raise UnprocessableMessage(f"the message {reason}; expected one build request object")
-    raw = decoded.value
-    resource_id = derive_resource_id(raw)
-    if resource_id is None:
-        raise UnprocessableMessage(
-            "cannot tell which image version the message is about: subscriptionId, resourceGroup, galleryName, "
-            "imageDefinition and version must all be present and valid"
-        )
-    problems = ProblemList()
-    problems.extend(decoded.problems)
-    if size > MAX_REQUEST_BYTES:
-        problems.add("(message)", f"request is {size} bytes; the limit is {MAX_REQUEST_BYTES}")
-    if not problems and change.is_change(raw):
-        return change_submission(raw, resource_id, message_id=message_id, origin=origin, known_regions=known_regions)
-    if not problems:
-        try:
-            request = parse_request(raw, known_regions=known_regions)
-        except RequestInvalid as exc:
-            problems.extend(exc.problems)
-        else:
-            return Submission(request.resource_id, request_to_dict(request), (), message_id, origin)
-    kept = raw if size <= MAX_REQUEST_BYTES and not decoded.problems else None
-    return Submission(resource_id, kept, tuple(problem.to_dict() for problem in problems.final()), message_id, origin)
-
-
-@dataclass(frozen=True)
-class StepMessage:
-    """A build's pending step; `due` (when it is meant to run) lets the re-drive see how far behind the queue is."""
-
-    build_id: str
-    seq: int
-    due: str | None = None
-
-    def to_text(self) -> str:
-        data: dict[str, Any] = {"buildId": self.build_id, "seq": self.seq}
-        if self.due:
-            data["due"] = self.due
-        return json.dumps(data)
-
-    @classmethod
-    def from_text(cls, text: str) -> StepMessage:
-        data = json_input.load(text, "(step message)")  # ValueError, never RecursionError, for a bad one
-        due = data.get("due")
-        seq = data["seq"]
-        if isinstance(seq, bool) or not isinstance(seq, int):
-            raise ValueError("seq must be a whole number")
-        return cls(build_id=str(data["buildId"]), seq=seq, due=str(due) if due else None)
-
-
-def redrive_cutoff(
-    now: datetime, queue_front_due: datetime | None, *, lease_seconds: float, grace_seconds: float
-) -> datetime:
-    """Steps due before this cannot still have their message waiting in the queue. Pure.
-
-    A step message is due at `due_at`; consumers take messages roughly in that order, so while the oldest
-    message still visible in the queue was due at `queue_front_due`, anything due later may simply be
-    waiting behind it (a backlog). Past that point, a step whose message was taken has had its step lease
-    to run; `grace_seconds` covers the queue's loose ordering.
-    """
-    front = min(now, queue_front_due) if queue_front_due is not None else now
-    return front - timedelta(seconds=lease_seconds + grace_seconds)
 
 
 class Runner:
@@ -393,11 +281,3 @@ class Runner:
             telemetry.record_write(state, written)
             return written
         raise StaleState(f"build {build_id}: too much contention while cancelling")
-
-
-def find_build_id(reference: str) -> str:
-    """A build ID given either itself or the image version's resource ID."""
-    text = reference.strip()
-    if text.lower().startswith(("/subscriptions/", "subscriptions/")):
-        return build_id_for("/" + text.lstrip("/"))
-    return text

@@ -44,8 +44,9 @@ from core.clients.storage import send_message, table_service
 from core.config import Settings
 from core.orchestration.admission import build_id_for
 from core.orchestration.backoff import retry_delay
-from core.orchestration.runner import MAX_DELAY_SECONDS, derive_resource_id
 from core.orchestration.state import parse_iso, utc_iso
+from core.orchestration.step_messages import MAX_DELAY_SECONDS
+from core.orchestration.submissions import derive_resource_id
 from core.request import RequestInvalid, parse_request, resource_ids
 from core.snapshots.eventgrid import Ignored, Refused
 from core.snapshots.eventgrid import classify as classify_event

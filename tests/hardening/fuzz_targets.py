@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from core.orchestration.admission import admit
-from core.orchestration.runner import UnprocessableMessage, submission_from_text
+from core.orchestration.submissions import UnprocessableMessage, submission_from_text
 from core.request import RequestInvalid, parse_request, resource_ids
 from core.request.encryption import to_body
 from core.request.model import TOP_LEVEL_FIELDS

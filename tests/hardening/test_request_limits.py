@@ -5,7 +5,7 @@ import json
 import pytest
 
 from core.orchestration.admission import admit
-from core.orchestration.runner import MAX_REQUEST_BYTES, submission_from_text
+from core.orchestration.submissions import MAX_REQUEST_BYTES, submission_from_text
 from core.request import RequestInvalid, parse_request
 from core.request.parse import MAX_STORED_REQUEST_CHARS, stored_size
 from core.request.regions import PUBLIC_REGIONS
@@ -144,7 +144,7 @@ def test_a_lone_surrogate_in_a_message_is_a_rejected_submission():
 @pytest.mark.parametrize("text", ["[" * 2000 + "]" * 2000, '{"buildId": "b", "seq": 1' + "0" * 5000 + "}",
                                   '{"buildId": "b", "seq": true}', '{"buildId": "b"}'])
 def test_a_malformed_step_or_snapshot_message_is_a_value_error_not_a_recursion_error(text):
-    from core.orchestration.runner import StepMessage
+    from core.orchestration.step_messages import StepMessage
     from core.snapshots.work import SnapshotWork
 
     for reader in (StepMessage.from_text, SnapshotWork.from_text):
@@ -160,7 +160,7 @@ def test_a_request_naming_its_version_badly_is_still_a_recorded_rejection(overri
 
 
 def test_a_name_that_cannot_be_part_of_an_id_leaves_nothing_to_record():
-    from core.orchestration.runner import UnprocessableMessage
+    from core.orchestration.submissions import UnprocessableMessage
 
     with pytest.raises(UnprocessableMessage):
         submission_from_text(json.dumps(raw_request(version="a;b")))

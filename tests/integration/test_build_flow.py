@@ -11,7 +11,7 @@ import time
 import pytest
 
 from core.orchestration.admission import build_id_for
-from core.orchestration.runner import derive_resource_id
+from core.orchestration.submissions import derive_resource_id
 from core.request import parse_request
 from core.request.encryption import to_body
 from simulator import Fault
