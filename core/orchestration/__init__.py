@@ -7,5 +7,7 @@
 - `store`    builds and their history in Azure Table storage, ETag-guarded
 - `steps`    the I/O of each step (ARM calls), each returning an event
 - `runner`   executes decisions: claims a step, runs it, records, schedules the next message
+- `submissions`    request messages (queue, HTTP, CLI) into submissions
+- `step_messages`  the step queue's message, and when a step's message counts as lost
 - `registration`  the preview feature and provider registration step, shared per subscription
 """
