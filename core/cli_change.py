@@ -22,17 +22,18 @@ def run_change_regions(args: argparse.Namespace) -> int:
     except (InputInvalid, RequestInvalid) as invalid:
         return _report(invalid.problems)
     canonical = change.change_to_dict(parsed)
+    build_id = change_submission(canonical, parsed.resource_id).build_id
     if args.plan:
-        return _plan(parsed)
+        return _plan(parsed, build_id)
     from core.clients.storage import send_message
 
     rt = _runtime()
     send_message(rt.queues.get_queue_client(rt.settings.request_queue), json.dumps(canonical))
-    print(change_submission(canonical, parsed.resource_id).build_id)
+    print(build_id)
     return EXIT_OK
 
 
-def _plan(parsed: Any) -> int:
+def _plan(parsed: Any, build_id: str) -> int:
     from azure.core.exceptions import ResourceNotFoundError
 
     from core.cli import EXIT_INVALID, EXIT_OK, _report
@@ -50,7 +51,7 @@ def _plan(parsed: Any) -> int:
                                                          parsed.image_definition, parsed.version).as_dict()
     except ResourceNotFoundError:
         return _report([Problem("version", f"image version {parsed.resource_id} does not exist")])
-    body, problems = change.plan_change(parsed, version)
+    body, problems = change.plan_change(parsed, version, change_id=build_id)
     if problems:
         return _report(problems)
     print(json.dumps({"resourceId": parsed.resource_id, "body": body}, indent=2))

@@ -21,7 +21,6 @@ from core.policy import facts as facts_module
 from core.policy.config import Level, load_profile
 from core.request import RequestInvalid, change, resource_ids
 from core.request.encryption import request_from_body
-from core.request.regions import normalize_region
 
 # The rules that judge the disk encryption sets of the planned version (the rest concern a new version).
 _DES_RULES = ("DiskEncryptionSetSubscription", "DiskEncryptionSetNotFound", "DiskEncryptionSetRegion",
@@ -77,32 +76,50 @@ def validate_change(state: BuildState, ctx: Any) -> Event:
     return Validated(tuple(f"{f.code}: {f.message}" for f in found))
 
 
-def _applied(parsed: change.RegionChange, version: dict[str, Any]) -> bool:
-    """Whether the version already has the change (an earlier try of this PUT reached ARM)."""
-    names = {normalize_region(str(r.get("name")))
-             for r in (version.get("properties") or {}).get("publishingProfile", {}).get("targetRegions") or []}
-    return all(r.name in names for r in parsed.add) and not names & set(parsed.remove)
+def _version_changed(state: BuildState, why: str) -> Event:
+    failure = ArmFailure(transient=False, status=None, code="VersionChanged",
+                         message=f"the image version changed since the change was validated: {why}")
+    return ArmCallFailed(action=str(state.status), failure=failure)
+
+
+def _adopt(state: BuildState, parsed: change.RegionChange, version: dict[str, Any] | None) -> Event | None:
+    """An earlier try of this change's PUT reached ARM: watch its replication rather than PUT again.
+
+    Whatever provisioningState says (Updating, Succeeded, Failed), the replication step reads how it ends.
+    """
+    if version is None or not change.carries(parsed, version, state.build_id):
+        return None
+    return CreateAccepted(operation_url=state.operation_url, provisioning_state="Updating")
 
 
 def create_change(state: BuildState, ctx: Any) -> Event:
-    """One PUT of the whole version with the planned regions (kept regions exactly as read)."""
+    """One PUT of the whole version with the planned regions (kept regions exactly as read), tagged as this
+    change's and never retried inline.
+
+    The version is read first (the PUT body is planned from it); if it already carries this change, an
+    earlier try's answer was lost (a reset, a late answer, a worker that died) and no second PUT is sent.
+    A 409 (the version is being updated) is judged by reading the version again in the same way.
+    """
     parsed = change.parse_change(state.request, known_regions=ctx.settings.known_regions)
-    version = _read(ctx, parsed) or {}
-    if _applied(parsed, version):
-        provisioning = (version.get("properties") or {}).get("provisioningState")
-        return CreateAccepted(operation_url=state.operation_url, provisioning_state=provisioning)
-    body, problems = change.plan_change(parsed, version)
-    if problems:  # the version changed since validation
-        failure = ArmFailure(transient=False, status=None, code="VersionChanged",
-                             message="the image version changed since the change was validated: "
-                                     + "; ".join(str(p) for p in problems))
-        return ArmCallFailed(action=str(state.status), failure=failure)
+    version = _read(ctx, parsed)
+    if version is None:
+        return _version_changed(state, f"{parsed.resource_id} no longer exists")
+    adopted = _adopt(state, parsed, version)
+    if adopted is not None:
+        return adopted
+    body, problems = change.plan_change(parsed, version, change_id=state.build_id)
+    if problems:
+        return _version_changed(state, "; ".join(str(p) for p in problems))
     http_request = build_gallery_image_versions_create_or_update_request(
         resource_group_name=parsed.resource_group, gallery_name=parsed.gallery_name,
         gallery_image_name=parsed.image_definition, gallery_image_version_name=parsed.version,
         subscription_id=parsed.subscription_id, content_type="application/json", content=json.dumps(body),
     )
     response = ctx.arm.compute.send_request(http_request, retry_total=0)
+    if response.status_code == 409:
+        adopted = _adopt(state, parsed, _read(ctx, parsed))
+        if adopted is not None:
+            return adopted
     if response.status_code not in (200, 201):
         raise HttpResponseError(response=response)
     operation_url = response.headers.get("Azure-AsyncOperation")

@@ -32,6 +32,9 @@ CHANGE_FIELDS = ("operation", "subscriptionId", "resourceGroup", "galleryName", 
 _READ_ONLY_PUBLISHING = ("publishedDate",)
 _READ_ONLY_SAFETY = ("reportedForPolicyViolation", "policyViolations")
 _READ_ONLY_DISK = ("sizeInGB",)
+# The tag naming the change that last wrote the version (its build ID): a repeat of the change's PUT is
+# recognised by it. ``imageBuilder.buildId``, the build that created the version, is kept as it was.
+CHANGE_TAG = "imageBuilder.changeId"
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,12 @@ def _disks(region: dict[str, Any]) -> dict[str, str]:
     return disks
 
 
-def plan_change(change: RegionChange, version: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
-    """The PUT body that applies ``change`` to ``version`` (a GET), and the problems that forbid it."""
+def plan_change(change: RegionChange, version: dict[str, Any], *,
+                change_id: str | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """The PUT body that applies ``change`` to ``version`` (a GET), and the problems that forbid it.
+
+    ``change_id`` (the change's build ID) goes into the body's tags as ``CHANGE_TAG``.
+    """
     properties = version.get("properties") or {}
     publishing = dict(properties.get("publishingProfile") or {})
     location = _region_key(version.get("location"))
@@ -196,6 +203,8 @@ def plan_change(change: RegionChange, version: dict[str, Any]) -> tuple[dict[str
                                     "encryption is kept as it is"))
     problems += _all_or_nothing(kept, added)
     body: dict[str, Any] = {"location": version.get("location"), "tags": dict(version.get("tags") or {})}
+    if change_id is not None:
+        body["tags"][CHANGE_TAG] = change_id
     for key in _READ_ONLY_PUBLISHING:
         publishing.pop(key, None)
     publishing["targetRegions"] = kept + added
@@ -208,6 +217,17 @@ def plan_change(change: RegionChange, version: dict[str, Any]) -> tuple[dict[str
         new_properties["safetyProfile"] = safety
     body["properties"] = new_properties
     return body, problems
+
+
+def carries(change: RegionChange, version: dict[str, Any], change_id: str) -> bool:
+    """Whether ``version`` (a GET) already has this change, written by it: every added region there, every
+    removed one gone, and ``CHANGE_TAG`` naming ``change_id`` (an earlier try of the change's PUT reached ARM).
+    Regions alone do not tell: someone else may have made the same edit."""
+    names = {_region_key(region.get("name"))
+             for region in ((version.get("properties") or {}).get("publishingProfile") or {}).get("targetRegions")
+             or []}
+    tagged = (version.get("tags") or {}).get(CHANGE_TAG) == change_id
+    return tagged and all(r.name in names for r in change.add) and not names & set(change.remove)
 
 
 def _all_or_nothing(kept: list[dict[str, Any]], added: list[dict[str, Any]]) -> list[Problem]:

@@ -3,7 +3,7 @@
 import pytest
 
 from core.request import RequestInvalid
-from core.request.change import change_to_dict, parse_change, plan_change
+from core.request.change import CHANGE_TAG, carries, change_to_dict, parse_change, plan_change
 from tests.unit.builders import IMAGE_ID, PREFIX, RG, SUB, des
 
 WEST = {"name": "West US", "regionalReplicaCount": 2, "storageAccountType": "Standard_LRS",
@@ -105,3 +105,23 @@ def test_the_canonical_form_reads_back_to_the_same_change():
     parsed = parse_change(change(addRegions=[{"Name": "East US", "ReplicaCount": 2}], addRegionEncryption="a,0,b",
                                  removeRegions=["eastus2"], allowDeletionOfReplicatedLocations=True))
     assert parse_change(change_to_dict(parsed)) == parsed
+
+
+def test_the_planned_put_names_the_change_and_keeps_the_creating_builds_tag():
+    body, _ = plan_change(parse_change(change(addRegions="eastus=1", addRegionEncryption="east-os,0,east-d0")),
+                          VERSION, change_id="c1")
+    assert body["tags"] == {"imageBuilder.buildId": "b1", CHANGE_TAG: "c1"}
+    assert VERSION["tags"] == {"imageBuilder.buildId": "b1"}  # the GET it was planned from is left as it was
+
+
+def test_a_version_carries_a_change_only_with_its_regions_and_its_tag():
+    """An earlier try of the change's PUT is recognised by the tag and the regions together, never by one alone."""
+    add = parse_change(change(addRegions="eastus=1", addRegionEncryption="east-os,0,east-d0"))
+    applied, _ = plan_change(add, VERSION, change_id="c1")
+    assert carries(add, applied, "c1")
+    assert not carries(add, applied, "c2")  # another change wrote it last
+    assert not carries(add, {**applied, "tags": {"imageBuilder.buildId": "b1"}}, "c1")  # someone else's same edit
+    assert not carries(add, {**VERSION, "tags": {CHANGE_TAG: "c1"}}, "c1")  # tagged, but the region is not there
+    remove = parse_change(change(removeRegions="eastus2", allowDeletionOfReplicatedLocations=True))
+    removed, _ = plan_change(remove, VERSION, change_id="r1")
+    assert carries(remove, removed, "r1") and not carries(remove, {**VERSION, "tags": removed["tags"]}, "r1")
