@@ -1,8 +1,14 @@
 """`python -m core worker` with counters, for `bench.scale`: step messages, worker CPU per step, storage
-operations per step, re-drives. At exit it writes them as JSON to the file named by `BENCH_STATS_FILE`.
+operations and ARM requests per step (in total and by step kind), re-drives. At exit it writes them as JSON
+to the file named by `BENCH_STATS_FILE`.
 
-The counters wrap the app from outside (the storage client factories and two Runner methods) before the
-worker imports them; nothing in `core/` knows about the bench.
+A step's kind is the status it ran in (an Accepted build's first step runs as Validating), or what
+`handle_step` returned when no step ran (stale, leased, lost-claim, budget-wait, unknown-build).
+
+The counters wrap the app from outside (the storage client factories, the HTTP adapter, `run_step` and two
+Runner methods) before the worker imports them; nothing in `core/` knows about the bench.
+`BENCH_PROFILE_FILE` profiles every worker thread's steps; `BENCH_PROFILE_CLOCK=cpu` profiles with each
+thread's CPU time instead of the wall clock (waits on sockets and on the GIL then cost nothing).
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ import threading
 import time
 from typing import Any
 
+import requests.adapters
+
 from core.clients import storage
 
 _lock = threading.Lock()
-stats: dict[str, Any] = {"steps": 0, "step_cpu_seconds": 0.0, "redriven": 0, "storage": collections.Counter(),
-                         "step_storage": 0, "outcomes": collections.Counter()}
+stats: dict[str, Any] = {"steps": 0, "step_cpu_seconds": 0.0, "step_wall_seconds": 0.0, "redriven": 0,
+                         "storage": collections.Counter(), "step_storage": 0, "outcomes": collections.Counter(),
+                         "by_kind": {}}
 _in_step = threading.local()
 _profiles: list[cProfile.Profile] = []  # one per worker thread, when BENCH_PROFILE_FILE is set
 
@@ -32,6 +41,7 @@ def _hook(response: Any) -> None:
         stats["storage"][f"{kind} {request.method}"] += 1
         if getattr(_in_step, "active", False):
             stats["step_storage"] += 1
+            _in_step.storage[f"{kind} {request.method}"] += 1
 
 
 def _counted(factory: Any) -> Any:
@@ -44,16 +54,33 @@ def _counted(factory: Any) -> Any:
 
 storage.queue_service = _counted(storage.queue_service)  # type: ignore[assignment]
 storage.table_service = _counted(storage.table_service)  # type: ignore[assignment]
+_adapter_send = requests.adapters.HTTPAdapter.send
+
+
+def _send(self: requests.adapters.HTTPAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
+    """Every HTTPS request is an ARM one (Azurite speaks plain HTTP), the identity endpoint's excepted."""
+    if getattr(_in_step, "active", False) and str(request.url).startswith("https://") and "/token" not in request.url:
+        _in_step.arm += 1
+    return _adapter_send(self, request, *args, **kwargs)
+
+
+requests.adapters.HTTPAdapter.send = _send  # type: ignore[method-assign]
 
 from core import cli  # noqa: E402  (after the factories are wrapped)
+from core.orchestration import runner  # noqa: E402
 from core.orchestration.runner import Runner  # noqa: E402
 
-_handle_step_text, _redrive = Runner.handle_step_text, Runner.redrive
+_handle_step_text, _redrive, _run_step = Runner.handle_step_text, Runner.redrive, runner.run_step
+
+
+def run_step(state: Any, ctx: Any) -> Any:
+    _in_step.kind = str(state.status)
+    return _run_step(state, ctx)
 
 
 def handle_step_text(self: Runner, text: str) -> str:
-    started = time.thread_time()
-    _in_step.active = True
+    started, started_wall = time.thread_time(), time.monotonic()
+    _in_step.active, _in_step.kind, _in_step.arm, _in_step.storage = True, None, 0, collections.Counter()
     outcome = "raised"
     profile = _thread_profile()
     if profile is not None:
@@ -65,10 +92,18 @@ def handle_step_text(self: Runner, text: str) -> str:
         if profile is not None:
             profile.disable()
         _in_step.active = False
+        cpu = time.thread_time() - started
         with _lock:
             stats["steps"] += 1
             stats["outcomes"][outcome] += 1
-            stats["step_cpu_seconds"] += time.thread_time() - started
+            stats["step_cpu_seconds"] += cpu
+            stats["step_wall_seconds"] += time.monotonic() - started_wall
+            kind = stats["by_kind"].setdefault(_in_step.kind or outcome, {
+                "steps": 0, "cpu_seconds": 0.0, "arm": 0, "storage": collections.Counter()})
+            kind["steps"] += 1
+            kind["cpu_seconds"] += cpu
+            kind["arm"] += _in_step.arm
+            kind["storage"].update(_in_step.storage)
 
 
 def _thread_profile() -> cProfile.Profile | None:
@@ -76,7 +111,8 @@ def _thread_profile() -> cProfile.Profile | None:
         return None
     profile = getattr(_in_step, "profile", None)
     if profile is None:
-        profile = _in_step.profile = cProfile.Profile()
+        cpu = os.environ.get("BENCH_PROFILE_CLOCK") == "cpu"
+        profile = _in_step.profile = cProfile.Profile(time.thread_time) if cpu else cProfile.Profile()
         with _lock:
             _profiles.append(profile)
     return profile
@@ -91,6 +127,7 @@ def redrive(self: Runner) -> list[str]:
 
 Runner.handle_step_text = handle_step_text  # type: ignore[method-assign]
 Runner.redrive = redrive  # type: ignore[method-assign]
+runner.run_step = run_step  # type: ignore[assignment]
 
 
 def main() -> int:
@@ -105,7 +142,8 @@ def main() -> int:
         path = os.environ.get("BENCH_STATS_FILE")
         if path:
             with open(path, "w") as handle:
-                json.dump({**stats, "storage": dict(stats["storage"]), "outcomes": dict(stats["outcomes"])}, handle)
+                json.dump({**stats, "storage": dict(stats["storage"]), "outcomes": dict(stats["outcomes"]),
+                           "process_cpu_seconds": time.process_time()}, handle)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,15 @@ def windows(moments: list[float], start: float, end: float) -> list[int]:
     return counts
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (Linux /proc), 0 where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"feature_registration_seconds": 1.0, "provider_registration_seconds": 0.5}
     if args.instant:
@@ -82,8 +92,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{len(builds)} requests queued; starting {args.workers} worker(s)", flush=True)
         tokens_before = sim.tokens_issued
         started_wall, started = time.time(), time.monotonic()
+        azurite_pid = stack.azurite.pid or 0
+        cpu_before = (time.process_time(), process_cpu_seconds(azurite_pid))
         stats_files = [Path(tmp) / f"worker-{n}.json" for n in range(args.workers)]
-        profile = {"BENCH_PROFILE_FILE": args.profile} if args.profile else {}
+        profile = {"BENCH_PROFILE_FILE": args.profile, "BENCH_PROFILE_CLOCK": args.profile_clock}
+        if not args.profile:
+            profile = {}
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "bench.counted_worker", "--until-idle"],
@@ -103,11 +117,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     worker.terminate()
                     worker.wait(timeout=60)
         ended = time.monotonic()
+        cpu = {"bench_and_simulator": time.process_time() - cpu_before[0],
+               "azurite": process_cpu_seconds(azurite_pid) - cpu_before[1]}
         worker_stats = [json.loads(p.read_text()) for p in stats_files if p.exists()]
         if len(worker_stats) < len(workers):
             for n in range(args.workers):
                 print((Path(tmp) / f"worker-{n}.log").read_text()[-2000:], file=sys.stderr)
-        return summarise(args, sim, store, ids, worker_stats, started, ended, started_wall, tokens_before)
+        figures = summarise(args, sim, store, ids, worker_stats, started, ended, started_wall, tokens_before)
+        cpu["workers"] = sum(s["process_cpu_seconds"] for s in worker_stats)
+        figures["cpu_share_of_one_core"] = {name: round(s / (ended - started), 2) for name, s in cpu.items()}
+        return figures
 
 
 def summarise(
@@ -148,6 +167,8 @@ def summarise(
         "step_messages_per_s": round(steps / elapsed, 1),
         "step_messages_per_s_per_worker": round(steps / elapsed / max(1, args.workers), 1),
         "worker_cpu_ms_per_step": round(1000 * sum(s["step_cpu_seconds"] for s in worker_stats) / max(1, steps), 1),
+        "worker_wall_ms_per_step": round(1000 * sum(s["step_wall_seconds"] for s in worker_stats) / max(1, steps), 1),
+        "steps_in_flight_mean": round(sum(s["step_wall_seconds"] for s in worker_stats) / elapsed, 1),
         "arm_requests": len(recorded),
         "arm_requests_per_build": round(len(recorded) / max(1, len(ids)), 1),
         "arm_reads_per_s_mean": round(len(reads) / elapsed, 1),
@@ -162,9 +183,33 @@ def summarise(
         "storage_ops_total_per_step": round(storage_total / max(1, steps), 2),
         "step_outcomes": dict(sum((collections.Counter(s["outcomes"]) for s in worker_stats), collections.Counter())),
         "storage_by_kind": dict(sum((collections.Counter(s["storage"]) for s in worker_stats), collections.Counter())),
+        "per_step_kind": per_step_kind(worker_stats),
         "completed_to_succeeded_p50_s": round(percentile(latencies, 0.5), 1),
         "completed_to_succeeded_p95_s": round(percentile(latencies, 0.95), 1),
     }
+
+
+def per_step_kind(worker_stats: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """By the status a step ran in: how many, worker CPU, ARM requests and storage operations per step."""
+    merged: dict[str, dict[str, Any]] = {}
+    for worker in worker_stats:
+        for kind, figures in worker["by_kind"].items():
+            into = merged.setdefault(kind, {"steps": 0, "cpu_seconds": 0.0, "arm": 0, "storage": collections.Counter()})
+            into["steps"] += figures["steps"]
+            into["cpu_seconds"] += figures["cpu_seconds"]
+            into["arm"] += figures["arm"]
+            into["storage"].update(figures["storage"])
+    result = {}
+    for kind, figures in sorted(merged.items(), key=lambda item: -item[1]["steps"]):
+        steps = max(1, figures["steps"])
+        result[kind] = {
+            "steps": figures["steps"],
+            "cpu_ms": round(1000 * figures["cpu_seconds"] / steps, 1),
+            "arm": round(figures["arm"] / steps, 2),
+            "storage": round(sum(figures["storage"].values()) / steps, 2),
+            "storage_ops": {op: round(n / steps, 2) for op, n in sorted(figures["storage"].items())},
+        }
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--profile", metavar="FILE",
                         help="profile the first worker's steps (every thread), pstats to FILE")
+    parser.add_argument("--profile-clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: profile each thread's CPU time (no socket or GIL waits); wall: elapsed time")
     args = parser.parse_args(argv)
     figures = run(args)
     if args.json:
@@ -187,7 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         width = max(len(k) for k in figures)
         for key, value in figures.items():
-            print(f"{key:<{width}}  {value}")
+            if key == "per_step_kind":
+                print(f"{key:<{width}}  (per step: worker CPU ms, ARM requests, storage operations)")
+                for kind, row in value.items():
+                    print(f"  {kind:<{width - 2}}  {row}")
+            else:
+                print(f"{key:<{width}}  {value}")
     return 0 if set(figures["statuses"]) == {"Succeeded"} else 1
 
 

@@ -51,6 +51,11 @@ class Azurite:
         self._log: IO[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The Azurite process's ID while it runs (benchmarks read its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def connection_string(self) -> str:
         # No trailing ';': the tables SDK rejects it.
         base = f"http://127.0.0.1:{{port}}/{DEV_ACCOUNT}"
