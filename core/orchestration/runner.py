@@ -1,9 +1,12 @@
 """The thin shell around `decide`: admits requests, runs steps, records results, schedules messages.
 
 Order of writes, so that a crash anywhere loses nothing:
-1. claim the step (ETag write of a lease); a second delivery of the same message loses the race;
+1. a step that writes to ARM (the PUT, the verification VM) claims the step first (ETag write of a lease):
+   a second delivery of the same message loses the race, and `step_claims` tells a repeat. A step that only
+   reads ARM (validation, registration, replication polls) makes no claim: two deliveries cost a few reads,
+   and the ETag of the result write decides which one is kept;
 2. run the step's ARM calls;
-3. write the decided state and its history in one transaction (ETag from the claim);
+3. write the decided state and its history in one transaction (ETag from the read, or from the claim);
 4. enqueue the next step message, delayed. A crash between 3 and 4 leaves `due_at` in the past,
    and the re-drive timer sends the message again.
 """
@@ -33,7 +36,7 @@ from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
 from core.orchestration.state import BuildState, parse_iso, utc_iso
 from core.orchestration.step_messages import MAX_DELAY_SECONDS, StepMessage, redrive_cutoff
-from core.orchestration.steps import StepContext, run_step
+from core.orchestration.steps import StepContext, run_step, writes_to_arm
 from core.orchestration.store import BuildExists, BuildStore, StaleState
 from core.orchestration.submissions import submission_from_text
 
@@ -146,14 +149,16 @@ class Runner:
             if wait is None or wait > BUDGET_SLACK_SECONDS:
                 return self._defer(state, etag, now, wait)
         started = begin_step(state, now)
-        lease = utc_iso(now + timedelta(seconds=self.settings.step_lease_seconds))
-        claim = Decision(
-            started.state.replace(lease_until=lease, step_claims=state.step_claims + 1), started.history, None
-        )
-        try:
-            claimed, etag = self.store.save(claim, etag)
-        except StaleState:
-            return "lost-claim"
+        stored, claimed = state, started.state  # what the table holds at `etag`; what the step runs on
+        if writes_to_arm(state):
+            lease = utc_iso(now + timedelta(seconds=self.settings.step_lease_seconds))
+            claim = dataclasses.replace(started, state=claimed.replace(lease_until=lease,
+                                                                       step_claims=state.step_claims + 1))
+            try:
+                stored, etag = self.store.save(claim, etag)
+            except StaleState:
+                return "lost-claim"
+            claimed, started = stored, Decision(stored)
         telemetry.annotate(claimed)
         ratelimit.begin()
         try:
@@ -173,7 +178,9 @@ class Runner:
             wait = event.failure.retry_after_seconds or THROTTLE_DEFAULT_SECONDS
             self.budget.throttled(claimed.subscription_id, wait)
         decision = decide(claimed, event, now=self.clock(), settings=self.settings)
-        written = self._save_result(claimed, decision, etag)
+        if started.history:  # an Accepted build's ValidationStarted, written with the step's result
+            decision = dataclasses.replace(decision, history=started.history + decision.history)
+        written = self._save_result(stored, decision, etag)
         if written is None:
             # Changed while the step ran (a cancel, or the step claimed again): the stored state wins.
             log.warning("build %s: state changed during step %s; result dropped", state.build_id, state.status)
@@ -195,22 +202,24 @@ class Runner:
         self._send_step(written, delay)
         return "budget-wait"
 
-    def _save_result(self, claimed: BuildState, decision: Decision, etag: str) -> BuildState | None:
-        """Write a step's result; if only a submission's bookkeeping changed meanwhile, keep both.
+    def _save_result(self, stored: BuildState, decision: Decision, etag: str) -> BuildState | None:
+        """Write a step's result over `stored` (the state at `etag`); if only a submission's bookkeeping
+        changed meanwhile, keep both.
 
         A duplicate submission records its message ID and a history line while the step runs; that must not
-        drop the step's result (its PUT would be sent again). Anything else (a cancel, another claim) wins.
+        drop the step's result (its PUT would be sent again). Anything else (a cancel, another claim, another
+        delivery's result of the same step) wins.
         """
         for _ in range(5):
             try:
-                return self.store.save(decision, etag, extra=self._ending(claimed, decision))[0]
+                return self.store.save(decision, etag, extra=self._ending(stored, decision))[0]
             except StaleState:
-                loaded = self.store.get(claimed.build_id)
+                loaded = self.store.get(stored.build_id)
                 if loaded is None:
                     return None
                 current, etag = loaded
                 same_step = (current.status, current.step_seq, current.lease_until, current.step_claims) == (
-                    claimed.status, claimed.step_seq, claimed.lease_until, claimed.step_claims
+                    stored.status, stored.step_seq, stored.lease_until, stored.step_claims
                 )
                 if not same_step:
                     return None

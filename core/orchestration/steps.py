@@ -193,6 +193,13 @@ _CHANGE_STEPS = {**_STEPS, BuildStatus.VALIDATING: change_steps.validate_change,
                  BuildStatus.CREATING: change_steps.create_change}
 
 
+def writes_to_arm(state: BuildState) -> bool:
+    """Whether the build's next step writes to ARM (the image-version PUT, the verification VM): the runner
+    claims such a step before it runs, so two deliveries never write at once and `step_claims` tells a repeat.
+    Registration's register calls are claimed in the subscription's own row (`registration.Registrar`)."""
+    return state.status in (BuildStatus.CREATING, BuildStatus.VERIFYING)
+
+
 def run_step(state: BuildState, ctx: StepContext) -> Event:
     """Run the step for the build's status; ARM failures become `ArmCallFailed` events."""
     step = (_CHANGE_STEPS if change_steps.is_change(state) else _STEPS)[state.status]

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from core.orchestration.decide import Decision, HistoryEntry
@@ -187,9 +187,17 @@ class BuildStore:
 
     def save(self, decision: Decision, etag: str, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[BuildState, str]:
         """Replace the state if it is unchanged since `etag` was read, and append the history (and create the
-        `extra` rows) in the same transaction."""
+        `extra` rows) in the same transaction (a state with nothing else to write is one plain update)."""
         self.ensure_table()
         state, entity, history = self._operations(decision)
+        if not history and not extra:  # one row: a plain conditional update, not a batch
+            try:
+                written = self.table.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+            except ResourceModifiedError as exc:
+                raise StaleState(state.build_id) from exc
+            return state, written["etag"]
         update = (
             "update",
             entity,
