@@ -28,6 +28,7 @@ from azure.mgmt.resource.features import FeatureClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from core.clients.ratelimit import RateLimitObserver
+from core.clients.transport import environment_options
 from core.config import Settings
 from core.problems import clip
 
@@ -198,6 +199,7 @@ class Arm:
 
     def _client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
+            **environment_options(),
             "base_url": self.settings.arm_endpoint,
             "credential_scopes": [self.settings.arm_scope],
             "retry_policy": CappedRetryPolicy(cap_seconds=self.settings.retry_after_inline_cap_seconds),

@@ -18,6 +18,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient, QueueServiceClient
 
+from core.clients.transport import environment_options
 from core.config import SettingsError, cloud_from_env
 
 
@@ -67,6 +68,7 @@ def _missing(name: str) -> SettingsError:
 
 def queue_service(env: Mapping[str, str], name: str = "AzureWebJobsStorage", **kwargs: Any) -> QueueServiceClient:
     """A queue service client for the connection setting `name`; plain-text messages (no base64)."""
+    kwargs = {**environment_options(), **kwargs}
     conn = _connection_string(env, name)
     if conn:
         return QueueServiceClient.from_connection_string(conn, **kwargs)
@@ -78,6 +80,7 @@ def queue_service(env: Mapping[str, str], name: str = "AzureWebJobsStorage", **k
 
 def table_service(env: Mapping[str, str], name: str = "AzureWebJobsStorage", **kwargs: Any) -> TableServiceClient:
     """A table service client for the connection setting `name`."""
+    kwargs = {**environment_options(), **kwargs}
     conn = _connection_string(env, name)
     if conn:
         return TableServiceClient.from_connection_string(conn, **kwargs)
