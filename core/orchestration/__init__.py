@@ -9,5 +9,6 @@
 - `runner`   executes decisions: claims a step, runs it, records, schedules the next message
 - `submissions`    request messages (queue, HTTP, CLI) into submissions
 - `step_messages`  the step queue's message, and when a step's message counts as lost
+- `des_reads`     the disk encryption sets a validation read, kept for its retry (pure)
 - `registration`  the preview feature and provider registration step, shared per subscription
 """

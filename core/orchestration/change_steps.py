@@ -14,12 +14,13 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute.operations._operations import build_gallery_image_versions_create_or_update_request
 
 from core import policy
-from core.clients.arm import ArmFailure, check_arm_url
+from core.clients.arm import ARM_ERRORS, ArmFailure, check_arm_url
+from core.orchestration import des_reads
 from core.orchestration.events import ArmCallFailed, CreateAccepted, Event, Validated, ValidationRejected
 from core.orchestration.state import BuildState
 from core.policy import facts as facts_module
 from core.policy.config import Level, load_profile
-from core.request import RequestInvalid, change, resource_ids
+from core.request import RequestInvalid, change
 from core.request.encryption import request_from_body
 
 # The rules that judge the disk encryption sets of the planned version (the rest concern a new version).
@@ -63,9 +64,11 @@ def validate_change(state: BuildState, ctx: Any) -> Event:
         planned = request_from_body(parsed.resource_id, body, known_regions=ctx.settings.known_regions)
     except RequestInvalid as invalid:
         return ValidationRejected(_problems(invalid.problems))
-    des = {des_id.lower(): facts_module.read_disk_encryption_set(ctx.arm, des_id)
-           for des_id in planned.disk_encryption_set_ids()
-           if resource_ids.parse_resource_id(des_id).subscription == planned.subscription_id.lower()}
+    kept = des_reads.usable(state, ctx.now)
+    try:
+        des = facts_module.read_disk_encryption_sets(ctx.arm, facts_module.same_subscription_des(planned), kept)
+    except ARM_ERRORS as exc:
+        return des_reads.failed(state, exc, kept, ctx.now)
     facts = facts_module.Facts(gallery=None, image_definition=None, source=None, disk_encryption_sets=des)
     config = load_profile("current")
     config = config.with_levels({code: Level.OFF for code in config.levels if code not in _DES_RULES},

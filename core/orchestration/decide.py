@@ -57,6 +57,7 @@ def move(state: BuildState, to: BuildStatus, now: datetime, **changes: Any) -> B
     if to != state.status:
         changes.setdefault("step_retries", 0)
         changes.setdefault("polls", 0)
+        changes.setdefault("des_reads", {})
     return state.replace(status=to, updated_at=utc_iso(now), **changes)
 
 
@@ -115,6 +116,8 @@ def _on_arm_failure(state: BuildState, event: ArmCallFailed, now: datetime, sett
             retry_after_seconds=failure.retry_after_seconds,
         )
         retried = state.replace(step_retries=state.step_retries + 1)
+        if event.des_reads is not None:
+            retried = retried.replace(des_reads=event.des_reads)
         entry = _entry(
             retried,
             now,

@@ -73,10 +73,12 @@ class VerificationProgressed:
 
 @dataclass(frozen=True)
 class ArmCallFailed:
-    """An ARM call of step `action` failed; `failure` says whether trying again can help."""
+    """An ARM call of step `action` failed; `failure` says whether trying again can help. `des_reads` (a
+    validation's): the disk encryption sets read before the failure, kept for the retry."""
 
     action: str
     failure: ArmFailure
+    des_reads: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,7 @@ class BuildState:
     problems: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     registration: dict[str, Any] = field(default_factory=dict)
+    des_reads: dict[str, dict[str, Any]] = field(default_factory=dict)  # kept for a validation's retry (des_reads.py)
     message_ids: list[str] = field(default_factory=list)
     history_count: int = 0
     schema_version: int = SCHEMA_VERSION

@@ -18,7 +18,7 @@ from azure.mgmt.compute.operations._operations import build_gallery_image_versio
 from core import policy
 from core.clients.arm import ARM_ERRORS, Arm, ArmFailure, check_arm_url, classify
 from core.config import Settings
-from core.orchestration import change_steps, verification
+from core.orchestration import change_steps, des_reads, verification
 from core.orchestration.events import (
     ArmCallFailed,
     CreateAccepted,
@@ -51,7 +51,11 @@ def validate(state: BuildState, ctx: StepContext) -> Event:
         request = _request(state, ctx.settings)
     except RequestInvalid as exc:  # stored requests were parsed at admission; this is a schema change
         return ValidationRejected(tuple({"field": p.field, "message": p.message} for p in exc.problems))
-    facts = facts_module.gather(ctx.arm, request)
+    kept = des_reads.usable(state, ctx.now)
+    try:
+        facts = facts_module.gather(ctx.arm, request, kept_des=kept)
+    except ARM_ERRORS as exc:
+        return des_reads.failed(state, exc, kept, ctx.now)
     if is_ours(facts.target_version, state.build_id):
         facts = dataclasses.replace(facts, target_version=None)  # an earlier attempt of this build made it
     found = policy.evaluate(request, facts)

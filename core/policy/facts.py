@@ -103,6 +103,26 @@ def read_disk_encryption_set(arm: Arm, des_id: str) -> Json | None:
     return _read(lambda: compute.disk_encryption_sets.get(rid.resource_group, rid.name))
 
 
+def read_disk_encryption_sets(arm: Arm, des_ids: list[str], kept: dict[str, Json]) -> dict[str, Json | None]:
+    """Each DES by lower-cased ID, read unless ``kept`` holds it (sets an earlier try found).
+
+    Each set found is added to ``kept`` as soon as it is read, so a caller whose later read fails still
+    has what was read before the failure.
+    """
+    found: dict[str, Json | None] = {}
+    for des_id in des_ids:
+        key = des_id.lower()
+        if key in found:
+            continue
+        body = kept.get(key)
+        if body is None:
+            body = read_disk_encryption_set(arm, des_id)
+            if body is not None:
+                kept[key] = body
+        found[key] = body
+    return found
+
+
 def _list_versions(arm: Arm, request: BuildRequest) -> tuple[Json, ...]:
     pages = arm.compute.gallery_image_versions.list_by_gallery_image(
         request.resource_group, request.gallery_name, request.image_definition
@@ -118,13 +138,21 @@ def every_disk_encrypted(request: BuildRequest, source: Json | None) -> bool:
     return os_disk and luns is not None and luns <= encrypted_luns
 
 
-def gather(arm: Arm, request: BuildRequest) -> Facts:
-    """Read everything the pre-flight rules look at, sequentially, each distinct resource once."""
+def same_subscription_des(request: BuildRequest) -> list[str]:
+    """The DES IDs of a request that are read: those in the image version's subscription."""
+    return [des_id for des_id in request.disk_encryption_set_ids()
+            if resource_ids.parse_resource_id(des_id).subscription == request.subscription_id.lower()]
+
+
+def gather(arm: Arm, request: BuildRequest, *, kept_des: dict[str, Json] | None = None) -> Facts:
+    """Read everything the pre-flight rules look at, sequentially, each distinct resource once.
+
+    ``kept_des``: sets read by an earlier try of the same validation, not read again (and filled with
+    each set this call reads, see ``read_disk_encryption_sets``).
+    """
     compute = arm.compute
     rg, gallery_name, image = request.resource_group, request.gallery_name, request.image_definition
-    same_subscription = [des_id for des_id in request.disk_encryption_set_ids()
-                         if resource_ids.parse_resource_id(des_id).subscription == request.subscription_id.lower()]
-    des = {des_id.lower(): read_disk_encryption_set(arm, des_id) for des_id in same_subscription}
+    des = read_disk_encryption_sets(arm, same_subscription_des(request), {} if kept_des is None else kept_des)
     gallery = _read(lambda: compute.galleries.get(rg, gallery_name))
     definition = _read(lambda: compute.gallery_images.get(rg, gallery_name, image)) if gallery else None
     target = (_read(lambda: compute.gallery_image_versions.get(rg, gallery_name, image, request.version))

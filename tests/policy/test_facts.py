@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
 
 from core.policy import facts as facts_module
 from core.policy.facts import (
@@ -199,3 +199,23 @@ def test_gather_stops_at_a_missing_gallery() -> None:
     gathered = facts_module.gather(arm, request(encryption_type=CMK))  # type: ignore[arg-type]
     assert gathered.gallery is None and gathered.image_definition is None and gathered.existing_versions == ()
     assert not [c for c in calls if c.startswith(("gallery_images", "gallery_image_versions"))]
+
+
+def test_gather_reads_only_the_sets_an_earlier_try_did_not_keep_and_keeps_what_it_read_before_a_failure() -> None:
+    """Two of six sets kept: four DES reads. Then the gallery read fails: the sets read before it are kept."""
+    world = _world([])
+    kept = {des_id(r, "os").lower(): des_fact(des_id(r, "os"), r) for r in ("westus", "eastus2")}
+    calls: list[str] = []
+    world.compute.disk_encryption_sets.calls = calls
+    gathered = facts_module.gather(world, request(version="2.0.0"), kept_des=dict(kept))  # type: ignore[arg-type]
+    assert len(calls) == 4 and not any("-os'" in c for c in calls)
+    assert gathered.des(des_id("westus", "os"))["location"] == "westus"
+
+    def unreachable(*_: str) -> Any:
+        raise ServiceRequestError("connection reset")
+
+    world.compute.galleries.get = unreachable
+    filling = dict(kept)
+    with pytest.raises(ServiceRequestError):
+        facts_module.gather(world, request(version="2.0.0"), kept_des=filling)  # type: ignore[arg-type]
+    assert sorted(filling) == sorted(des_id(r, d).lower() for r in ("westus", "eastus2") for d in ("os", "lun0", "lun1"))
