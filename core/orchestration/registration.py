@@ -144,6 +144,9 @@ class Registrar:
         self.settings = settings
         self.table = service.get_table_client(settings.subscriptions_table)
         self._ensured = False
+        # Records found good, by subscription: until they expire, no build of this process reads the row again
+        # (only a build that finds the row expired or incomplete writes it, so a good row stays as it was).
+        self._known_good: dict[str, SubscriptionRecord] = {}
 
     def _load(self, subscription_id: str) -> tuple[SubscriptionRecord, str | None]:
         if not self._ensured:
@@ -203,8 +206,12 @@ class Registrar:
     def _step(self, state: BuildState, ctx: Any) -> Event:
         now: datetime = ctx.now
         subscription_id = state.subscription_id
-        record, etag = self._load(subscription_id)
+        key = subscription_id.lower()
+        record, etag = self._known_good.get(key), None
+        if record is None or not self._fresh(record, now):
+            record, etag = self._load(subscription_id)
         if self._fresh(record, now):
+            self._known_good[key] = record
             return RegistrationComplete(
                 notes=(f"registration known good since {record.checked_at} (shared by this subscription's builds)",)
             )
@@ -246,6 +253,8 @@ class Registrar:
                              f"{PERMISSIONS['provider']} on subscription {subscription_id}"):
                 ctx.arm.resources.providers.register(PROVIDER)
         registration = {"features": features, "provider": provider_state}
+        if decided.complete and self._fresh(record, now):
+            self._known_good[key] = record
         if decided.complete:
             return RegistrationComplete(notes=decided.notes, registration=registration)
         return RegistrationPending(notes=decided.notes, registration=registration)

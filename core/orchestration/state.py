@@ -144,7 +144,8 @@ class BuildState:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        """The fields as JSON primitives, for `json.dumps`: nested values are this state's own (not copies)."""
+        data = {f.name: getattr(self, f.name) for f in _FIELDS}
         data["status"] = str(self.status)
         return data
 
@@ -155,7 +156,10 @@ class BuildState:
             raise UnknownSchemaVersion(
                 f"build {data.get('build_id')} has state schema {version}; this app reads {SCHEMA_VERSION}"
             )
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
+        values = {k: v for k, v in data.items() if k in _NAMES}
         values["status"] = BuildStatus(values["status"])
         return cls(**values)
+
+
+_FIELDS = dataclasses.fields(BuildState)
+_NAMES = frozenset(f.name for f in _FIELDS)

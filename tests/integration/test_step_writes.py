@@ -130,3 +130,28 @@ def test_a_second_delivery_during_the_put_finds_the_step_leased(app: App):
     first.join(timeout=30)
     assert outcomes == ["Replicating"]
     assert len(app.puts()) == 1
+
+
+def test_a_registration_known_good_is_not_read_again_in_this_process(app: App):
+    reads: list[str] = []
+
+    def hook(response: Any) -> None:
+        request = response.http_request
+        if request.method == "GET" and "/subscriptions(" in request.url and "RowKey='registration'" in request.url:
+            reads.append(request.url)
+
+    runner = handlers.build_runtime(app.env, storage_options={"raw_response_hook": hook}).runner
+    first = _submit(runner)
+    _run_until(runner, first, lambda s: str(s.status) == "Creating")
+    assert reads  # the first build read (and wrote) the subscription's registration row
+    second_request = {**example(SEED), "version": "1.0.1"}
+    second = runner.handle_request_text(json.dumps(second_request)).decision.state.build_id  # type: ignore[union-attr]
+    reads.clear()
+    state = _run_until(runner, second, lambda s: str(s.status) == "Creating")
+    assert reads == []
+    assert "RegistrationComplete" in app.history_kinds(state.build_id)
+    # Another process (a fresh runtime) reads the row once, then knows it too.
+    other = handlers.build_runtime(app.env, storage_options={"raw_response_hook": hook}).runner
+    third = other.handle_request_text(json.dumps({**example(SEED), "version": "1.0.2"})).decision.state.build_id  # type: ignore[union-attr]
+    _run_until(other, third, lambda s: str(s.status) == "Creating")
+    assert len(reads) == 1
