@@ -32,6 +32,7 @@ stats: dict[str, Any] = {"steps": 0, "step_cpu_seconds": 0.0, "step_wall_seconds
                          "by_kind": {}}
 _in_step = threading.local()
 _profiles: list[cProfile.Profile] = []  # one per worker thread, when BENCH_PROFILE_FILE is set
+_first_step_cpu: float | None = None  # the process's CPU when the first step began (imports and start-up before)
 
 
 def _hook(response: Any) -> None:
@@ -80,6 +81,8 @@ def run_step(state: Any, ctx: Any) -> Any:
 
 def handle_step_text(self: Runner, text: str) -> str:
     started, started_wall = time.thread_time(), time.monotonic()
+    if _first_step_cpu is None:
+        _note_first_step()
     _in_step.active, _in_step.kind, _in_step.arm, _in_step.storage = True, None, 0, collections.Counter()
     outcome = "raised"
     profile = _thread_profile()
@@ -104,6 +107,13 @@ def handle_step_text(self: Runner, text: str) -> str:
             kind["cpu_seconds"] += cpu
             kind["arm"] += _in_step.arm
             kind["storage"].update(_in_step.storage)
+
+
+def _note_first_step() -> None:
+    global _first_step_cpu
+    with _lock:
+        if _first_step_cpu is None:
+            _first_step_cpu = time.process_time()
 
 
 def _thread_profile() -> cProfile.Profile | None:
@@ -143,7 +153,7 @@ def main() -> int:
         if path:
             with open(path, "w") as handle:
                 json.dump({**stats, "storage": dict(stats["storage"]), "outcomes": dict(stats["outcomes"]),
-                           "process_cpu_seconds": time.process_time()}, handle)
+                           "process_cpu_seconds": time.process_time() - (_first_step_cpu or 0.0)}, handle)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print((Path(tmp) / f"worker-{n}.log").read_text()[-2000:], file=sys.stderr)
         figures = summarise(args, sim, store, ids, worker_stats, started, ended, started_wall, tokens_before)
         cpu["workers"] = sum(s["process_cpu_seconds"] for s in worker_stats)
+        steps = max(1, figures["step_messages"])
+        figures["worker_process_cpu_ms_per_step"] = round(1000 * cpu["workers"] / steps, 1)
         figures["cpu_share_of_one_core"] = {name: round(s / (ended - started), 2) for name, s in cpu.items()}
         return figures
 
