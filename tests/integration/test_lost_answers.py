@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import UTC, datetime
 
 import requests
 
+from core.orchestration.admission import build_id_for
+from core.orchestration.events import CreateAccepted
+from core.orchestration.state import BuildState, BuildStatus
+from core.orchestration.steps import BUILD_TAG, StepContext, create, might_repeat
+from core.request import parse_request
+from core.request.encryption import to_body
 from simulator import Fault
 from tests.integration.conftest import App, example
+from tests.integration.test_change_lost_answers import _put_version
 
 SEED = "seed-cli-managed-image.json"
 PUT_PATH = r"/versions/1\.0\.0$"
@@ -109,3 +117,22 @@ def test_a_version_created_by_someone_else_meanwhile_is_target_version_exists(ap
     assert "someone else" in state.error["message"]
     ours = [p for p in app.puts() if "imageBuilder.buildId" in ((p.json or {}).get("tags") or {})]
     assert len(ours) == 1  # the failed one; no second PUT over someone else's version
+
+
+def test_a_409_on_a_version_this_build_is_already_creating_is_adopted(app: App):
+    """ARM is creating the version from an earlier PUT of this build (tagged with its ID) when the step PUTs it
+    again without first reading (it did not know it might repeat): 409 "being created"; the step reads the
+    version, finds it its own, and goes on to replication."""
+    request = parse_request(example(SEED))
+    build_id = build_id_for(request.resource_id)
+    earlier = to_body(request)
+    earlier["tags"] = {BUILD_TAG: build_id}
+    assert _put_version(app, earlier) == 201
+    state = BuildState(build_id=build_id, resource_id=request.resource_id, status=BuildStatus.CREATING,
+                       created_at="2026-01-01T00:00:00.000Z", updated_at="2026-01-01T00:00:00.000Z",
+                       request=example(SEED), step_claims=1)
+    assert not might_repeat(state)
+    event = create(state, StepContext(app.runtime.settings, app.runtime.runner.arm_for(request.subscription_id),
+                                      datetime.now(UTC)))
+    assert event == CreateAccepted(operation_url=None, provisioning_state="Creating")
+    assert [p.status for p in app.puts()] == [201, 409]
