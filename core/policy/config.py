@@ -16,6 +16,7 @@ Every problem raises ``PolicyConfigError`` naming the file, the field (or rule c
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -130,6 +131,7 @@ def _resolve(name: str, data: dict, where: str, seen: tuple[str, ...]) -> Policy
     return PolicyConfig(name, MappingProxyType(levels))
 
 
+@functools.lru_cache(maxsize=64)  # shipped profiles do not change while the app runs; every validation asks
 def _load_profile(name: str, seen: tuple[str, ...], where: str) -> PolicyConfig:
     if name not in profile_names():
         raise PolicyConfigError(f"{where}: '{name}' is not a policy profile; {_did_you_mean(name, profile_names())}")

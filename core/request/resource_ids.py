@@ -7,6 +7,7 @@ subscription GUID and spells the resource types this project uses in their docum
 the caller's spelling. Two IDs that differ only in case are the same resource.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -147,6 +148,11 @@ def parse_resource_id(value: str) -> ResourceId:
     """
     if not isinstance(value, str):
         raise ValueError(f"a resource ID must be a string, not {type(value).__name__}")
+    return _parse(value)
+
+
+@functools.lru_cache(maxsize=4096)  # a validation parses the same few IDs dozens of times; ResourceId is frozen
+def _parse(value: str) -> ResourceId:
     if not value.startswith("/"):
         raise _problem(value, "it must start with '/subscriptions/'")
     segments = value[1:].split("/")
