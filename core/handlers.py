@@ -23,7 +23,7 @@ from core.config import Settings, SettingsError
 from core.events.outbox import Outbox
 from core.events.sinks import sinks_from_settings
 from core.orchestration.admission import build_id_for
-from core.orchestration.budget import BudgetStore
+from core.orchestration.budget_store import BudgetStore
 from core.orchestration.registration import Registrar
 from core.orchestration.runner import Runner
 from core.orchestration.step_messages import StepMessage

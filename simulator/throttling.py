@@ -76,6 +76,7 @@ class Throttle:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, ...], TokenBucket] = {}
         self.throttled = {"reads": 0, "writes": 0, "compute": 0}
+        self.lowest: dict[str, int] = {}  # Compute policy (`<group>3Min`) -> the fewest tokens it ever had left
 
     def _bucket(self, key: tuple[str, ...], spec: BucketSpec, now: float) -> TokenBucket:
         bucket = self._buckets.get(key)
@@ -103,8 +104,9 @@ class Throttle:
                 self.throttled["compute"] += 1
                 return Verdict(self._headers(kind, arm, compute), _compute_throttled(*empty))
             arm.tokens -= 1
-            for _, bucket in compute:
+            for name, bucket in compute:
                 bucket.tokens -= 1
+                self.lowest[name] = min(self.lowest.get(name, int(bucket.spec.capacity)), int(bucket.tokens))
             return Verdict(self._headers(kind, arm, compute))
 
     @staticmethod

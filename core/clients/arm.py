@@ -210,8 +210,8 @@ class Arm:
             "read_timeout": self.settings.arm_read_timeout_seconds,  # a slow answer must not hold a function
             # ARM does not redirect management calls; a 3xx is answered as an error, never followed.
             "permit_redirects": False,
-            "per_retry_policies": [ArmEndpointGuard(self.settings)],
-            "per_call_policies": [RateLimitObserver()],  # ARM's remaining budget, for the shared bucket
+            # The guard checks every attempt; the observer counts every attempt and what ARM says is left.
+            "per_retry_policies": [ArmEndpointGuard(self.settings), RateLimitObserver()],
             "user_agent": USER_AGENT,
         }
         if self.settings.arm_ca_bundle:

@@ -1,36 +1,41 @@
-"""One ARM budget per subscription, shared by every worker: a token bucket in Table storage.
+"""One ARM budget per subscription, shared by every worker: the bucket's arithmetic (pure).
 
 ARM grants each subscription and principal a bucket of 250 reads refilled 25/s (writes: 200, 10/s). The
 app keeps its own bucket with a configured share of that rate (`ARM_BUDGET_PERCENT`, default 50: half
-is left for people and other tools; see `Limits.from_settings`) in the `subscriptions` table, so all
-instances draw from one bucket. Before a step runs, its ARM calls are taken from the bucket (one read
-and one ETag-guarded write of the row); when the bucket is short the step keeps its reservation and is
-rescheduled for when the tokens will be there (each deferred step has its own slot, so they do not
-return together). Builds far from done wait first: a step's slot comes when the bucket also holds a
-floor that is higher the earlier its status (new validations give way to polls of running
-replications). A 429 anywhere empties the bucket and holds every build of the subscription until
-`Retry-After` has passed.
+is left for people and other tools; see `Limits.from_settings`), stored in Table storage so all instances
+draw from one bucket (`budget_store.BudgetStore`).
 
-`take` and `throttle` are pure; `BudgetStore` does the Table I/O.
+- **Reserve when the calls are made.** A step takes its ARM calls from the bucket just before it runs.
+  When the bucket is short the step keeps its reservation and is rescheduled for the moment the tokens
+  will be there (each deferred step has its own slot, so they do not return together). A reserved step
+  delivered later than its slot (`LATE_SECONDS`: a queue backlog) gives its tokens back and reserves
+  again, so late steps cannot bunch up and overspend a window.
+- **Settle what was spent.** After the step, what its calls really cost (every attempt, counted by
+  `core.clients.ratelimit`) replaces the estimate.
+- **Priorities.** Builds far from done wait first: a step's slot comes when the bucket also holds a
+  floor that is higher the earlier its status (new validations give way to polls of running replications).
+- **429.** A 429 anywhere empties the bucket and holds every build of the subscription until
+  `Retry-After` has passed.
+- **ARM's headers.** When `x-ms-ratelimit-remaining-subscription-*` says this principal's bucket at ARM
+  runs below the part left for others, every build holds until ARM has refilled it.
+- **Compute's policies.** Compute also limits each operation group over 3 and 30 minutes and names what is
+  left in `x-ms-ratelimit-remaining-resource`. Each policy seen becomes a bucket of its own here (capacity:
+  the most ever seen left, plus one; refill: capacity per window), and the app learns which policies each
+  kind of step counts against. A step that would take a policy below the part left for others
+  (`Limits.keep` of its capacity) waits until the policy's refill brings it back.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableServiceClient, UpdateMode
-
+from core.clients.ratelimit import Observation
 from core.config import Settings
 from core.orchestration.state import BuildState, BuildStatus
 from core.request import RequestInvalid, parse_request
 
-ROW = "arm-budget"
 # ARM calls one step makes (reads, writes), a little above the usual count so the bucket errs safe.
 STEP_COST: dict[BuildStatus, tuple[int, int]] = {
     BuildStatus.ACCEPTED: (10, 0),
@@ -50,7 +55,14 @@ PRIORITY_FLOOR: dict[BuildStatus, float] = {
     BuildStatus.VERIFYING: 0.1,
 }
 WINDOW_SECONDS = 10
+# A reserved step that runs later than this after its slot reserves again (see the module docstring).
+LATE_SECONDS = 1.0
 STEP_MAX_READS = 1.0
+# How long every build of a subscription holds off after a 429 that names no Retry-After.
+THROTTLE_DEFAULT_SECONDS = 5.0
+# Bounds on what is learnt from Compute's headers, so the stored row stays small.
+MAX_POLICIES = 32
+MAX_STEP_KINDS = 16
 
 
 def step_cost(state: BuildState) -> tuple[int, int]:
@@ -65,24 +77,52 @@ def step_cost(state: BuildState) -> tuple[int, int]:
     return STEP_COST.get(state.status, (1, 0))
 
 
+def step_kind(state: BuildState) -> str:
+    """The name under which the Compute policies a step counts against are learnt: its status."""
+    return str(BuildStatus.VALIDATING if state.status is BuildStatus.ACCEPTED else state.status)
+
+
 @dataclass(frozen=True)
 class Limits:
-    """The app's bucket: its share of ARM's per-subscription budget."""
+    """The app's bucket: its share of ARM's per-subscription budget; `keep`: the part of every bucket at
+    ARM and Compute left for people and other tools."""
 
     read_capacity: float
     read_rate: float
     write_capacity: float
     write_rate: float
+    keep: float = 0.5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
-        """A bucket that keeps every 10-second window within the share: holding one second of refill, a
-        bucket (capacity R, rate R) passes at most 11 R in 10 s, so R is 10/11 of the share's rate.
-        (The app schedules its steps; it has no use for ARM's large burst.)"""
+        """A bucket that keeps every 10-second window within the share. Holding one second of refill, a
+        bucket (capacity R, rate R) passes at most 11 R in 10 s; a reserved step may run up to
+        `LATE_SECONDS` after its slot, so R is 10/(11 + LATE_SECONDS) of the share's rate. (The app
+        schedules its steps; it has no use for ARM's large burst.)"""
         share = settings.arm_budget_percent / 100
-        reads = settings.arm_reads_per_second * share * WINDOW_SECONDS / (WINDOW_SECONDS + 1)
-        writes = settings.arm_writes_per_second * share * WINDOW_SECONDS / (WINDOW_SECONDS + 1)
-        return cls(max(reads, STEP_MAX_READS), reads, max(writes, 1.0), writes)
+        fraction = WINDOW_SECONDS / (WINDOW_SECONDS + 1 + LATE_SECONDS)
+        reads = settings.arm_reads_per_second * share * fraction
+        writes = settings.arm_writes_per_second * share * fraction
+        return cls(max(reads, STEP_MAX_READS), reads, max(writes, 1.0), writes, keep=1 - share)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One of Compute's throttling policies as modelled here: `tokens` left, refilling `capacity` per `window`."""
+
+    tokens: float
+    capacity: float
+    window: float
+    at: float
+
+    def refilled(self, now: float) -> Policy:
+        elapsed = max(0.0, now - self.at)
+        tokens = min(self.capacity, self.tokens + elapsed * self.capacity / self.window)
+        return dataclasses.replace(self, tokens=tokens, at=max(self.at, now))
+
+    def wait_to_keep(self, keep: float) -> float:
+        """Seconds until the policy holds `keep` of its capacity again (0.0: it does)."""
+        return max(0.0, (keep * self.capacity - self.tokens) * self.window / self.capacity)
 
 
 @dataclass(frozen=True)
@@ -91,6 +131,8 @@ class Bucket:
     writes: float
     at: float  # epoch seconds of the last refill
     throttled_until: float = 0.0
+    policies: Mapping[str, Policy] = field(default_factory=dict)
+    uses: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # step kind -> policy -> calls
 
 
 def full(limits: Limits, now: float) -> Bucket:
@@ -107,30 +149,59 @@ def refill(bucket: Bucket, limits: Limits, now: float) -> Bucket:
     )
 
 
-def take(bucket: Bucket, limits: Limits, now: float, reads: int, writes: int, floor: float) -> tuple[Bucket, float]:
+def _charge_policies(bucket: Bucket, now: float, calls: Mapping[str, float]) -> dict[str, Policy]:
+    """The policies after `calls` more (negative: fewer) calls against each, refilled to `now`."""
+    policies = dict(bucket.policies)
+    for name, count in calls.items():
+        if name in policies:
+            policy = policies[name].refilled(now)
+            policies[name] = dataclasses.replace(policy, tokens=min(policy.capacity, policy.tokens - count))
+    return policies
+
+
+def take(
+    bucket: Bucket, limits: Limits, now: float, reads: int, writes: int, floor: float, kind: str | None = None
+) -> tuple[Bucket, float]:
     """Reserve a step's tokens: (the bucket after, seconds until the step may run; 0.0 = now).
 
     The tokens are taken at once, even into debt, so every deferred step holds its own slot and deferred
     builds do not come back together to compete again. A step runs once the bucket, refilling from the
     end of any 429 hold, has repaid what it owes and still holds `floor` of its capacity (0 = it may be
-    emptied): builds far from done, with a higher floor, get the later slots.
+    emptied): builds far from done, with a higher floor, get the later slots. A step of `kind` also waits
+    until every Compute policy it counts against holds `limits.keep` of its capacity after its calls.
     """
     current = refill(bucket, limits, now)
-    after = dataclasses.replace(current, reads=current.reads - reads, writes=current.writes - writes)
+    policies = _charge_policies(current, now, current.uses.get(kind or "", {}))
+    after = dataclasses.replace(current, reads=current.reads - reads, writes=current.writes - writes, policies=policies)
     read_gap = floor * limits.read_capacity - after.reads
     write_gap = floor * limits.write_capacity - after.writes
     refilling_from = max(now, current.at)
     wait = refilling_from - now + max(0.0, read_gap / limits.read_rate, write_gap / limits.write_rate)
+    for name in current.uses.get(kind or "", {}):
+        if name in policies:
+            wait = max(wait, policies[name].wait_to_keep(limits.keep))
     return after, wait
+
+
+def give_back(bucket: Bucket, limits: Limits, now: float, reads: int, writes: int, kind: str | None = None) -> Bucket:
+    """Return a reservation whose slot has passed unused (the bucket never holds more than its capacity)."""
+    current = refill(bucket, limits, now)
+    returned = {name: -count for name, count in current.uses.get(kind or "", {}).items()}
+    return dataclasses.replace(
+        current,
+        reads=min(limits.read_capacity, current.reads + reads),
+        writes=min(limits.write_capacity, current.writes + writes),
+        policies=_charge_policies(current, now, returned),
+    )
 
 
 def throttle(bucket: Bucket, limits: Limits, now: float, retry_after_seconds: float) -> Bucket:
     """ARM said 429: nothing more until `Retry-After` has passed, and then an empty bucket refilling."""
     until = max(bucket.throttled_until, now + retry_after_seconds)
-    return Bucket(reads=0.0, writes=0.0, at=until, throttled_until=until)
+    return dataclasses.replace(bucket, reads=0.0, writes=0.0, at=until, throttled_until=until)
 
 
-def observed(bucket: Bucket, settings: Settings, now: float, remaining: dict[str, int]) -> Bucket | None:
+def observed(bucket: Bucket, settings: Settings, now: float, remaining: Mapping[str, int]) -> Bucket | None:
     """ARM reported `remaining` reads/writes for this principal. If that is below the part of ARM's bucket
     left for people and other tools, hold until ARM's refill brings it back (None: nothing to do)."""
     keep = 1 - settings.arm_budget_percent / 100
@@ -145,69 +216,58 @@ def observed(bucket: Bucket, settings: Settings, now: float, remaining: dict[str
     return throttle(bucket, Limits.from_settings(settings), now, max(waits))
 
 
-class BudgetStore:
-    """The buckets in Table storage, one row per subscription beside its registration row."""
+def _learn_policies(bucket: Bucket, now: float, kind: str, reserved: Mapping[str, int],
+                    seen: Observation) -> tuple[dict[str, Policy], dict[str, dict[str, int]], bool]:  # fmt: skip
+    """Compute's policies and the step kinds' use of them, after a step that met `seen`."""
+    policies = _charge_policies(bucket, now, {
+        name: seen.policy_calls.get(name, 0) - count for name, count in reserved.items()})  # fmt: skip
+    changed = any(seen.policy_calls.get(name, 0) != count for name, count in reserved.items())
+    for name, (left, window) in seen.compute.items():
+        known = policies.get(name)
+        if known is None:
+            if len(policies) >= MAX_POLICIES:
+                continue
+            policies[name] = Policy(float(left), float(left + 1), window, now)
+            changed = True
+            continue
+        capacity = max(known.capacity, float(left + 1))
+        tokens = min(known.tokens, float(left))  # others may have spent what the model still counts
+        if capacity > known.capacity or tokens < known.tokens - 1:
+            policies[name] = dataclasses.replace(known, capacity=capacity, tokens=tokens, window=window)
+            changed = True
+    uses = {k: dict(v) for k, v in bucket.uses.items()}
+    if kind in uses or len(uses) < MAX_STEP_KINDS:
+        mine = uses.setdefault(kind, {})
+        for name, count in seen.policy_calls.items():
+            if name in policies and count > mine.get(name, 0):
+                mine[name] = count
+                changed = True
+    return policies, uses, changed
 
-    def __init__(self, service: TableServiceClient, settings: Settings, clock: Callable[[], float] = time.time) -> None:
-        self.table = service.get_table_client(settings.subscriptions_table)
-        self.settings = settings
-        self.limits = Limits.from_settings(settings)
-        self.clock = clock
-        self._ensured = False
 
-    def _load(self, subscription_id: str) -> tuple[Bucket, str | None]:
-        if not self._ensured:
-            with contextlib.suppress(ResourceExistsError):
-                self.table.create_table()
-            self._ensured = True
-        try:
-            entity = self.table.get_entity(subscription_id.lower(), ROW)
-        except ResourceNotFoundError:
-            return full(self.limits, self.clock()), None
-        bucket = Bucket(float(entity["Reads"]), float(entity["Writes"]), float(entity["At"]),
-                        float(entity.get("ThrottledUntil", 0.0)))  # fmt: skip
-        return bucket, entity.metadata["etag"]
+def settle(bucket: Bucket, settings: Settings, now: float, kind: str, reserved: tuple[int, int],
+           seen: Observation) -> Bucket | None:  # fmt: skip
+    """The bucket after a step that reserved `reserved` (reads, writes) and met `seen`; None: unchanged.
 
-    def _write(self, subscription_id: str, bucket: Bucket, etag: str | None) -> bool:
-        entity = {"PartitionKey": subscription_id.lower(), "RowKey": ROW, "Reads": bucket.reads,
-                  "Writes": bucket.writes, "At": bucket.at, "ThrottledUntil": bucket.throttled_until}  # fmt: skip
-        try:
-            if etag is None:
-                self.table.create_entity(entity)
-            else:
-                self.table.update_entity(
-                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
-                )
-        except (ResourceExistsError, ResourceModifiedError):
-            return False
-        return True
-
-    def acquire(self, state: BuildState) -> float | None:
-        """Reserve the tokens of the build's pending step: seconds until it may run (0.0: now); None when
-        the row was too contended to write (nothing reserved: try again shortly)."""
-        reads, writes = step_cost(state)
-        floor = PRIORITY_FLOOR.get(state.status, 0.0)
-        subscription_id = state.subscription_id
-        for _ in range(5):
-            bucket, etag = self._load(subscription_id)
-            after, wait = take(bucket, self.limits, self.clock(), reads, writes, floor)
-            if self._write(subscription_id, after, etag):
-                return wait
-        return None
-
-    def throttled(self, subscription_id: str, retry_after_seconds: float) -> None:
-        """Record a 429: every build of the subscription holds off until `Retry-After` has passed."""
-        for _ in range(5):
-            bucket, etag = self._load(subscription_id)
-            if self._write(subscription_id, throttle(bucket, self.limits, self.clock(), retry_after_seconds), etag):
-                return
-
-    def observe(self, subscription_id: str, remaining: dict[str, int]) -> None:
-        """What ARM's headers said was left after a step: hold the subscription if others need it back."""
-        if not remaining:
-            return
-        for _ in range(5):
-            bucket, etag = self._load(subscription_id)
-            held = observed(bucket, self.settings, self.clock(), remaining)
-            if held is None or self._write(subscription_id, held, etag):
-                return
+    What the calls really cost replaces the estimate (debt or refund), Compute's policies and their use by
+    this kind of step are learnt, ARM's remaining count may hold the subscription, and a 429 holds it.
+    """
+    limits = Limits.from_settings(settings)
+    current = refill(bucket, limits, now)
+    read_delta = seen.attempts.get("reads", 0) - reserved[0]
+    write_delta = seen.attempts.get("writes", 0) - reserved[1]
+    policies, uses, changed = _learn_policies(current, now, kind, current.uses.get(kind, {}), seen)
+    after = dataclasses.replace(
+        current,
+        reads=min(limits.read_capacity, current.reads - read_delta),
+        writes=min(limits.write_capacity, current.writes - write_delta),
+        policies=policies,
+        uses=uses,
+    )
+    changed = changed or bool(read_delta or write_delta)
+    held = observed(after, settings, now, seen.remaining)
+    if held is not None:
+        after, changed = held, True
+    if seen.throttled:
+        after, changed = throttle(after, limits, now, seen.retry_after or THROTTLE_DEFAULT_SECONDS), True
+    return after if changed else None

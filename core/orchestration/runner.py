@@ -31,7 +31,7 @@ from core.clients.storage import send_message
 from core.config import Settings
 from core.events.outbox import ends_build, outbox_key
 from core.orchestration.admission import Admission, Outcome, Submission, admit
-from core.orchestration.budget import BudgetStore
+from core.orchestration.budget_store import BudgetStore
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
 from core.orchestration.state import BuildState, parse_iso, utc_iso
@@ -42,8 +42,6 @@ from core.orchestration.submissions import submission_from_text
 
 log = logging.getLogger(__name__)
 
-# How long every build of a subscription holds off after a 429 that names no Retry-After.
-THROTTLE_DEFAULT_SECONDS = 5.0
 # A step whose budget slot is this close runs now rather than paying a queue round trip.
 BUDGET_SLACK_SECONDS = 0.2
 
@@ -144,7 +142,7 @@ class Runner:
             remaining = (parse_iso(state.lease_until) - now).total_seconds()  # type: ignore[operator]
             self._send_step(state, remaining + 1)
             return "leased"
-        if self.budget is not None and not state.budget_reserved:
+        if self.budget is not None and (not state.budget_reserved or self.budget.lapsed(state, now.timestamp())):
             wait = self.budget.acquire(state)
             if wait is None or wait > BUDGET_SLACK_SECONDS:
                 return self._defer(state, etag, now, wait)
@@ -173,10 +171,7 @@ class Runner:
         if isinstance(event, ArmCallFailed) and event.failure.status == 429:
             telemetry.record_throttled(event.action)
         if self.budget is not None:
-            self.budget.observe(claimed.subscription_id, ratelimit.lowest())
-        if self.budget is not None and isinstance(event, ArmCallFailed) and event.failure.status == 429:
-            wait = event.failure.retry_after_seconds or THROTTLE_DEFAULT_SECONDS
-            self.budget.throttled(claimed.subscription_id, wait)
+            self.budget.settle(state, ratelimit.seen())
         decision = decide(claimed, event, now=self.clock(), settings=self.settings)
         if started.history:  # an Accepted build's ValidationStarted, written with the step's result
             decision = dataclasses.replace(decision, history=started.history + decision.history)

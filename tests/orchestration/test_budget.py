@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
+from core.clients.ratelimit import Observation
 from core.config import Settings
-from core.orchestration.budget import Limits, full, take, throttle
+from core.orchestration.budget import LATE_SECONDS, Limits, full, give_back, settle, take, throttle
 
 LIMITS = Limits(read_capacity=125, read_rate=12.5, write_capacity=100, write_rate=5)
 
 
 def test_the_default_share_keeps_every_10_s_window_within_half_of_arms_rate():
+    """Worst case: a full bucket, ten seconds of refill, and a second of reserved steps running late."""
     limits = Limits.from_settings(Settings())
-    assert limits.read_rate == limits.read_capacity == 12.5 * 10 / 11
-    worst_window = limits.read_capacity + 10 * limits.read_rate
+    assert limits.read_rate == limits.read_capacity == pytest.approx(12.5 * 10 / 12)
+    worst_window = limits.read_capacity + (10 + LATE_SECONDS) * limits.read_rate
     assert worst_window <= 10 * 12.5 + 1e-9
-    assert limits.write_rate == 5 * 10 / 11
+    assert limits.write_rate == pytest.approx(5 * 10 / 12)
+    assert limits.keep == 0.5
 
 
 def test_a_validation_costs_its_reads():
@@ -73,3 +78,58 @@ def test_arms_remaining_header_below_the_others_share_holds_the_subscription():
     assert held is not None and held.throttled_until == 50 / 25
     assert observed(held, settings, 1.0, {"reads": 100}) is None  # already held longer than needed
     assert observed(bucket, settings, 0.0, {"writes": 40}) is not None
+
+
+GALLERY_PUT = "CreateUpdateGalleryImageVersion3Min"
+
+
+def _after_a_put(bucket, left: int, now: float = 0.0):
+    """A Creating step that met Compute's 3-minute PUT policy with `left` calls left."""
+    seen = Observation(attempts={"reads": 1, "writes": 1}, compute={GALLERY_PUT: (left, 180.0)},
+                       policy_calls={GALLERY_PUT: 1})  # fmt: skip
+    return settle(bucket, Settings(), now, "Creating", (1, 1), seen)
+
+
+def test_a_compute_policy_is_learnt_with_the_steps_that_count_against_it():
+    learnt = _after_a_put(full(Limits.from_settings(Settings()), 0.0), left=374)
+    assert learnt is not None
+    assert learnt.policies[GALLERY_PUT].capacity == 375 and learnt.policies[GALLERY_PUT].window == 180
+    assert learnt.uses == {"Creating": {GALLERY_PUT: 1}}
+    assert _after_a_put(learnt, left=373) is None  # nothing new: the row is not written again
+
+
+def test_a_step_waits_when_it_would_take_a_compute_policy_below_the_part_left_for_others():
+    limits = Limits.from_settings(Settings())
+    learnt = _after_a_put(full(limits, 0.0), left=374)
+    assert learnt is not None
+    low = _after_a_put(learnt, left=189)  # someone else spent most of it: the model follows Compute's count
+    assert low is not None and low.policies[GALLERY_PUT].tokens == 189
+    after, wait = take(low, limits, 0.0, reads=1, writes=1, floor=0.0, kind="Creating")
+    assert wait == 0.0  # 188 left: above half of 375
+    _, next_wait = take(after, limits, 0.0, reads=1, writes=1, floor=0.0, kind="Creating")
+    assert next_wait == pytest.approx((375 / 2 - 187) * 180 / 375)  # until the policy refills to half
+    _, poll_wait = take(after, limits, 0.0, reads=1, writes=0, floor=0.0, kind="Replicating")
+    assert poll_wait == 0.0  # a poll does not count against the PUT policy
+
+
+def test_what_a_step_really_spent_replaces_its_estimate():
+    limits = Limits.from_settings(Settings())
+    bucket = full(limits, 0.0)
+    reserved, _ = take(bucket, limits, 0.0, reads=9, writes=0, floor=0.0, kind="Validating")
+    settled = settle(reserved, Settings(), 0.0, "Validating", (9, 0), Observation(attempts={"reads": 6}))
+    assert settled is not None and settled.reads == bucket.reads - 6
+    exact = settle(reserved, Settings(), 0.0, "Validating", (9, 0), Observation(attempts={"reads": 9}))
+    assert exact is None
+
+
+def test_a_429_retried_inline_still_holds_the_subscription():
+    seen = Observation(attempts={"reads": 1}, throttled=1, retry_after=7.0)
+    held = settle(full(LIMITS, 0.0), Settings(), 100.0, "Replicating", (1, 0), seen)
+    assert held is not None and held.throttled_until == 107.0
+
+
+def test_a_late_reservation_given_back_restores_the_bucket_up_to_its_capacity():
+    limits = Limits.from_settings(Settings())
+    empty = full(limits, 0.0).__class__(reads=-5.0, writes=limits.write_capacity, at=0.0)
+    assert give_back(empty, limits, 0.0, reads=3, writes=0).reads == -2.0
+    assert give_back(full(limits, 0.0), limits, 0.0, reads=3, writes=0).reads == limits.read_capacity

@@ -1,0 +1,122 @@
+"""The subscriptions' ARM buckets in Table storage: one row per subscription beside its registration row.
+
+Every change is a read and an ETag-guarded write of that row, retried on a conflict; the arithmetic is
+`core.orchestration.budget`'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableServiceClient, UpdateMode
+
+from core.clients.ratelimit import Observation
+from core.config import Settings
+from core.orchestration import budget
+from core.orchestration.budget import Bucket, Limits, Policy
+from core.orchestration.state import BuildState, parse_iso
+
+ROW = "arm-budget"
+TRIES = 5
+
+
+def _compute_to_text(bucket: Bucket) -> str:
+    policies = {name: [p.tokens, p.capacity, p.window, p.at] for name, p in bucket.policies.items()}
+    return json.dumps({"policies": policies, "uses": bucket.uses}, separators=(",", ":"))
+
+
+def _compute_from_text(text: str | None) -> tuple[dict[str, Policy], dict[str, dict[str, int]]]:
+    """The stored policies and uses; a row this version cannot read is treated as having learnt nothing."""
+    try:
+        data = json.loads(text or "{}")
+        policies = {str(n): Policy(*(float(v) for v in values)) for n, values in data.get("policies", {}).items()}
+        uses = {str(k): {str(n): int(c) for n, c in v.items()} for k, v in data.get("uses", {}).items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}, {}
+    return policies, uses
+
+
+class BudgetStore:
+    """Reserve, settle and hold a subscription's ARM budget; see `core.orchestration.budget`."""
+
+    def __init__(self, service: TableServiceClient, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.table = service.get_table_client(settings.subscriptions_table)
+        self.settings = settings
+        self.limits = Limits.from_settings(settings)
+        self.clock = clock
+        self._ensured = False
+
+    def _load(self, subscription_id: str) -> tuple[Bucket, str | None]:
+        if not self._ensured:
+            with contextlib.suppress(ResourceExistsError):
+                self.table.create_table()
+            self._ensured = True
+        try:
+            entity = self.table.get_entity(subscription_id.lower(), ROW)
+        except ResourceNotFoundError:
+            return budget.full(self.limits, self.clock()), None
+        policies, uses = _compute_from_text(entity.get("Compute"))
+        bucket = Bucket(float(entity["Reads"]), float(entity["Writes"]), float(entity["At"]),
+                        float(entity.get("ThrottledUntil", 0.0)), policies, uses)  # fmt: skip
+        return bucket, entity.metadata["etag"]
+
+    def _write(self, subscription_id: str, bucket: Bucket, etag: str | None) -> bool:
+        entity: dict[str, Any] = {"PartitionKey": subscription_id.lower(), "RowKey": ROW, "Reads": bucket.reads,
+                                  "Writes": bucket.writes, "At": bucket.at, "ThrottledUntil": bucket.throttled_until,
+                                  "Compute": _compute_to_text(bucket)}  # fmt: skip
+        try:
+            if etag is None:
+                self.table.create_entity(entity)
+            else:
+                self.table.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+        except (ResourceExistsError, ResourceModifiedError):
+            return False
+        return True
+
+    def _update(self, subscription_id: str, change: Callable[[Bucket], tuple[Bucket | None, Any]]) -> Any:
+        """Apply `change` (the bucket -> (the bucket to write or None, the answer)) under the row's ETag;
+        None when the row stayed too contended to write."""
+        for _ in range(TRIES):
+            bucket, etag = self._load(subscription_id)
+            after, answer = change(bucket)
+            if after is None or self._write(subscription_id, after, etag):
+                return answer
+        return None
+
+    def acquire(self, state: BuildState) -> float | None:
+        """Reserve the tokens of the build's pending step: seconds until it may run (0.0: now); None when
+        the row was too contended to write (nothing reserved: try again shortly).
+
+        A step that reserved before and is running later than its slot first gives that reservation back.
+        """
+        reads, writes = budget.step_cost(state)
+        floor = budget.PRIORITY_FLOOR.get(state.status, 0.0)
+        kind = budget.step_kind(state)
+
+        def reserve(bucket: Bucket) -> tuple[Bucket, float]:
+            now = self.clock()
+            if self.lapsed(state, now):
+                bucket = budget.give_back(bucket, self.limits, now, reads, writes, kind)
+            return budget.take(bucket, self.limits, now, reads, writes, floor, kind)
+
+        return self._update(state.subscription_id, reserve)
+
+    @staticmethod
+    def lapsed(state: BuildState, now: float) -> bool:
+        """The step holds a reservation whose slot passed more than `LATE_SECONDS` ago."""
+        due = parse_iso(state.due_at) if state.budget_reserved else None
+        return due is not None and now - due.timestamp() > budget.LATE_SECONDS
+
+    def settle(self, state: BuildState, seen: Observation) -> None:
+        """Record what the step of `state` (as it was before the step) really spent and met."""
+        kind, reserved = budget.step_kind(state), budget.step_cost(state)
+        self._update(state.subscription_id,
+                     lambda bucket: (budget.settle(bucket, self.settings, self.clock(), kind, reserved, seen), None))
