@@ -179,6 +179,8 @@ def summarise(
         "http_429_by_operation": dict(collections.Counter(
             f"{r.method} {r.path.rsplit('/', 2)[-2]}" for r in recorded if r.status == 429)),
         "puts_per_build_max": max(puts.values(), default=0),
+        # The fewest calls each of Compute's policies had left (of its capacity): the app keeps half of each.
+        "compute_policy_lowest": dict(sorted(sim.throttling.lowest.items())) if sim.throttling else {},
         "identity_requests": sim.tokens_issued - tokens_before,
         "redrives": sum(s["redriven"] for s in worker_stats),
         "storage_ops_per_step": round(step_storage / max(1, steps), 2),
