@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from core.clients.ratelimit import Observation
@@ -133,3 +135,15 @@ def test_a_late_reservation_given_back_restores_the_bucket_up_to_its_capacity():
     empty = full(limits, 0.0).__class__(reads=-5.0, writes=limits.write_capacity, at=0.0)
     assert give_back(empty, limits, 0.0, reads=3, writes=0).reads == -2.0
     assert give_back(full(limits, 0.0), limits, 0.0, reads=3, writes=0).reads == limits.read_capacity
+
+
+def test_only_a_reserved_step_past_its_slot_by_more_than_a_second_has_lapsed():
+    from core.orchestration.budget_store import BudgetStore
+    from core.orchestration.state import BuildState, BuildStatus
+
+    due = "2026-12-01T10:00:00.000000Z"
+    at_slot = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC).timestamp()
+    state = BuildState("b", "/subscriptions/s/x", BuildStatus.REPLICATING, "", "", due_at=due, budget_reserved=True)
+    assert not BudgetStore.lapsed(state, at_slot + LATE_SECONDS)
+    assert BudgetStore.lapsed(state, at_slot + LATE_SECONDS + 0.5)
+    assert not BudgetStore.lapsed(state.replace(budget_reserved=False), at_slot + 60)
