@@ -63,6 +63,12 @@ THROTTLE_DEFAULT_SECONDS = 5.0
 # Bounds on what is learnt from Compute's headers, so the stored row stays small.
 MAX_POLICIES = 32
 MAX_STEP_KINDS = 16
+# A kind of step's calls against a policy are a moving average (most registration steps only wait on the
+# shared row; the one that registers calls ARM): each step moves it this far towards its own count, it is
+# written when it moved at least USE_STEP, and forgotten below USE_MIN.
+USE_WEIGHT = 0.2
+USE_STEP = 0.02
+USE_MIN = 0.1
 
 
 def step_cost(state: BuildState) -> tuple[int, int]:
@@ -132,7 +138,7 @@ class Bucket:
     at: float  # epoch seconds of the last refill
     throttled_until: float = 0.0
     policies: Mapping[str, Policy] = field(default_factory=dict)
-    uses: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # step kind -> policy -> calls
+    uses: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # step kind -> policy -> calls/step
 
 
 def full(limits: Limits, now: float) -> Bucket:
@@ -195,6 +201,22 @@ def give_back(bucket: Bucket, limits: Limits, now: float, reads: int, writes: in
     )
 
 
+def reserve(bucket: Bucket, limits: Limits, now: float, state: BuildState, *, lapsed: bool) -> tuple[Bucket, float]:
+    """Reserve the pending step of `state`: `take` with its cost, priority floor and kind.
+
+    A step whose earlier reservation lapsed (its slot passed unused) gives it back first and then keeps no
+    priority floor: it has waited its turn, so it runs as soon as the bucket holds its calls (or is full,
+    for a step that costs more than the bucket can hold).
+    """
+    reads, writes = step_cost(state)
+    kind = step_kind(state)
+    if not lapsed:
+        return take(bucket, limits, now, reads, writes, PRIORITY_FLOOR.get(state.status, 0.0), kind)
+    floor = min(0.0, 1 - reads / limits.read_capacity, 1 - writes / limits.write_capacity)
+    returned = give_back(bucket, limits, now, reads, writes, kind)
+    return take(returned, limits, now, reads, writes, floor, kind)
+
+
 def throttle(bucket: Bucket, limits: Limits, now: float, retry_after_seconds: float) -> Bucket:
     """ARM said 429: nothing more until `Retry-After` has passed, and then an empty bucket refilling."""
     until = max(bucket.throttled_until, now + retry_after_seconds)
@@ -216,12 +238,13 @@ def observed(bucket: Bucket, settings: Settings, now: float, remaining: Mapping[
     return throttle(bucket, Limits.from_settings(settings), now, max(waits))
 
 
-def _learn_policies(bucket: Bucket, now: float, kind: str, reserved: Mapping[str, int],
-                    seen: Observation) -> tuple[dict[str, Policy], dict[str, dict[str, int]], bool]:  # fmt: skip
+def _learn_policies(bucket: Bucket, now: float, kind: str, reserved: Mapping[str, float],
+                    seen: Observation) -> tuple[dict[str, Policy], dict[str, dict[str, float]], bool]:  # fmt: skip
     """Compute's policies and the step kinds' use of them, after a step that met `seen`."""
     policies = _charge_policies(bucket, now, {
         name: seen.policy_calls.get(name, 0) - count for name, count in reserved.items()})  # fmt: skip
-    changed = any(seen.policy_calls.get(name, 0) != count for name, count in reserved.items())
+    # Fractions of a call (a kind's average use) are not worth a row write; whole calls are.
+    changed = any(abs(seen.policy_calls.get(name, 0) - count) >= 1 for name, count in reserved.items())
     for name, (left, window) in seen.compute.items():
         known = policies.get(name)
         if known is None:
@@ -238,10 +261,17 @@ def _learn_policies(bucket: Bucket, now: float, kind: str, reserved: Mapping[str
     uses = {k: dict(v) for k, v in bucket.uses.items()}
     if kind in uses or len(uses) < MAX_STEP_KINDS:
         mine = uses.setdefault(kind, {})
-        for name, count in seen.policy_calls.items():
-            if name in policies and count > mine.get(name, 0):
-                mine[name] = count
+        for name in set(mine) | {n for n in seen.policy_calls if n in policies}:
+            before = mine.get(name, 0.0)
+            average = before + USE_WEIGHT * (seen.policy_calls.get(name, 0) - before) if name in mine else \
+                float(seen.policy_calls[name])  # the first step of its kind seen counts whole
+            if average < USE_MIN:
+                changed = changed or mine.pop(name, None) is not None
+            elif abs(average - before) >= USE_STEP:
+                mine[name] = round(average, 3)
                 changed = True
+        if not mine:
+            del uses[kind]
     return policies, uses, changed
 
 

@@ -31,12 +31,12 @@ def _compute_to_text(bucket: Bucket) -> str:
     return json.dumps({"policies": policies, "uses": bucket.uses}, separators=(",", ":"))
 
 
-def _compute_from_text(text: str | None) -> tuple[dict[str, Policy], dict[str, dict[str, int]]]:
+def _compute_from_text(text: str | None) -> tuple[dict[str, Policy], dict[str, dict[str, float]]]:
     """The stored policies and uses; a row this version cannot read is treated as having learnt nothing."""
     try:
         data = json.loads(text or "{}")
         policies = {str(n): Policy(*(float(v) for v in values)) for n, values in data.get("policies", {}).items()}
-        uses = {str(k): {str(n): int(c) for n, c in v.items()} for k, v in data.get("uses", {}).items()}
+        uses = {str(k): {str(n): float(c) for n, c in v.items()} for k, v in data.get("uses", {}).items()}
     except (ValueError, TypeError, AttributeError):
         return {}, {}
     return policies, uses
@@ -95,17 +95,12 @@ class BudgetStore:
         """Reserve the tokens of the build's pending step: seconds until it may run (0.0: now); None when
         the row was too contended to write (nothing reserved: try again shortly).
 
-        A step that reserved before and is running later than its slot first gives that reservation back.
+        A step whose reservation has lapsed (see `lapsed`) gives it back and reserves again.
         """
-        reads, writes = budget.step_cost(state)
-        floor = budget.PRIORITY_FLOOR.get(state.status, 0.0)
-        kind = budget.step_kind(state)
 
         def reserve(bucket: Bucket) -> tuple[Bucket, float]:
             now = self.clock()
-            if self.lapsed(state, now):
-                bucket = budget.give_back(bucket, self.limits, now, reads, writes, kind)
-            return budget.take(bucket, self.limits, now, reads, writes, floor, kind)
+            return budget.reserve(bucket, self.limits, now, state, lapsed=self.lapsed(state, now))
 
         return self._update(state.subscription_id, reserve)
 

@@ -134,6 +134,7 @@ class Runner:
         if loaded is None:
             return "unknown-build"
         state, etag = loaded
+        telemetry.annotate(state)  # every step's span names its build, even one that runs nothing
         now = self.clock()
         if state.status.terminal or message.seq != state.step_seq:
             return "stale"

@@ -147,3 +147,31 @@ def test_only_a_reserved_step_past_its_slot_by_more_than_a_second_has_lapsed():
     assert not BudgetStore.lapsed(state, at_slot + LATE_SECONDS)
     assert BudgetStore.lapsed(state, at_slot + LATE_SECONDS + 0.5)
     assert not BudgetStore.lapsed(state.replace(budget_reserved=False), at_slot + 60)
+
+
+def test_a_lapsed_reservation_runs_once_the_bucket_holds_its_calls_even_if_the_floor_never_fits():
+    """A validation (9 reads) with a 0.4 floor can never run at once from a 10.4-token bucket; its reserved
+    slot is what lets it run. If the queue hands it out late, it must not be deferred for ever."""
+    from core.orchestration.budget import reserve
+    from core.orchestration.state import BuildState, BuildStatus
+
+    limits = Limits.from_settings(Settings())
+    state = BuildState("b", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
+    first, wait = reserve(full(limits, 0.0), limits, 0.0, state, lapsed=False)
+    assert wait > 0  # deferred to its own slot
+    refilled_later = 60.0
+    _, again = reserve(first, limits, refilled_later, state, lapsed=True)
+    assert again == 0.0
+    _, still_floored = reserve(full(limits, refilled_later), limits, refilled_later, state, lapsed=False)
+    assert still_floored > 0
+
+
+def test_a_kinds_use_of_a_policy_is_its_average_so_a_rare_call_fades():
+    """One registration step registers the feature (a write); the many that wait on the shared row do not."""
+    seen_register = Observation(attempts={"writes": 1}, compute={"HighCostUpdate3Min": (374, 180.0)},
+                                policy_calls={"HighCostUpdate3Min": 1})  # fmt: skip
+    bucket = settle(full(LIMITS, 0.0), Settings(), 0.0, "Registering", (2, 0), seen_register)
+    assert bucket is not None and bucket.uses["Registering"] == {"HighCostUpdate3Min": 1.0}
+    for _ in range(12):
+        bucket = settle(bucket, Settings(), 0.0, "Registering", (2, 0), Observation()) or bucket
+    assert "Registering" not in bucket.uses
