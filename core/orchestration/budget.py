@@ -57,6 +57,8 @@ PRIORITY_FLOOR: dict[BuildStatus, float] = {
 WINDOW_SECONDS = 10
 # A reserved step that runs later than this after its slot reserves again (see the module docstring).
 LATE_SECONDS = 1.0
+# A step's calls are made over its run, which on a loaded worker can take this long after it reserved.
+STEP_SPREAD_SECONDS = 2.0
 STEP_MAX_READS = 1.0
 # How long every build of a subscription holds off after a 429 that names no Retry-After.
 THROTTLE_DEFAULT_SECONDS = 5.0
@@ -102,11 +104,12 @@ class Limits:
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
         """A bucket that keeps every 10-second window within the share. Holding one second of refill, a
-        bucket (capacity R, rate R) passes at most 11 R in 10 s; a reserved step may run up to
-        `LATE_SECONDS` after its slot, so R is 10/(11 + LATE_SECONDS) of the share's rate. (The app
-        schedules its steps; it has no use for ARM's large burst.)"""
+        bucket (capacity R, rate R) passes at most 11 R in 10 s; a reserved step may start up to
+        `LATE_SECONDS` after its slot and make its calls up to `STEP_SPREAD_SECONDS` after it started, so R
+        is 10/(11 + LATE_SECONDS + STEP_SPREAD_SECONDS) of the share's rate. (The app schedules its steps;
+        it has no use for ARM's large burst.)"""
         share = settings.arm_budget_percent / 100
-        fraction = WINDOW_SECONDS / (WINDOW_SECONDS + 1 + LATE_SECONDS)
+        fraction = WINDOW_SECONDS / (WINDOW_SECONDS + 1 + LATE_SECONDS + STEP_SPREAD_SECONDS)
         reads = settings.arm_reads_per_second * share * fraction
         writes = settings.arm_writes_per_second * share * fraction
         return cls(max(reads, STEP_MAX_READS), reads, max(writes, 1.0), writes, keep=1 - share)
