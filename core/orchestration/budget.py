@@ -56,7 +56,7 @@ PRIORITY_FLOOR: dict[BuildStatus, float] = {
 }
 WINDOW_SECONDS = 10
 # A reserved step that runs later than this after its slot reserves again (see the module docstring).
-LATE_SECONDS = 1.0
+LATE_SECONDS = 3.0
 # A step's calls are made over its run, which on a loaded worker can take this long after it reserved.
 STEP_SPREAD_SECONDS = 2.0
 STEP_MAX_READS = 1.0
