@@ -36,6 +36,8 @@ from core.config import Settings
 from core.orchestration.state import BuildState, BuildStatus
 from core.request import RequestInvalid, parse_request
 
+# New builds' first step: it gives way to builds further on (see `reserve`).
+INTAKE = frozenset({BuildStatus.ACCEPTED, BuildStatus.VALIDATING})
 # ARM calls one step makes (reads, writes), a little above the usual count so the bucket errs safe.
 STEP_COST: dict[BuildStatus, tuple[int, int]] = {
     BuildStatus.ACCEPTED: (10, 0),
@@ -142,6 +144,8 @@ class Bucket:
     throttled_until: float = 0.0
     policies: Mapping[str, Policy] = field(default_factory=dict)
     uses: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # step kind -> policy -> calls/step
+    intake_until: float = 0.0  # the slot of the last validation reserved (epoch seconds)
+    pushed: float = 0.0  # seconds by which steps further on have pushed back reserved validations, in all
 
 
 def full(limits: Limits, now: float) -> Bucket:
@@ -207,23 +211,49 @@ def give_back(bucket: Bucket, limits: Limits, now: float, reads: int, writes: in
 def reserve(bucket: Bucket, limits: Limits, now: float, state: BuildState, *, lapsed: bool) -> tuple[Bucket, float]:
     """Reserve the pending step of `state`: `take` with its cost, priority floor and kind.
 
+    New builds must not hold up builds further on: when many arrive at once, their validations reserve
+    minutes of the bucket ahead, and a poll of a running replication would wait behind all of it. So a
+    step that is not a validation takes its slot as if the validations reserved but not yet due were not
+    there, and pushes them back by its own share of the rate (`Bucket.pushed`; a reserved validation looks
+    at it when it comes and waits that much longer: `pushed_back`).
+
     A step whose earlier reservation lapsed (its slot passed unused) gives it back first and then keeps no
     priority floor: it has waited its turn, so it runs as soon as the bucket holds its calls (or is full,
     for a step that costs more than the bucket can hold).
     """
     reads, writes = step_cost(state)
     kind = step_kind(state)
-    if not lapsed:
-        return take(bucket, limits, now, reads, writes, PRIORITY_FLOOR.get(state.status, 0.0), kind)
-    floor = min(0.0, 1 - reads / limits.read_capacity, 1 - writes / limits.write_capacity)
-    returned = give_back(bucket, limits, now, reads, writes, kind)
-    return take(returned, limits, now, reads, writes, floor, kind)
+    floor = PRIORITY_FLOOR.get(state.status, 0.0)
+    if lapsed:
+        floor = min(0.0, 1 - reads / limits.read_capacity, 1 - writes / limits.write_capacity)
+        bucket = give_back(bucket, limits, now, reads, writes, kind)
+    current = refill(bucket, limits, now)
+    if state.status in INTAKE:
+        after, wait = take(current, limits, now, reads, writes, floor, kind)
+        return dataclasses.replace(after, intake_until=max(after.intake_until, now + wait)), wait
+    ahead = max(0.0, current.intake_until - max(now, current.at))  # seconds of validations still to come
+    lift = min(max(0.0, -current.reads), ahead * limits.read_rate)  # their tokens, taken out of the way
+    lifted = dataclasses.replace(current, reads=current.reads + lift)
+    after, wait = take(lifted, limits, now, reads, writes, floor, kind)
+    push = min(ahead, reads / limits.read_rate)
+    return dataclasses.replace(
+        after, reads=after.reads - lift, intake_until=current.intake_until + push, pushed=current.pushed + push
+    ), wait
+
+
+def pushed_back(bucket: Bucket, state: BuildState) -> float:
+    """Seconds by which steps further on pushed back this reserved validation since it reserved."""
+    if not state.budget_reserved or state.status not in INTAKE:
+        return 0.0
+    return max(0.0, bucket.pushed - state.budget_pushed)
 
 
 def throttle(bucket: Bucket, limits: Limits, now: float, retry_after_seconds: float) -> Bucket:
     """ARM said 429: nothing more until `Retry-After` has passed, and then an empty bucket refilling."""
     until = max(bucket.throttled_until, now + retry_after_seconds)
-    return dataclasses.replace(bucket, reads=0.0, writes=0.0, at=until, throttled_until=until)
+    # Empty from the end of the hold; what reserved steps owe is still owed.
+    return dataclasses.replace(bucket, reads=min(0.0, bucket.reads), writes=min(0.0, bucket.writes), at=until,
+                               throttled_until=until)  # fmt: skip
 
 
 def observed(bucket: Bucket, settings: Settings, now: float, remaining: Mapping[str, int]) -> Bucket | None:

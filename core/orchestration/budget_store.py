@@ -10,6 +10,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core import MatchConditions
@@ -24,6 +25,14 @@ from core.orchestration.state import BuildState, parse_iso
 
 ROW = "arm-budget"
 TRIES = 5
+
+
+@dataclass(frozen=True)
+class Slot:
+    """When a step may run (seconds from now; 0.0: now), and the bucket's `pushed` to keep with it."""
+
+    wait: float
+    pushed: float
 
 
 def _compute_to_text(bucket: Bucket) -> str:
@@ -63,13 +72,15 @@ class BudgetStore:
             return budget.full(self.limits, self.clock()), None
         policies, uses = _compute_from_text(entity.get("Compute"))
         bucket = Bucket(float(entity["Reads"]), float(entity["Writes"]), float(entity["At"]),
-                        float(entity.get("ThrottledUntil", 0.0)), policies, uses)  # fmt: skip
+                        float(entity.get("ThrottledUntil", 0.0)), policies, uses,
+                        float(entity.get("IntakeUntil", 0.0)), float(entity.get("Pushed", 0.0)))  # fmt: skip
         return bucket, entity.metadata["etag"]
 
     def _write(self, subscription_id: str, bucket: Bucket, etag: str | None) -> bool:
         entity: dict[str, Any] = {"PartitionKey": subscription_id.lower(), "RowKey": ROW, "Reads": bucket.reads,
                                   "Writes": bucket.writes, "At": bucket.at, "ThrottledUntil": bucket.throttled_until,
-                                  "Compute": _compute_to_text(bucket)}  # fmt: skip
+                                  "Compute": _compute_to_text(bucket), "IntakeUntil": bucket.intake_until,
+                                  "Pushed": bucket.pushed}  # fmt: skip
         try:
             if etag is None:
                 self.table.create_entity(entity)
@@ -91,18 +102,24 @@ class BudgetStore:
                 return answer
         return None
 
-    def acquire(self, state: BuildState) -> float | None:
-        """Reserve the tokens of the build's pending step: seconds until it may run (0.0: now); None when
-        the row was too contended to write (nothing reserved: try again shortly).
+    def acquire(self, state: BuildState) -> Slot | None:
+        """Reserve the tokens of the build's pending step: when it may run; None when the row was too
+        contended to write (nothing reserved: try again shortly).
 
         A step whose reservation has lapsed (see `lapsed`) gives it back and reserves again.
         """
 
-        def reserve(bucket: Bucket) -> tuple[Bucket, float]:
+        def reserve(bucket: Bucket) -> tuple[Bucket, Slot]:
             now = self.clock()
-            return budget.reserve(bucket, self.limits, now, state, lapsed=self.lapsed(state, now))
+            after, wait = budget.reserve(bucket, self.limits, now, state, lapsed=self.lapsed(state, now))
+            return after, Slot(wait, after.pushed)
 
         return self._update(state.subscription_id, reserve)
+
+    def pushed_back(self, state: BuildState) -> Slot:
+        """How much longer a reserved validation must wait because steps further on went first (a read)."""
+        bucket, _ = self._load(state.subscription_id)
+        return Slot(budget.pushed_back(bucket, state), bucket.pushed)
 
     @staticmethod
     def lapsed(state: BuildState, now: float) -> bool:

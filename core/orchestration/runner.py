@@ -31,7 +31,8 @@ from core.clients.storage import send_message
 from core.config import Settings
 from core.events.outbox import ends_build, outbox_key
 from core.orchestration.admission import Admission, Outcome, Submission, admit
-from core.orchestration.budget_store import BudgetStore
+from core.orchestration.budget import INTAKE
+from core.orchestration.budget_store import BudgetStore, Slot
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
 from core.orchestration.state import BuildState, parse_iso, utc_iso
@@ -143,10 +144,10 @@ class Runner:
             remaining = (parse_iso(state.lease_until) - now).total_seconds()  # type: ignore[operator]
             self._send_step(state, remaining + 1)
             return "leased"
-        if self.budget is not None and (not state.budget_reserved or self.budget.lapsed(state, now.timestamp())):
-            wait = self.budget.acquire(state)
-            if wait is None or wait > BUDGET_SLACK_SECONDS:
-                return self._defer(state, etag, now, wait)
+        if self.budget is not None:
+            slot = self._budget_slot(state, now)
+            if slot is None or slot.wait > BUDGET_SLACK_SECONDS:
+                return self._defer(state, etag, now, slot)
         started = begin_step(state, now)
         stored, claimed = state, started.state  # what the table holds at `etag`; what the step runs on
         if writes_to_arm(state):
@@ -187,10 +188,20 @@ class Runner:
         log.info("build %s: %s -> %s (%s)", state.build_id, claimed.status, written.status, type(event).__name__)
         return str(written.status)
 
-    def _defer(self, state: BuildState, etag: str, now: datetime, wait: float | None) -> str:
+    def _budget_slot(self, state: BuildState, now: datetime) -> Slot | None:
+        """When the step may run by the ARM budget (see `core.orchestration.budget`)."""
+        assert self.budget is not None
+        if not state.budget_reserved or self.budget.lapsed(state, now.timestamp()):
+            return self.budget.acquire(state)
+        if state.status in INTAKE:
+            return self.budget.pushed_back(state)
+        return Slot(0.0, state.budget_pushed)
+
+    def _defer(self, state: BuildState, etag: str, now: datetime, slot: Slot | None) -> str:
         """Not enough ARM budget: run this step in its reserved slot (None: nothing reserved, soon, jittered)."""
-        delay = wait if wait is not None else random.uniform(0.5, 2.0)
-        deferred = state.replace(due_at=utc_iso(now + timedelta(seconds=delay)), budget_reserved=wait is not None)
+        delay = slot.wait if slot is not None else random.uniform(0.5, 2.0)
+        deferred = state.replace(due_at=utc_iso(now + timedelta(seconds=delay)), budget_reserved=slot is not None,
+                                 budget_pushed=slot.pushed if slot is not None else 0.0)  # fmt: skip
         try:
             written, _ = self.store.save(Decision(deferred), etag)
         except StaleState:

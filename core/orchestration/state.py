@@ -122,6 +122,7 @@ class BuildState:
     lease_until: str | None = None
     step_claims: int = 0
     budget_reserved: bool = False  # the pending step's ARM tokens are reserved (it was deferred for budget)
+    budget_pushed: float = 0.0  # the budget's `pushed` when this step reserved (see budget.reserve)
     step_retries: int = 0
     polls: int = 0
     operation_url: str | None = None

@@ -176,3 +176,35 @@ def test_a_kinds_use_of_a_policy_is_its_average_so_a_rare_call_fades():
     for _ in range(12):
         bucket = settle(bucket, Settings(), 0.0, "Registering", (2, 0), Observation()) or bucket
     assert "Registering" not in bucket.uses
+
+
+def test_polls_of_running_builds_do_not_wait_behind_a_thousand_new_validations():
+    from core.orchestration.budget import pushed_back, reserve
+    from core.orchestration.state import BuildState, BuildStatus
+
+    limits = Limits.from_settings(Settings())
+    validation = BuildState("v", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
+    bucket = full(limits, 0.0)
+    waits = []
+    for _ in range(1000):
+        bucket, wait = reserve(bucket, limits, 0.0, validation, lapsed=False)
+        waits.append(wait)
+    assert waits[-1] > 1000  # ten thousand reads of validations: about twenty minutes of the bucket
+    poll = BuildState("p", "/subscriptions/s/x", BuildStatus.REPLICATING, "", "")
+    after, poll_wait = reserve(bucket, limits, 0.0, poll, lapsed=False)
+    assert poll_wait <= 1 / limits.read_rate + 1e-9  # its own read, not behind the validations
+    assert after.reads == bucket.reads - 1  # its token is still taken
+    assert after.pushed == pytest.approx(1 / limits.read_rate)  # and the validations move back by as much
+    reserved = validation.replace(budget_reserved=True, budget_pushed=bucket.pushed)
+    assert pushed_back(after, reserved) == pytest.approx(1 / limits.read_rate)
+    assert pushed_back(after, poll.replace(budget_reserved=True)) == 0.0  # only validations are pushed
+
+
+def test_with_no_validations_waiting_a_poll_pushes_nothing():
+    from core.orchestration.budget import reserve
+    from core.orchestration.state import BuildState, BuildStatus
+
+    limits = Limits.from_settings(Settings())
+    poll = BuildState("p", "/subscriptions/s/x", BuildStatus.REPLICATING, "", "")
+    after, wait = reserve(full(limits, 0.0), limits, 0.0, poll, lapsed=False)
+    assert wait == 0.0 and after.pushed == 0.0
