@@ -31,7 +31,7 @@ from core.clients.storage import send_message
 from core.config import Settings
 from core.events.outbox import ends_build, outbox_key
 from core.orchestration.admission import Admission, Outcome, Submission, admit
-from core.orchestration.budget import INTAKE
+from core.orchestration.budget import INTAKE, step_cost
 from core.orchestration.budget_store import BudgetStore, Slot
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
@@ -191,6 +191,8 @@ class Runner:
     def _budget_slot(self, state: BuildState, now: datetime) -> Slot | None:
         """When the step may run by the ARM budget (see `core.orchestration.budget`)."""
         assert self.budget is not None
+        if step_cost(state) == (0, 0):  # nothing to reserve; what it calls after all is settled after it
+            return Slot(0.0, 0.0)
         if not state.budget_reserved or self.budget.lapsed(state, now.timestamp()):
             return self.budget.acquire(state)
         if state.status in INTAKE:
