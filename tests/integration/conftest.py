@@ -56,6 +56,15 @@ class App:
             return build_id_for(parse_request(request, known_regions=self.runtime.settings.known_regions).resource_id)
         return ""
 
+    def put_seed_builds(self, count: int, major_minor: str) -> list[str]:
+        """Queue `count` builds of the seed example, versions `<major_minor>.0` on; their build IDs."""
+        requests = []
+        for n in range(count):
+            request = example("seed-cli-managed-image.json")
+            request["version"] = f"{major_minor}.{n}"
+            requests.append(request)
+        return [self.put_request(request) for request in requests]
+
     def worker_command(self, *extra: str) -> list[str]:
         return [sys.executable, "-m", "core", "worker", *extra]
 

@@ -3,12 +3,10 @@ read budget are spread out instead, and no request is throttled."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from simulator import BucketSpec, ThrottleSpec
-from tests.integration.conftest import App, example
+from tests.integration.conftest import App
 
 
 @pytest.fixture
@@ -17,18 +15,9 @@ def stack_options() -> dict:
     return {"throttling": ThrottleSpec(reads=BucketSpec(15, 3))}
 
 
-def _builds(app: App, count: int) -> list[str]:
-    ids = []
-    for n in range(count):
-        request = copy.deepcopy(example("seed-cli-managed-image.json"))
-        request["version"] = f"4.0.{n}"
-        ids.append(app.put_request(request))
-    return ids
-
-
 def test_builds_stay_inside_the_budget_and_draw_no_429(app: App):
     app.env.update({"ARM_READ_BUCKET": "15", "ARM_READS_PER_SECOND": "3", "ARM_BUDGET_PERCENT": "100"})
-    ids = _builds(app, 5)  # about 60 reads, four times the bucket
+    ids = app.put_seed_builds(5, "4.0")  # about 60 reads, four times the bucket
     app.run_worker(timeout=240)
     assert [str(app.state(b).status) for b in ids] == ["Succeeded"] * 5
     assert [r.status for r in app.sim.requests].count(429) == 0
@@ -38,7 +27,7 @@ def test_builds_stay_inside_the_budget_and_draw_no_429(app: App):
 def test_without_the_budget_the_same_builds_are_throttled(app: App):
     """The control: with the budget off, ARM answers 429 (and the builds still end, through their retries)."""
     app.env.update({"ARM_BUDGET_PERCENT": "0"})
-    ids = _builds(app, 5)
+    ids = app.put_seed_builds(5, "4.0")
     app.run_worker(timeout=240)
     assert [str(app.state(b).status) for b in ids] == ["Succeeded"] * 5
     assert [r.status for r in app.sim.requests].count(429) > 0

@@ -3,12 +3,10 @@ of every policy's bucket for people and other tools, as it does with ARM's."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from simulator import ThrottleSpec
-from tests.integration.conftest import App, example
+from tests.integration.conftest import App
 
 POLICY = "CreateUpdateGalleryImageVersion3Min"
 CAPACITY = 16  # gallery image-version PUTs per 3 minutes in this subscription (the simulator's default: 375)
@@ -20,17 +18,8 @@ def stack_options() -> dict:
     return {"throttling": ThrottleSpec(compute_writes=(CAPACITY, 1000))}
 
 
-def _builds(app: App, count: int) -> list[str]:
-    ids = []
-    for n in range(count):
-        request = copy.deepcopy(example("seed-cli-managed-image.json"))
-        request["version"] = f"4.1.{n}"
-        ids.append(app.put_request(request))
-    return ids
-
-
 def test_puts_leave_half_of_computes_policy_for_others(app: App):
-    ids = _builds(app, BUILDS)
+    ids = app.put_seed_builds(BUILDS, "4.1")
     app.run_worker(timeout=240)
     assert [str(app.state(b).status) for b in ids] == ["Succeeded"] * BUILDS
     assert [r.status for r in app.sim.requests].count(429) == 0
@@ -42,7 +31,7 @@ def test_puts_leave_half_of_computes_policy_for_others(app: App):
 def test_without_the_budget_the_same_puts_take_most_of_the_policy(app: App):
     """The control: the same builds with the budget off spend ten of the sixteen."""
     app.env.update({"ARM_BUDGET_PERCENT": "0"})
-    ids = _builds(app, BUILDS)
+    ids = app.put_seed_builds(BUILDS, "4.1")
     app.run_worker(timeout=240)
     assert [str(app.state(b).status) for b in ids] == ["Succeeded"] * BUILDS
     assert app.sim.throttling is not None

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-
-from tests.integration.conftest import App, example
+from tests.integration.conftest import App
 
 
 def test_one_worker_process_asks_for_one_token_over_many_steps(app: App):
-    ids = []
-    for n in range(3):
-        request = copy.deepcopy(example("seed-cli-managed-image.json"))
-        request["version"] = f"1.0.{n}"
-        ids.append(app.put_request(request))
+    ids = app.put_seed_builds(3, "1.0")
     before = app.sim.tokens_issued
     app.run_worker()
     steps = sum(len(app.runtime.store.history(build_id)) for build_id in ids)

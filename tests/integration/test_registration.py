@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from simulator import Fault
 from tests.integration.conftest import App, example
 
@@ -11,11 +9,7 @@ SEED = "seed-cli-managed-image.json"
 
 
 def test_ten_builds_in_one_subscription_make_one_feature_register_call(app: App):
-    ids = []
-    for n in range(10):
-        request = copy.deepcopy(example(SEED))
-        request["version"] = f"2.0.{n}"
-        ids.append(app.put_request(request))
+    ids = app.put_seed_builds(10, "2.0")
     app.run_worker(timeout=240)
     assert [str(app.state(b).status) for b in ids] == ["Succeeded"] * 10
     assert app.sim.count("POST", "/features/SIGEncryption/register") == 1
