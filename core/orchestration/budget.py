@@ -61,6 +61,8 @@ PRIORITY_FLOOR: dict[BuildStatus, float] = {
 WINDOW_SECONDS = 10
 # A reserved step that runs later than this after its slot reserves again (see the module docstring).
 LATE_SECONDS = 3.0
+# A step whose slot is this close runs now rather than paying a queue round trip.
+EARLY_SECONDS = 0.2
 # A step's calls are made over its run, which on a loaded worker can take this long after it reserved.
 STEP_SPREAD_SECONDS = 2.0
 STEP_MAX_READS = 1.0
@@ -108,12 +110,12 @@ class Limits:
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
         """A bucket that keeps every 10-second window within the share. Holding one second of refill, a
-        bucket (capacity R, rate R) passes at most 11 R in 10 s; a reserved step may start up to
-        `LATE_SECONDS` after its slot and make its calls up to `STEP_SPREAD_SECONDS` after it started, so R
-        is 10/(11 + LATE_SECONDS + STEP_SPREAD_SECONDS) of the share's rate. (The app schedules its steps;
-        it has no use for ARM's large burst.)"""
+        bucket (capacity R, rate R) passes at most 11 R in 10 s; a step may start up to `EARLY_SECONDS`
+        before its slot or `LATE_SECONDS` after it, and make its calls up to `STEP_SPREAD_SECONDS` after it
+        started, so R is 10/(11 + EARLY_SECONDS + LATE_SECONDS + STEP_SPREAD_SECONDS) of the share's rate.
+        (The app schedules its steps; it has no use for ARM's large burst.)"""
         share = settings.arm_budget_percent / 100
-        fraction = WINDOW_SECONDS / (WINDOW_SECONDS + 1 + LATE_SECONDS + STEP_SPREAD_SECONDS)
+        fraction = WINDOW_SECONDS / (WINDOW_SECONDS + 1 + EARLY_SECONDS + LATE_SECONDS + STEP_SPREAD_SECONDS)
         reads = settings.arm_reads_per_second * share * fraction
         writes = settings.arm_writes_per_second * share * fraction
         return cls(max(reads, STEP_MAX_READS), reads, max(writes, 1.0), writes, keep=1 - share)

@@ -31,7 +31,7 @@ from core.clients.storage import send_message
 from core.config import Settings
 from core.events.outbox import ends_build, outbox_key
 from core.orchestration.admission import Admission, Outcome, Submission, admit
-from core.orchestration.budget import INTAKE, step_cost
+from core.orchestration.budget import EARLY_SECONDS, INTAKE, step_cost
 from core.orchestration.budget_store import BudgetStore, Slot
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
@@ -43,8 +43,6 @@ from core.orchestration.submissions import submission_from_text
 
 log = logging.getLogger(__name__)
 
-# A step whose budget slot is this close runs now rather than paying a queue round trip.
-BUDGET_SLACK_SECONDS = 0.2
 
 
 class Runner:
@@ -146,7 +144,7 @@ class Runner:
             return "leased"
         if self.budget is not None:
             slot = self._budget_slot(state, now)
-            if slot is None or slot.wait > BUDGET_SLACK_SECONDS:
+            if slot is None or slot.wait > EARLY_SECONDS:
                 return self._defer(state, etag, now, slot)
         started = begin_step(state, now)
         stored, claimed = state, started.state  # what the table holds at `etag`; what the step runs on

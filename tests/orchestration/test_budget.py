@@ -8,19 +8,29 @@ import pytest
 
 from core.clients.ratelimit import Observation
 from core.config import Settings
-from core.orchestration.budget import LATE_SECONDS, STEP_SPREAD_SECONDS, Limits, full, give_back, settle, take, throttle
+from core.orchestration.budget import (
+    EARLY_SECONDS,
+    LATE_SECONDS,
+    STEP_SPREAD_SECONDS,
+    Limits,
+    full,
+    give_back,
+    settle,
+    take,
+    throttle,
+)
 
 LIMITS = Limits(read_capacity=125, read_rate=12.5, write_capacity=100, write_rate=5)
 
 
 def test_the_default_share_keeps_every_10_s_window_within_half_of_arms_rate():
-    """Worst case: a full bucket, ten seconds of refill, reserved steps starting three seconds late and making
-    their calls over two seconds."""
+    """Worst case: a full bucket, ten seconds of refill, steps starting 0.2 s early or three seconds late and
+    making their calls over two seconds."""
     limits = Limits.from_settings(Settings())
-    assert limits.read_rate == limits.read_capacity == pytest.approx(12.5 * 10 / 16)
-    worst_window = limits.read_capacity + (10 + LATE_SECONDS + STEP_SPREAD_SECONDS) * limits.read_rate
+    assert limits.read_rate == limits.read_capacity == pytest.approx(12.5 * 10 / 16.2)
+    worst_window = limits.read_capacity + (10 + EARLY_SECONDS + LATE_SECONDS + STEP_SPREAD_SECONDS) * limits.read_rate
     assert worst_window <= 10 * 12.5 + 1e-9
-    assert limits.write_rate == pytest.approx(5 * 10 / 16)
+    assert limits.write_rate == pytest.approx(5 * 10 / 16.2)
     assert limits.keep == 0.5
 
 
