@@ -42,7 +42,7 @@ lint: $(PY_STAMP)
 # Tests start (and always stop) their own Azurite and simulator on free ports: see tests/conftest.py.
 # They run on TEST_WORKERS xdist workers (most of their time is waiting on queues and replication); the
 # least-privilege check then reads the ARM calls every worker recorded (ARM_CALLS_DIR) in a session of its own.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 8
 ARM_CALLS_DIR := .run/arm-calls
 
 test: setup lint
