@@ -29,7 +29,7 @@ from core.clients import storage
 _lock = threading.Lock()
 stats: dict[str, Any] = {"steps": 0, "step_cpu_seconds": 0.0, "step_wall_seconds": 0.0, "redriven": 0,
                          "storage": collections.Counter(), "step_storage": 0, "outcomes": collections.Counter(),
-                         "by_kind": {}}
+                         "by_kind": {}, "reserved_start_offsets": []}
 _in_step = threading.local()
 _profiles: list[cProfile.Profile] = []  # one per worker thread, when BENCH_PROFILE_FILE is set
 _first_step_cpu: float | None = None  # the process's CPU when the first step began (imports and start-up before)
@@ -70,12 +70,17 @@ requests.adapters.HTTPAdapter.send = _send  # type: ignore[method-assign]
 from core import cli  # noqa: E402  (after the factories are wrapped)
 from core.orchestration import runner  # noqa: E402
 from core.orchestration.runner import Runner  # noqa: E402
+from core.orchestration.state import parse_iso  # noqa: E402
 
 _handle_step_text, _redrive, _run_step = Runner.handle_step_text, Runner.redrive, runner.run_step
 
 
 def run_step(state: Any, ctx: Any) -> Any:
     _in_step.kind = str(state.status)
+    due = parse_iso(state.due_at) if state.budget_reserved else None
+    if due is not None:  # a step deferred for budget, now running: how far from its slot
+        with _lock:
+            stats["reserved_start_offsets"].append(round(time.time() - due.timestamp(), 3))
     return _run_step(state, ctx)
 
 

@@ -58,6 +58,23 @@ def windows(moments: list[float], start: float, end: float) -> list[int]:
     return counts
 
 
+def busiest_window(moments: list[float]) -> tuple[int, float]:
+    """The most moments in any WINDOW_SECONDS-long interval (not only the aligned ones), and where it starts."""
+    ordered = sorted(moments)
+    best, start, first = 0, 0.0, 0
+    for last, moment in enumerate(ordered):
+        while moment - ordered[first] > WINDOW_SECONDS:
+            first += 1
+        if last - first + 1 > best:
+            best, start = last - first + 1, ordered[first]
+    return best, start
+
+
+def operation(request: Any) -> str:
+    """A request's method and the type of resource it names: `GET diskEncryptionSets`."""
+    return f"{request.method} {request.path.rstrip('/').rsplit('/', 2)[-2]}"
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User and system CPU a process has used so far (Linux /proc), 0 where it cannot be read."""
     try:
@@ -155,6 +172,10 @@ def summarise(
     recorded = [r for r in sim.requests if started <= r.at <= ended]
     reads = [r.at for r in recorded if r.method in ("GET", "HEAD")]
     per_window = [n / WINDOW_SECONDS for n in windows(reads, started, ended)]
+    busiest, busiest_start = busiest_window(reads)
+    in_busiest = [r for r in recorded if r.method in ("GET", "HEAD") and busiest_start <= r.at <= busiest_start
+                  + WINDOW_SECONDS]  # fmt: skip
+    offsets = sorted(o for s in worker_stats for o in s.get("reserved_start_offsets", []))
     steps = sum(s["steps"] for s in worker_stats)
     storage_total = sum(sum(s["storage"].values()) for s in worker_stats)
     step_storage = sum(s["step_storage"] for s in worker_stats)
@@ -175,9 +196,16 @@ def summarise(
         "arm_requests_per_build": round(len(recorded) / max(1, len(ids)), 1),
         "arm_reads_per_s_mean": round(len(reads) / elapsed, 1),
         "arm_reads_per_s_peak_10s": round(max(per_window), 1),
+        "arm_reads_per_s_peak_any_10s": round(busiest / WINDOW_SECONDS, 1),
+        "busiest_10s": {"from_s": round(busiest_start - started, 1),
+                        "reads": dict(collections.Counter(operation(r) for r in in_busiest).most_common())},
+        # When deferred steps started, against their reserved slot (seconds; negative: early).
+        "reserved_start_offset_s": {"steps": len(offsets), "min": round(percentile(offsets, 0.0), 2),
+                                    "p5": round(percentile(offsets, 0.05), 2),
+                                    "p50": round(percentile(offsets, 0.5), 2),
+                                    "max": round(percentile(offsets, 1.0), 2)},
         "http_429": sum(1 for r in recorded if r.status == 429),
-        "http_429_by_operation": dict(collections.Counter(
-            f"{r.method} {r.path.rsplit('/', 2)[-2]}" for r in recorded if r.status == 429)),
+        "http_429_by_operation": dict(collections.Counter(operation(r) for r in recorded if r.status == 429)),
         "puts_per_build_max": max(puts.values(), default=0),
         # The fewest calls each of Compute's policies had left (of its capacity): the app keeps half of each.
         "compute_policy_lowest": dict(sorted(sim.throttling.lowest.items())) if sim.throttling else {},

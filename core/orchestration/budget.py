@@ -42,8 +42,9 @@ INTAKE = frozenset({BuildStatus.ACCEPTED, BuildStatus.VALIDATING})
 STEP_COST: dict[BuildStatus, tuple[int, int]] = {
     BuildStatus.ACCEPTED: (10, 0),
     BuildStatus.VALIDATING: (10, 0),
-    # Most registration steps wait on the subscription's shared row; the one holding the claim reads ARM,
-    # and `settle` charges its calls after the fact. Reserving for every waiter would starve everyone.
+    # Most registration steps wait on the subscription's shared row. The one that looks at ARM reserves its
+    # reads as it decides to (see `step_cost`); its register calls, once per subscription, are charged by
+    # `settle`. Reserving for every waiter would starve everyone.
     BuildStatus.REGISTERING: (0, 0),
     BuildStatus.CREATING: (1, 1),
     BuildStatus.REPLICATING: (1, 0),
@@ -53,11 +54,12 @@ STEP_COST: dict[BuildStatus, tuple[int, int]] = {
 PRIORITY_FLOOR: dict[BuildStatus, float] = {
     BuildStatus.ACCEPTED: 0.4,
     BuildStatus.VALIDATING: 0.4,
-    BuildStatus.REGISTERING: 0.3,
     BuildStatus.CREATING: 0.2,
     BuildStatus.REPLICATING: 0.0,
     BuildStatus.VERIFYING: 0.1,
 }
+# Where a registration step that reserved its look at ARM keeps the reads it reserved (`state.registration`).
+LOOK_READS = "lookReads"
 WINDOW_SECONDS = 10
 # A reserved step that runs later than this after its slot reserves again (see the module docstring).
 LATE_SECONDS = 3.0
@@ -88,7 +90,13 @@ def step_cost(state: BuildState) -> tuple[int, int]:
         except RequestInvalid:
             return STEP_COST[BuildStatus.VALIDATING]
         return 5 + len(request.disk_encryption_set_ids()) + len(request.source.data_disks), 0
+    if state.status is BuildStatus.REGISTERING and state.budget_reserved:  # its look at ARM, in its slot
+        return _whole(state.registration.get(LOOK_READS)), 0
     return STEP_COST.get(state.status, (1, 0))
+
+
+def _whole(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 64 else 0
 
 
 def step_kind(state: BuildState) -> str:
@@ -212,8 +220,12 @@ def give_back(bucket: Bucket, limits: Limits, now: float, reads: int, writes: in
     )
 
 
-def reserve(bucket: Bucket, limits: Limits, now: float, state: BuildState, *, lapsed: bool) -> tuple[Bucket, float]:
-    """Reserve the pending step of `state`: `take` with its cost, priority floor and kind.
+def reserve(
+    bucket: Bucket, limits: Limits, now: float, state: BuildState, *, lapsed: bool,
+    cost: tuple[int, int] | None = None, floor: float | None = None,
+) -> tuple[Bucket, float]:  # fmt: skip
+    """Reserve the pending step of `state`: `take` with its cost, priority floor and kind (or `cost` and
+    `floor`: the registration look, which a step decides on as it runs; see `budget_store.StepTaking`).
 
     New builds must not hold up builds further on: when many arrive at once, their validations reserve
     minutes of the bucket ahead, and a poll of a running replication would wait behind all of it. So a
@@ -225,9 +237,9 @@ def reserve(bucket: Bucket, limits: Limits, now: float, state: BuildState, *, la
     priority floor: it has waited its turn, so it runs as soon as the bucket holds its calls (or is full,
     for a step that costs more than the bucket can hold).
     """
-    reads, writes = step_cost(state)
+    reads, writes = cost if cost is not None else step_cost(state)
     kind = step_kind(state)
-    floor = PRIORITY_FLOOR.get(state.status, 0.0)
+    floor = PRIORITY_FLOOR.get(state.status, 0.0) if floor is None else floor
     if lapsed:
         floor = min(0.0, 1 - reads / limits.read_capacity, 1 - writes / limits.write_capacity)
         bucket = give_back(bucket, limits, now, reads, writes, kind)

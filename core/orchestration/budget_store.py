@@ -51,6 +51,29 @@ def _compute_from_text(text: str | None) -> tuple[dict[str, Policy], dict[str, d
     return policies, uses
 
 
+@dataclass
+class StepTaking:
+    """What one running step took from the budget beyond its reservation, when it decided to make calls it
+    had not reserved for (the registration look: `BudgetStore.acquire` with a cost)."""
+
+    store: BudgetStore | None
+    state: BuildState
+    taken: tuple[int, int] = (0, 0)
+
+    def take(self, reads: int, writes: int) -> float | None:
+        """Seconds until the calls may be made: 0.0, taken now; more, reserved for then; None, not reserved
+        (the budget's row was too contended): look later."""
+        if self.store is None or budget.step_cost(self.state) != (0, 0):
+            return 0.0  # no budget, or this step reserved its calls before it ran
+        slot = self.store.acquire(self.state, (reads, writes))
+        if slot is None:
+            return None
+        if slot.wait <= budget.EARLY_SECONDS:
+            self.taken = (self.taken[0] + reads, self.taken[1] + writes)
+            return 0.0
+        return slot.wait
+
+
 class BudgetStore:
     """Reserve, settle and hold a subscription's ARM budget; see `core.orchestration.budget`."""
 
@@ -102,16 +125,21 @@ class BudgetStore:
                 return answer
         return None
 
-    def acquire(self, state: BuildState) -> Slot | None:
+    def acquire(self, state: BuildState, cost: tuple[int, int] | None = None) -> Slot | None:
         """Reserve the tokens of the build's pending step: when it may run; None when the row was too
         contended to write (nothing reserved: try again shortly).
 
-        A step whose reservation has lapsed (see `lapsed`) gives it back and reserves again.
+        A step whose reservation has lapsed (see `lapsed`) gives it back and reserves again. With `cost`:
+        calls the running step decided to make (the registration look), reserved with no priority floor (its
+        look unblocks every build of the subscription), even when they must wait for a later slot.
         """
 
         def reserve(bucket: Bucket) -> tuple[Bucket, Slot]:
             now = self.clock()
-            after, wait = budget.reserve(bucket, self.limits, now, state, lapsed=self.lapsed(state, now))
+            if cost is None:
+                after, wait = budget.reserve(bucket, self.limits, now, state, lapsed=self.lapsed(state, now))
+            else:
+                after, wait = budget.reserve(bucket, self.limits, now, state, lapsed=False, cost=cost, floor=0.0)
             return after, Slot(wait, after.pushed)
 
         return self._update(state.subscription_id, reserve)
@@ -127,8 +155,10 @@ class BudgetStore:
         due = parse_iso(state.due_at) if state.budget_reserved else None
         return due is not None and now - due.timestamp() > budget.LATE_SECONDS
 
-    def settle(self, state: BuildState, seen: Observation) -> None:
-        """Record what the step of `state` (as it was before the step) really spent and met."""
-        kind, reserved = budget.step_kind(state), budget.step_cost(state)
+    def settle(self, state: BuildState, seen: Observation, taken: tuple[int, int] = (0, 0)) -> None:
+        """Record what the step of `state` (as it was before the step) really spent and met; `taken`: what
+        it took while it ran (`StepTaking`), beyond its reservation."""
+        kind, (reads, writes) = budget.step_kind(state), budget.step_cost(state)
+        reserved = (reads + taken[0], writes + taken[1])
         self._update(state.subscription_id,
                      lambda bucket: (budget.settle(bucket, self.settings, self.clock(), kind, reserved, seen), None))

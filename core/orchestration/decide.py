@@ -8,6 +8,7 @@ from typing import Any
 
 from core.config import Settings
 from core.orchestration import backoff
+from core.orchestration.budget import LOOK_READS
 from core.orchestration.events import (
     ArmCallFailed,
     CancelRequested,
@@ -235,6 +236,12 @@ def _on_registration_pending(
                 + "; ".join(event.notes),
             },
         )
+    if event.budget_slot is not None:  # this build looks at ARM in its budget slot, on the reads it reserved
+        waiting = state.replace(registration={**registration, LOOK_READS: event.look_reads}, step_retries=0)
+        reserved = schedule(waiting, now, event.budget_slot).replace(budget_reserved=True)
+        entry = _entry(waiting, now, "RegistrationPending", notes=list(event.notes))
+        return Decision(reserved, (entry,), event.budget_slot)
+    registration.pop(LOOK_READS, None)
     waiting = state.replace(registration=registration, polls=state.polls + 1, step_retries=0)
     delay = backoff.poll_delay(
         state.polls, initial_seconds=settings.poll_initial_seconds, max_seconds=settings.poll_max_seconds
@@ -295,7 +302,7 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
 
     if isinstance(event, RegistrationComplete):
         _expect(state, event, BuildStatus.REGISTERING)
-        registration = {**state.registration, **event.registration}
+        registration = {k: v for k, v in {**state.registration, **event.registration}.items() if k != LOOK_READS}
         moved = move(state, BuildStatus.CREATING, now, registration=registration)
         return _then(moved, now, 0, _entry(moved, now, "RegistrationComplete", notes=list(event.notes)))
 

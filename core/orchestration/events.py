@@ -27,10 +27,13 @@ class ValidationRejected:
 
 @dataclass(frozen=True)
 class RegistrationPending:
-    """A feature or the provider is still registering; `notes` say which and what was done."""
+    """A feature or the provider is still registering; `notes` say which and what was done. `budget_slot`:
+    this build reserved `look_reads` of the ARM budget to look at registration that many seconds from now."""
 
     notes: tuple[str, ...]
     registration: dict[str, Any] = field(default_factory=dict)
+    budget_slot: float | None = None
+    look_reads: int = 0
 
 
 @dataclass(frozen=True)

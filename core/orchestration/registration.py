@@ -220,6 +220,13 @@ class Registrar:
             # Another build of this subscription looked at ARM moments ago: wait on the shared row, not on ARM.
             note = f"waiting on this subscription's registration (ARM read at {record.checked_at})"
             return RegistrationPending(notes=(note,))
+        look = len(self.settings.required_features) + 1  # reads: each feature, and the provider
+        wait = ctx.take_budget(look, 0)
+        if wait is None:
+            return RegistrationPending(notes=("the subscription's ARM budget is busy; looking again later",))
+        if wait > 0:
+            note = f"looking at registration in {wait:.1f} s, when the subscription's ARM budget holds the reads"
+            return RegistrationPending(notes=(note,), budget_slot=wait, look_reads=look)
         record.checked_at = utc_iso(now)  # claim the look: one build per interval reads ARM
         etag = self._store(subscription_id, record, etag)
         if etag is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ from core.config import Settings
 from core.events.outbox import ends_build, outbox_key
 from core.orchestration.admission import Admission, Outcome, Submission, admit
 from core.orchestration.budget import EARLY_SECONDS, INTAKE, step_cost
-from core.orchestration.budget_store import BudgetStore, Slot
+from core.orchestration.budget_store import BudgetStore, Slot, StepTaking
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
 from core.orchestration.state import BuildState, parse_iso, utc_iso
@@ -77,7 +78,7 @@ class Runner:
         return self._step_queue
 
     def _send_step(self, state: BuildState, delay: float) -> None:
-        visibility = int(min(max(0.0, delay), MAX_DELAY_SECONDS))
+        visibility = math.ceil(min(max(0.0, delay), MAX_DELAY_SECONDS))  # never visible before it is due
         text = StepMessage(state.build_id, state.step_seq, state.due_at).to_text()
         send_message(self.step_queue, text, delay_seconds=visibility)
 
@@ -159,8 +160,10 @@ class Runner:
             claimed, started = stored, Decision(stored)
         telemetry.annotate(claimed)
         ratelimit.begin()
+        taking = StepTaking(self.budget, claimed)
         try:
-            context = StepContext(self.settings, self.arm_for(claimed.subscription_id), now, self.registration)
+            context = StepContext(self.settings, self.arm_for(claimed.subscription_id), now, self.registration,
+                                  taking.take)  # fmt: skip
             event: Event = run_step(claimed, context)
         except Exception as exc:  # a bug or a broken dependency: retried with backoff, then the build fails
             log.exception("build %s: step %s raised", state.build_id, claimed.status)
@@ -171,7 +174,7 @@ class Runner:
         if isinstance(event, ArmCallFailed) and event.failure.status == 429:
             telemetry.record_throttled(event.action)
         if self.budget is not None:
-            self.budget.settle(state, ratelimit.seen())
+            self.budget.settle(state, ratelimit.seen(), taking.taken)
         decision = decide(claimed, event, now=self.clock(), settings=self.settings)
         if started.history:  # an Accepted build's ValidationStarted, written with the step's result
             decision = dataclasses.replace(decision, history=started.history + decision.history)
@@ -193,9 +196,14 @@ class Runner:
             return Slot(0.0, 0.0)
         if not state.budget_reserved or self.budget.lapsed(state, now.timestamp()):
             return self.budget.acquire(state)
+        # Reserved: it runs in its slot, which a queue message may bring up to a second early (its
+        # visibility counts whole seconds, and the storage service's clock is not the worker's).
+        due = parse_iso(state.due_at)
+        until_slot = max(0.0, (due - now).total_seconds()) if due is not None else 0.0
         if state.status in INTAKE:
-            return self.budget.pushed_back(state)
-        return Slot(0.0, state.budget_pushed)
+            back = self.budget.pushed_back(state)
+            return Slot(until_slot + back.wait, back.pushed)
+        return Slot(until_slot, state.budget_pushed)
 
     def _defer(self, state: BuildState, etag: str, now: datetime, slot: Slot | None) -> str:
         """Not enough ARM budget: run this step in its reserved slot (None: nothing reserved, soon, jittered)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,12 +35,19 @@ from core.request.encryption import to_body
 from core.request.regions import normalize_region
 
 
+def _unbudgeted(reads: int, writes: int) -> float | None:
+    return 0.0
+
+
 @dataclass
 class StepContext:
     settings: Settings
     arm: Arm
     now: datetime
     registration: Any = None  # a core.orchestration.registration.Registrar; typed loosely: import-light
+    # Reserve (reads, writes) for calls the step decided to make as it ran: seconds until they may be made
+    # (0.0: now), None when nothing could be reserved (see `budget_store.StepTaking`).
+    take_budget: Callable[[int, int], float | None] = _unbudgeted
 
 
 def _request(state: BuildState, settings: Settings) -> BuildRequest:
