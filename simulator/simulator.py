@@ -128,6 +128,18 @@ class Simulator:
         with self._requests_lock:
             return list(self._requests)
 
+    def busiest_reads(self, seconds: float = 10.0, since: float = 0.0) -> tuple[list[RecordedRequest], float]:
+        """The reads (GET, HEAD) that arrived in the busiest interval of ``seconds`` (any interval, not only
+        aligned ones) since ``since`` (monotonic), and where it starts."""
+        reads = sorted((r for r in self.requests if r.method in ("GET", "HEAD") and r.at >= since), key=lambda r: r.at)
+        best, start, first = 0, 0, 0
+        for last, read in enumerate(reads):
+            while read.at - reads[first].at > seconds:
+                first += 1
+            if last - first + 1 > best:
+                best, start = last - first + 1, first
+        return reads[start : start + best], reads[start].at if reads else since
+
     def count(self, method: str | None = None, path_contains: str | None = None) -> int:
         """How many ARM requests match ``method`` and contain ``path_contains`` (case-insensitive)."""
         needle = path_contains.lower() if path_contains else None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -37,7 +36,7 @@ from core.orchestration.budget_store import BudgetStore, Slot, StepTaking
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
 from core.orchestration.state import BuildState, parse_iso, utc_iso
-from core.orchestration.step_messages import MAX_DELAY_SECONDS, StepMessage, redrive_cutoff
+from core.orchestration.step_messages import StepMessage, redrive_cutoff, visibility_seconds
 from core.orchestration.steps import StepContext, run_step, writes_to_arm
 from core.orchestration.store import BuildExists, BuildStore, StaleState
 from core.orchestration.submissions import submission_from_text
@@ -78,7 +77,7 @@ class Runner:
         return self._step_queue
 
     def _send_step(self, state: BuildState, delay: float) -> None:
-        visibility = math.ceil(min(max(0.0, delay), MAX_DELAY_SECONDS))  # never visible before it is due
+        visibility = visibility_seconds(delay)
         text = StepMessage(state.build_id, state.step_seq, state.due_at).to_text()
         send_message(self.step_queue, text, delay_seconds=visibility)
 

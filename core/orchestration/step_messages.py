@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +12,12 @@ from core import json_input
 
 # Azure Storage queues accept a visibility delay of at most 7 days.
 MAX_DELAY_SECONDS = 7 * 24 * 3600 - 60
+
+
+def visibility_seconds(delay: float) -> int:
+    """The whole seconds a queue message waits for a delay: rounded up, so it is never visible before it is
+    due (a budget slot must not start early), and at most the queue's limit."""
+    return math.ceil(min(max(0.0, delay), MAX_DELAY_SECONDS))
 
 
 @dataclass(frozen=True)

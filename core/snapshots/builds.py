@@ -45,7 +45,7 @@ from core.config import Settings
 from core.orchestration.admission import build_id_for
 from core.orchestration.backoff import retry_delay
 from core.orchestration.state import parse_iso, utc_iso
-from core.orchestration.step_messages import MAX_DELAY_SECONDS
+from core.orchestration.step_messages import visibility_seconds
 from core.orchestration.submissions import derive_resource_id
 from core.request import RequestInvalid, parse_request, resource_ids
 from core.snapshots.eventgrid import Ignored, Refused
@@ -191,7 +191,7 @@ class SnapshotBuilder:
 
     def _schedule(self, work: SnapshotWork, delay: float) -> None:
         queue = self.queues.get_queue_client(QUEUE)
-        send_message(queue, work.to_text(), delay_seconds=int(min(max(0.0, delay), MAX_DELAY_SECONDS)))
+        send_message(queue, work.to_text(), delay_seconds=visibility_seconds(delay))
 
     def _arm_failed(self, work: SnapshotWork, error: Exception) -> Outcome:
         failure = classify(error)

@@ -3,10 +3,18 @@ read budget are spread out instead, and no request is throttled."""
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import UTC, datetime
+
 import pytest
 
+from core import handlers
+from core.orchestration.runner import Runner
+from core.orchestration.state import BuildState, parse_iso
+from core.orchestration.step_messages import StepMessage
 from simulator import BucketSpec, ThrottleSpec
-from tests.integration.conftest import App
+from tests.integration.conftest import App, example
 
 
 @pytest.fixture
@@ -22,6 +30,8 @@ def test_builds_stay_inside_the_budget_and_draw_no_429(app: App):
     assert [str(app.state(b).status) for b in ids] == ["Succeeded"] * 5
     assert [r.status for r in app.sim.requests].count(429) == 0
     assert app.sim.throttling is not None and app.sim.throttling.throttled["reads"] == 0
+    busiest, _ = app.sim.busiest_reads(10.0)
+    assert len(busiest) <= 30, [f"{r.method} {r.path}" for r in busiest]  # 3 reads/s in any 10 s, registration too
 
 
 def test_without_the_budget_the_same_builds_are_throttled(app: App):
@@ -31,3 +41,37 @@ def test_without_the_budget_the_same_builds_are_throttled(app: App):
     app.run_worker(timeout=240)
     assert [str(app.state(b).status) for b in ids] == ["Succeeded"] * 5
     assert [r.status for r in app.sim.requests].count(429) > 0
+
+
+def test_a_deferred_step_delivered_before_its_slot_waits_for_it_without_calling_arm(app: App):
+    """A queue may hand a message out early (whole-second visibility, another clock): the reserved step
+    waits again for the same slot, and runs in it."""
+    app.env.update({"ARM_READ_BUCKET": "15", "ARM_READS_PER_SECOND": "3", "ARM_BUDGET_PERCENT": "100"})
+    runner = handlers.build_runtime(app.env).runner
+    admission = runner.handle_request_text(json.dumps(example("seed-cli-managed-image.json")))
+    assert admission.decision is not None
+    build_id = admission.decision.state.build_id
+    assert runner.handle_step_text(_message(runner, build_id)) == "budget-wait"  # nine reads: a slot later
+    deferred = _state(runner, build_id)
+    slot = parse_iso(deferred.due_at)
+    assert deferred.budget_reserved and slot is not None
+    assert (slot - datetime.now(UTC)).total_seconds() > 1.0
+    reads = app.sim.count("GET")
+    assert runner.handle_step_text(_message(runner, build_id)) == "budget-wait"  # early
+    again = _state(runner, build_id)
+    assert again.budget_reserved and abs((parse_iso(again.due_at) - slot).total_seconds()) < 0.05  # type: ignore[operator]
+    assert app.sim.count("GET") == reads
+    time.sleep(max(0.0, (slot - datetime.now(UTC)).total_seconds()))
+    assert runner.handle_step_text(_message(runner, build_id)) == "Registering"
+    assert app.sim.count("GET") > reads
+
+
+def _state(runner: Runner, build_id: str) -> BuildState:
+    loaded = runner.store.get(build_id)
+    assert loaded is not None
+    return loaded[0]
+
+
+def _message(runner: Runner, build_id: str) -> str:
+    state = _state(runner, build_id)
+    return StepMessage(state.build_id, state.step_seq, state.due_at).to_text()

@@ -218,3 +218,32 @@ def test_with_no_validations_waiting_a_poll_pushes_nothing():
     poll = BuildState("p", "/subscriptions/s/x", BuildStatus.REPLICATING, "", "")
     after, wait = reserve(full(limits, 0.0), limits, 0.0, poll, lapsed=False)
     assert wait == 0.0 and after.pushed == 0.0
+
+
+class _Store:
+    """A bucket row stand-in for `StepTaking`: answers `acquire` with the given wait (None: contended)."""
+
+    def __init__(self, wait: float | None) -> None:
+        self.wait, self.asked = wait, []
+
+    def acquire(self, state, cost=None):
+        from core.orchestration.budget_store import Slot
+
+        self.asked.append(cost)
+        return None if self.wait is None else Slot(self.wait, 0.0)
+
+
+def test_a_step_takes_a_look_now_only_when_the_bucket_holds_it_and_otherwise_has_a_slot():
+    from core.orchestration.budget_store import StepTaking
+    from core.orchestration.state import BuildState, BuildStatus
+
+    waiting = BuildState("b", "/subscriptions/s/x", BuildStatus.REGISTERING, "", "")
+    now = StepTaking(_Store(EARLY_SECONDS), waiting)  # type: ignore[arg-type]
+    assert now.take(2, 0) == 0.0 and now.taken == (2, 0)  # settled with the step
+    later = StepTaking(_Store(1.5), waiting)  # type: ignore[arg-type]
+    assert later.take(2, 0) == 1.5 and later.taken == (0, 0)  # reserved for its slot, not for this step
+    contended = StepTaking(_Store(None), waiting)  # type: ignore[arg-type]
+    assert contended.take(2, 0) is None and contended.taken == (0, 0)
+    in_slot = waiting.replace(budget_reserved=True, registration={"lookReads": 2})
+    store = _Store(5.0)
+    assert StepTaking(store, in_slot).take(2, 0) == 0.0 and store.asked == []  # its slot holds the reads

@@ -81,6 +81,23 @@ def test_registration_pending_waits_with_growing_delays():
     assert s.registration["startedAt"] == utc_iso(NOW)
 
 
+def test_a_registration_look_reserved_in_the_budget_comes_back_in_its_slot_holding_its_reads():
+    """The one build that looks at ARM for the subscription reserved the look's reads for a slot 0.4 s away."""
+    from core.orchestration.budget import step_cost
+
+    s = state(BuildStatus.REGISTERING, polls=2)
+    event = RegistrationPending(("looking in 0.4 s",), budget_slot=0.4, look_reads=2)
+    d = decide(s, event, now=NOW, settings=SETTINGS)
+    assert d.delay_seconds == 0.4 and d.state.due_at == utc_iso(NOW + timedelta(seconds=0.4))
+    assert d.state.budget_reserved and step_cost(d.state) == (2, 0)
+    assert d.state.polls == 2  # not a poll: the look has not happened yet
+    looked = decide(d.state, RegistrationPending(("SIGEncryption: Registering",)), now=NOW, settings=SETTINGS)
+    assert not looked.state.budget_reserved and "lookReads" not in looked.state.registration
+    assert step_cost(looked.state) == (0, 0)  # waiting on the shared row again costs nothing
+    done = decide(d.state, RegistrationComplete(("ok",)), now=NOW, settings=SETTINGS)
+    assert "lookReads" not in done.state.registration
+
+
 def test_registration_times_out_with_a_clear_error():
     started = NOW - timedelta(seconds=SETTINGS.feature_registration_timeout_seconds + 1)
     s = state(BuildStatus.REGISTERING, registration={"startedAt": utc_iso(started)})
