@@ -16,7 +16,7 @@ from core.request.fields import read_location
 from core.request.model import EdgeZoneTarget
 from core.request.reader import EDGE_ZONE_FIELDS, EXTENDED_LOCATION_FIELDS, FieldReader, join_path, type_name
 from core.request.regions import check_known
-from core.request.targets import cli_entries, encryption_object, resolve_entry
+from core.request.targets import cli_entries, encryption_object, given_twice, resolve_entry
 
 EDGE_ZONE_TYPE = "EdgeZone"
 
@@ -131,10 +131,7 @@ def apply_edge_zone_encryption(parser: FieldReader, value: object, path: str, zo
     entries = cli_entries(parser, value, path, "microsoftlosangeles1,osdes,0,datades")
     if entries is None:
         return
-    with_objects = [zone.path for zone in zones if zone.has_encryption]
-    if with_objects:
-        parser.add(path, f"contradicts the encryption objects in {', '.join(with_objects)}; give encryption in "
-                         "one place only")
+    if given_twice(parser, path, zones, "give encryption in one place only"):
         return
     if len(entries) != len(zones):
         parser.add(path, f"has {len(entries)} entries but there are {len(zones)} target edge zones; give one entry "

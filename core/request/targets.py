@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from core.request import cli_strings, resource_ids
 from core.request.cli_strings import MAX_LUN
@@ -249,10 +251,7 @@ def apply_encryption_strings(parser: FieldReader, value: object, path: str, regi
     else:
         parser.add(path, "must be the CLI string or a list of per-region strings like 'osdes,0,datades'")
         return
-    encrypted_objects = [region.path for region in regions if region.has_encryption]
-    if encrypted_objects:
-        parser.add(path, f"contradicts the encryption objects in {', '.join(encrypted_objects)}; give "
-                         "encryption in one place only")
+    if given_twice(parser, path, regions, "give encryption in one place only"):
         return
     count_matches = len(entries) == len(regions)
     if regions and not count_matches:  # no regions: targetRegions itself is wrong and already reported
@@ -318,6 +317,22 @@ def check_regions(parser: FieldReader, regions: list[RegionEntry], path: str, lo
 
 
 
+class _Target(Protocol):
+    @property
+    def path(self) -> str: ...
+    @property
+    def has_encryption(self) -> bool: ...
+
+
+def given_twice(parser: FieldReader, path: str, targets: Sequence[_Target], fix: str) -> bool:
+    """CLI strings at ``path`` while some of ``targets`` (regions or edge zones) have encryption objects: the
+    problem is reported, naming those objects and ``fix``."""
+    with_objects = [target.path for target in targets if target.has_encryption]
+    if with_objects:
+        parser.add(path, f"contradicts the encryption objects in {', '.join(with_objects)}; {fix}")
+    return bool(with_objects)
+
+
 def cli_entries(parser: FieldReader, value: object, path: str, example: str) -> list[tuple[str, str, str]] | None:
     """A CLI per-region value as (entry, path, label) triples: a space-separated string or a list of strings."""
     if isinstance(value, str):
@@ -335,10 +350,8 @@ def apply_cvm_strings(parser: FieldReader, value: object, path: str, regions: li
     entries = cli_entries(parser, value, path, "EncryptedWithCmk,cvmdes")
     if entries is None:
         return
-    with_objects = [region.path for region in regions if region.has_encryption]
-    if with_objects:
-        parser.add(path, f"contradicts the encryption objects in {', '.join(with_objects)}; give the security "
-                         "profile there (encryption.osDiskImage.securityProfile) or use CLI strings only")
+    if given_twice(parser, path, regions, "give the security profile there "
+                   "(encryption.osDiskImage.securityProfile) or use CLI strings only"):  # fmt: skip
         return
     if regions and len(entries) != len(regions):
         parser.add(path, f"has {len(entries)} entries but there are {len(regions)} target regions; give one entry "
