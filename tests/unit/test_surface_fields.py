@@ -264,6 +264,15 @@ def test_a_request_without_the_new_fields_has_the_body_it_always_had():
      "targetEdgeZoneEncryption: entry 1 names edge zone 'microsoftnewyork1' but the edge zone at this position is "
      "'microsoftlosangeles1'"),
     ({"targetEdgeZoneEncryption": "microsoftlosangeles1,des1"}, "targetEdgeZoneEncryption: needs targetEdgeZones"),
+    ({"targetEdgeZones": [{"name": "westus", "extendedLocation": {"name": "microsoftlosangeles1"},
+                           "encryption": {"osDiskImage": {"diskEncryptionSetId": "des1"}}}],
+      "targetEdgeZoneEncryption": "microsoftlosangeles1,des2"},
+     "targetEdgeZoneEncryption: contradicts the encryption objects in targetEdgeZones[0]; give encryption in one "
+     "place only"),
+    ({"targetRegions": [{"name": "westus", "encryption": {"osDiskImage": {"diskEncryptionSetId": "des1"}}}],
+      "targetRegionCvmEncryption": "EncryptedWithCmk,cvm1"},
+     "targetRegionCvmEncryption: contradicts the encryption objects in targetRegions[0]; give the security profile "
+     "there (encryption.osDiskImage.securityProfile) or use CLI strings only"),
     ({"targetEdgeZones": [{"name": "westus", "extendedLocation": {"name": "microsoftlosangeles1", "type": "Zone"}}]},
      "targetEdgeZones[0].extendedLocation.type: 'Zone' is not allowed: use EdgeZone"),
     ({"targetEdgeZones": [{"name": "westus", "extendedLocation": {"name": "z1"}, "encryption": {"osDiskImage": {
