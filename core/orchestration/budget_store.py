@@ -65,7 +65,7 @@ class StepTaking:
         (the budget's row was too contended): look later."""
         if self.store is None or budget.step_cost(self.state) != (0, 0):
             return 0.0  # no budget, or this step reserved its calls before it ran
-        slot = self.store.acquire(self.state, (reads, writes))
+        slot = self.store.acquire(self.state, cost=(reads, writes))
         if slot is None:
             return None
         if slot.wait <= budget.EARLY_SECONDS:
@@ -125,29 +125,44 @@ class BudgetStore:
                 return answer
         return None
 
-    def acquire(self, state: BuildState, cost: tuple[int, int] | None = None) -> Slot | None:
-        """Reserve the tokens of the build's pending step: when it may run; None when the row was too
-        contended to write (nothing reserved: try again shortly).
+    def slot_for(self, state: BuildState, now: float) -> Slot | None:
+        """When the pending step of `state` may run (0.0: now); None when the row was too contended to write
+        (nothing reserved: try again shortly).
 
-        A step whose reservation has lapsed (see `lapsed`) gives it back and reserves again. With `cost`:
-        calls the running step decided to make (the registration look), reserved with no priority floor (its
-        look unblocks every build of the subscription), even when they must wait for a later slot.
+        A step that has not reserved, or whose reservation has lapsed (see `lapsed`), reserves. A reserved
+        step runs in its slot, which a queue message may bring early (visibility counts whole seconds, and the
+        storage service's clock is not the worker's); a reserved validation also waits for the time steps
+        further on took ahead of it (`budget.pushed_back`, one read of the row).
+        """
+        if budget.step_cost(state) == (0, 0):  # nothing to reserve; what it calls after all is settled after it
+            return Slot(0.0, 0.0)
+        lapsed = self.lapsed(state, now)
+        if not state.budget_reserved or lapsed:
+            return self.acquire(state, lapsed=lapsed)
+        due = parse_iso(state.due_at)
+        until_slot = max(0.0, due.timestamp() - now) if due is not None else 0.0
+        if state.status not in budget.INTAKE:
+            return Slot(until_slot, state.budget_pushed)
+        bucket, _ = self._load(state.subscription_id)
+        return Slot(until_slot + budget.pushed_back(bucket, state), bucket.pushed)
+
+    def acquire(self, state: BuildState, *, lapsed: bool = False, cost: tuple[int, int] | None = None) -> Slot | None:
+        """Reserve the tokens of the build's pending step (`lapsed`: giving back its earlier reservation first):
+        when it may run; None when the row was too contended to write (nothing reserved).
+
+        With `cost`: calls the running step decided to make (the registration look), reserved with no priority
+        floor (its look unblocks every build of the subscription), even when they must wait for a later slot.
         """
 
         def reserve(bucket: Bucket) -> tuple[Bucket, Slot]:
             now = self.clock()
             if cost is None:
-                after, wait = budget.reserve(bucket, self.limits, now, state, lapsed=self.lapsed(state, now))
+                after, wait = budget.reserve(bucket, self.limits, now, state, lapsed=lapsed)
             else:
                 after, wait = budget.reserve(bucket, self.limits, now, state, lapsed=False, cost=cost, floor=0.0)
             return after, Slot(wait, after.pushed)
 
         return self._update(state.subscription_id, reserve)
-
-    def pushed_back(self, state: BuildState) -> Slot:
-        """How much longer a reserved validation must wait because steps further on went first (a read)."""
-        bucket, _ = self._load(state.subscription_id)
-        return Slot(budget.pushed_back(bucket, state), bucket.pushed)
 
     @staticmethod
     def lapsed(state: BuildState, now: float) -> bool:

@@ -31,7 +31,7 @@ from core.clients.storage import send_message
 from core.config import Settings
 from core.events.outbox import ends_build, outbox_key
 from core.orchestration.admission import Admission, Outcome, Submission, admit
-from core.orchestration.budget import EARLY_SECONDS, INTAKE, step_cost
+from core.orchestration.budget import EARLY_SECONDS
 from core.orchestration.budget_store import BudgetStore, Slot, StepTaking
 from core.orchestration.decide import Decision, begin_step, decide
 from core.orchestration.events import ArmCallFailed, CancelRequested, Event
@@ -143,7 +143,7 @@ class Runner:
             self._send_step(state, remaining + 1)
             return "leased"
         if self.budget is not None:
-            slot = self._budget_slot(state, now)
+            slot = self.budget.slot_for(state, now.timestamp())
             if slot is None or slot.wait > EARLY_SECONDS:
                 return self._defer(state, etag, now, slot)
         started = begin_step(state, now)
@@ -187,22 +187,6 @@ class Runner:
         telemetry.record_write(claimed, written)
         log.info("build %s: %s -> %s (%s)", state.build_id, claimed.status, written.status, type(event).__name__)
         return str(written.status)
-
-    def _budget_slot(self, state: BuildState, now: datetime) -> Slot | None:
-        """When the step may run by the ARM budget (see `core.orchestration.budget`)."""
-        assert self.budget is not None
-        if step_cost(state) == (0, 0):  # nothing to reserve; what it calls after all is settled after it
-            return Slot(0.0, 0.0)
-        if not state.budget_reserved or self.budget.lapsed(state, now.timestamp()):
-            return self.budget.acquire(state)
-        # Reserved: it runs in its slot, which a queue message may bring up to a second early (its
-        # visibility counts whole seconds, and the storage service's clock is not the worker's).
-        due = parse_iso(state.due_at)
-        until_slot = max(0.0, (due - now).total_seconds()) if due is not None else 0.0
-        if state.status in INTAKE:
-            back = self.budget.pushed_back(state)
-            return Slot(until_slot + back.wait, back.pushed)
-        return Slot(until_slot, state.budget_pushed)
 
     def _defer(self, state: BuildState, etag: str, now: datetime, slot: Slot | None) -> str:
         """Not enough ARM budget: run this step in its reserved slot (None: nothing reserved, soon, jittered)."""
