@@ -29,7 +29,7 @@ from core.clients import storage
 _lock = threading.Lock()
 stats: dict[str, Any] = {"steps": 0, "step_cpu_seconds": 0.0, "step_wall_seconds": 0.0, "redriven": 0,
                          "storage": collections.Counter(), "step_storage": 0, "outcomes": collections.Counter(),
-                         "by_kind": {}, "reserved_start_offsets": []}
+                         "by_kind": {}, "reserved_start_offsets": [], "last_arm_call_after_start": []}
 _in_step = threading.local()
 _profiles: list[cProfile.Profile] = []  # one per worker thread, when BENCH_PROFILE_FILE is set
 _first_step_cpu: float | None = None  # the process's CPU when the first step began (imports and start-up before)
@@ -62,6 +62,7 @@ def _send(self: requests.adapters.HTTPAdapter, request: Any, *args: Any, **kwarg
     """Every HTTPS request is an ARM one (Azurite speaks plain HTTP), the identity endpoint's excepted."""
     if getattr(_in_step, "active", False) and str(request.url).startswith("https://") and "/token" not in request.url:
         _in_step.arm += 1
+        _in_step.last_arm = time.monotonic()
     return _adapter_send(self, request, *args, **kwargs)
 
 
@@ -89,6 +90,7 @@ def handle_step_text(self: Runner, text: str) -> str:
     if _first_step_cpu is None:
         _note_first_step()
     _in_step.active, _in_step.kind, _in_step.arm, _in_step.storage = True, None, 0, collections.Counter()
+    _in_step.last_arm = None
     outcome = "raised"
     profile = _thread_profile()
     if profile is not None:
@@ -106,6 +108,8 @@ def handle_step_text(self: Runner, text: str) -> str:
             stats["outcomes"][outcome] += 1
             stats["step_cpu_seconds"] += cpu
             stats["step_wall_seconds"] += time.monotonic() - started_wall
+            if _in_step.last_arm is not None:  # how long after the step began (and its slot was checked)
+                stats["last_arm_call_after_start"].append(round(_in_step.last_arm - started_wall, 3))
             kind = stats["by_kind"].setdefault(_in_step.kind or outcome, {
                 "steps": 0, "cpu_seconds": 0.0, "arm": 0, "storage": collections.Counter()})
             kind["steps"] += 1

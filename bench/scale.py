@@ -162,6 +162,7 @@ def summarise(
     per_window = [n / WINDOW_SECONDS for n in windows(reads, started, ended)]
     in_busiest, busiest_start = sim.busiest_reads(WINDOW_SECONDS, since=started)
     offsets = sorted(o for s in worker_stats for o in s.get("reserved_start_offsets", []))
+    last_calls = sorted(o for s in worker_stats for o in s.get("last_arm_call_after_start", []))
     steps = sum(s["steps"] for s in worker_stats)
     storage_total = sum(sum(s["storage"].values()) for s in worker_stats)
     step_storage = sum(s["step_storage"] for s in worker_stats)
@@ -190,6 +191,11 @@ def summarise(
                                     "p5": round(percentile(offsets, 0.05), 2),
                                     "p50": round(percentile(offsets, 0.5), 2),
                                     "max": round(percentile(offsets, 1.0), 2)},
+        # How long after a step began its last ARM request started (the budget allows 2 s).
+        "last_arm_call_after_step_start_s": {"steps": len(last_calls), "p50": round(percentile(last_calls, 0.5), 2),
+                                             "p99": round(percentile(last_calls, 0.99), 2),
+                                             "max": round(percentile(last_calls, 1.0), 2),
+                                             "over_2s": sum(1 for o in last_calls if o > 2.0)},
         "http_429": sum(1 for r in recorded if r.status == 429),
         "http_429_by_operation": dict(collections.Counter(operation(r) for r in recorded if r.status == 429)),
         "puts_per_build_max": max(puts.values(), default=0),
