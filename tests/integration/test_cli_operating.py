@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.cli_outcomes import Exit
+from core.cli.outcomes import Exit
 from devstack.azurite import PROJECT_ROOT
 from tests.integration.conftest import App, example
 

@@ -26,6 +26,10 @@ class Exit(IntEnum):
     BROKEN_PIPE = 141
 
 
+# The two codes most verbs return, as the plain ints they have always been.
+EXIT_OK = 0
+EXIT_INVALID = 2
+
 MEANING = {
     Exit.OK: "done; the build Succeeded",
     Exit.FAILED: "the build Failed (audit: an error finding, or a gallery not read)",

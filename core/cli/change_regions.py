@@ -7,27 +7,30 @@ import json
 import sys
 from typing import Any
 
+from core.cli.environment import known_regions, runtime
+from core.cli.outcomes import EXIT_INVALID, EXIT_OK
+from core.cli.request_input import InputInvalid, read_request_file, report
+
 
 def run_change_regions(args: argparse.Namespace) -> int:
     """Check the change offline; ``--plan`` reads the version (read-only) and prints the PUT it would send,
     otherwise the change goes on the request queue and its build ID is printed."""
-    from core.cli import EXIT_OK, InputInvalid, _known_regions, _report, _runtime, read_request_file
     from core.orchestration.submissions import change_submission
     from core.request import RequestInvalid, change
 
     try:
         raw = read_request_file(args.change)
         parsed = change.parse_change({"operation": change.OPERATION, **raw} if isinstance(raw, dict) else raw,
-                                     known_regions=_known_regions())
+                                     known_regions=known_regions())
     except (InputInvalid, RequestInvalid) as invalid:
-        return _report(invalid.problems)
+        return report(invalid.problems)
     canonical = change.change_to_dict(parsed)
     build_id = change_submission(canonical, parsed.resource_id).build_id
     if args.plan:
         return _plan(parsed, build_id)
     from core.clients.storage import send_message
 
-    rt = _runtime()
+    rt = runtime()
     send_message(rt.queues.get_queue_client(rt.settings.request_queue), json.dumps(canonical))
     print(build_id)
     return EXIT_OK
@@ -36,7 +39,6 @@ def run_change_regions(args: argparse.Namespace) -> int:
 def _plan(parsed: Any, build_id: str) -> int:
     from azure.core.exceptions import ResourceNotFoundError
 
-    from core.cli import EXIT_INVALID, EXIT_OK, _report
     from core.clients.arm import Arm
     from core.config import Settings, SettingsError
     from core.request import Problem, change
@@ -50,10 +52,10 @@ def _plan(parsed: Any, build_id: str) -> int:
         version = arm.compute.gallery_image_versions.get(parsed.resource_group, parsed.gallery_name,
                                                          parsed.image_definition, parsed.version).as_dict()
     except ResourceNotFoundError:
-        return _report([Problem("version", f"image version {parsed.resource_id} does not exist")])
+        return report([Problem("version", f"image version {parsed.resource_id} does not exist")])
     body, problems = change.plan_change(parsed, version, change_id=build_id)
     if problems:
-        return _report(problems)
+        return report(problems)
     print(json.dumps({"resourceId": parsed.resource_id, "body": body}, indent=2))
     return EXIT_OK
 
