@@ -70,10 +70,25 @@ requests.adapters.HTTPAdapter.send = _send  # type: ignore[method-assign]
 
 from core import cli  # noqa: E402  (after the factories are wrapped)
 from core.orchestration import runner  # noqa: E402
+from core.orchestration.budget_store import BudgetStore  # noqa: E402
 from core.orchestration.runner import Runner  # noqa: E402
 from core.orchestration.state import parse_iso  # noqa: E402
 
 _handle_step_text, _redrive, _run_step = Runner.handle_step_text, Runner.redrive, runner.run_step
+_slot_for = BudgetStore.slot_for
+# Every budget decision (wall time, build, status, reserved before, the wait given): `bench.scale` looks up
+# the builds whose validations ran in the busiest window.
+_trace = open(os.environ["BENCH_TRACE_FILE"], "w") if os.environ.get("BENCH_TRACE_FILE") else None  # noqa: SIM115
+
+
+def slot_for(self: BudgetStore, state: Any, now: float) -> Any:
+    slot = _slot_for(self, state, now)
+    if _trace is not None:
+        line = json.dumps([round(now, 3), state.build_id, str(state.status), state.budget_reserved, state.due_at,
+                           None if slot is None else round(slot.wait, 3)])  # fmt: skip
+        with _lock:
+            _trace.write(line + "\n")
+    return slot
 
 
 def run_step(state: Any, ctx: Any) -> Any:
@@ -147,6 +162,7 @@ def redrive(self: Runner) -> list[str]:
 Runner.handle_step_text = handle_step_text  # type: ignore[method-assign]
 Runner.redrive = redrive  # type: ignore[method-assign]
 runner.run_step = run_step  # type: ignore[assignment]
+BudgetStore.slot_for = slot_for  # type: ignore[method-assign]
 
 
 def main() -> int:
@@ -158,6 +174,8 @@ def main() -> int:
             import pstats
 
             pstats.Stats(*_profiles).dump_stats(profile_path)
+        if _trace is not None:
+            _trace.close()
         path = os.environ.get("BENCH_STATS_FILE")
         if path:
             with open(path, "w") as handle:

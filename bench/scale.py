@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "bench.counted_worker", "--until-idle"],
-                env={**env, "BENCH_STATS_FILE": str(path), **(profile if n == 0 else {})}, cwd=PROJECT_ROOT,
+                env={**env, "BENCH_STATS_FILE": str(path), "BENCH_TRACE_FILE": f"{path}.trace",
+                     **(profile if n == 0 else {})}, cwd=PROJECT_ROOT,
                 stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / f"worker-{n}.log", "w"),  # noqa: SIM115
             )
             for n, path in enumerate(stats_files)
@@ -129,6 +130,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for n in range(args.workers):
                 print((Path(tmp) / f"worker-{n}.log").read_text()[-2000:], file=sys.stderr)
         figures = summarise(args, sim, store, ids, worker_stats, started, ended, started_wall, tokens_before)
+        if args.trace:
+            traces = [line for p in stats_files if Path(f"{p}.trace").exists()
+                      for line in Path(f"{p}.trace").read_text().splitlines()]  # fmt: skip
+            Path(args.trace).write_text(json.dumps({"busiest_from": figures["busiest_10s"]["from_s"] + started_wall,
+                                                    "busiest_versions": figures.pop("_busiest_versions"),
+                                                    "decisions": [json.loads(t) for t in traces]}))  # fmt: skip
+        figures.pop("_busiest_versions", None)
         cpu["workers"] = sum(s["process_cpu_seconds"] for s in worker_stats)
         steps = max(1, figures["step_messages"])
         figures["worker_process_cpu_ms_per_step"] = round(1000 * cpu["workers"] / steps, 1)
@@ -184,6 +192,7 @@ def summarise(
         "arm_reads_per_s_mean": round(len(reads) / elapsed, 1),
         "arm_reads_per_s_peak_10s": round(max(per_window), 1),
         "arm_reads_per_s_peak_any_10s": round(len(in_busiest) / WINDOW_SECONDS, 1),
+        "_busiest_versions": sorted({r.path.rsplit("/", 1)[-1] for r in in_busiest if "/versions/" in r.path}),
         "busiest_10s": {"from_s": round(busiest_start - started, 1),
                         "reads": dict(collections.Counter(operation(r) for r in in_busiest).most_common())},
         # When deferred steps started, against their reserved slot (seconds; negative: early).
@@ -247,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setting", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="an app setting for the workers, e.g. --setting POLL_INITIAL_SECONDS 7")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--trace", metavar="FILE",
+                        help="write every budget decision of the workers, and the busiest window, to FILE (JSON)")
     parser.add_argument("--profile", metavar="FILE",
                         help="profile the first worker's steps (every thread), pstats to FILE")
     parser.add_argument("--profile-clock", choices=("wall", "cpu"), default="wall",

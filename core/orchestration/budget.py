@@ -246,15 +246,27 @@ def reserve(
     current = refill(bucket, limits, now)
     if state.status in INTAKE:
         after, wait = take(current, limits, now, reads, writes, floor, kind)
+        # After the last validation reserved, whatever the bucket says: validations never share a slot.
+        if current.intake_until > now:
+            wait = max(wait, current.intake_until + reads / limits.read_rate - now)
         return dataclasses.replace(after, intake_until=max(after.intake_until, now + wait)), wait
-    ahead = max(0.0, current.intake_until - max(now, current.at))  # seconds of validations still to come
+    ahead = _ahead(current, now)
     lift = min(max(0.0, -current.reads), ahead * limits.read_rate)  # their tokens, taken out of the way
     lifted = dataclasses.replace(current, reads=current.reads + lift)
     after, wait = take(lifted, limits, now, reads, writes, floor, kind)
+    return _push(dataclasses.replace(after, reads=after.reads - lift), limits, ahead, reads), wait
+
+
+def _ahead(bucket: Bucket, now: float) -> float:
+    """Seconds of reserved validations still to come."""
+    return max(0.0, bucket.intake_until - max(now, bucket.at))
+
+
+def _push(bucket: Bucket, limits: Limits, ahead: float, reads: float) -> Bucket:
+    """Reserved validations moved back by the time `reads` take to refill (at most the `ahead` still to come),
+    for reads made ahead of them."""
     push = min(ahead, reads / limits.read_rate)
-    return dataclasses.replace(
-        after, reads=after.reads - lift, intake_until=current.intake_until + push, pushed=current.pushed + push
-    ), wait
+    return dataclasses.replace(bucket, intake_until=bucket.intake_until + push, pushed=bucket.pushed + push)
 
 
 def pushed_back(bucket: Bucket, state: BuildState) -> float:
@@ -343,7 +355,9 @@ def settle(bucket: Bucket, settings: Settings, now: float, kind: str, reserved: 
         policies=policies,
         uses=uses,
     )
-    changed = changed or bool(read_delta or write_delta)
+    if read_delta > 0:  # reads made now that nobody reserved: the validations to come make room for them
+        after = _push(after, limits, _ahead(current, now), read_delta)
+    changed = changed or after != current
     held = observed(after, settings, now, seen.remaining)
     if held is not None:
         after, changed = held, True

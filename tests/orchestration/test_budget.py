@@ -247,3 +247,36 @@ def test_a_step_takes_a_look_now_only_when_the_bucket_holds_it_and_otherwise_has
     in_slot = waiting.replace(budget_reserved=True, registration={"lookReads": 2})
     store = _Store(5.0)
     assert StepTaking(store, in_slot).take(2, 0) == 0.0 and store.asked == []  # its slot holds the reads
+
+
+def test_a_validation_reserved_late_queues_after_every_validation_already_reserved():
+    """Validations that spent less than they reserved give tokens back, so the bucket owes less than the
+    validations still to come take: one that reserves now (it lapsed, say) must not be slotted among them."""
+    from core.orchestration.budget import reserve
+    from core.orchestration.state import BuildState, BuildStatus
+
+    limits = Limits.from_settings(Settings())
+    validation = BuildState("v", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
+    bucket = full(limits, 0.0)
+    for _ in range(100):
+        bucket, last = reserve(bucket, limits, 0.0, validation, lapsed=False)
+    for _ in range(50):  # fifty of them ran early on and read one set fewer than they reserved
+        bucket = settle(bucket, Settings(), 1.0, "Validating", (10, 0), Observation(attempts={"reads": 9})) or bucket
+    _, late = reserve(bucket, limits, 1.0, validation, lapsed=False)
+    assert late >= last - 1.0 + 10 / limits.read_rate - 1e-9  # after the last one, by its own reads
+
+
+def test_reads_a_step_made_without_reserving_them_push_the_validations_to_come_back():
+    from core.orchestration.budget import pushed_back, reserve
+    from core.orchestration.state import BuildState, BuildStatus
+
+    limits = Limits.from_settings(Settings())
+    validation = BuildState("v", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
+    bucket = full(limits, 0.0)
+    for _ in range(10):
+        bucket, _ = reserve(bucket, limits, 0.0, validation, lapsed=False)
+    reserved = validation.replace(budget_reserved=True, budget_pushed=bucket.pushed)
+    after = settle(bucket, Settings(), 0.0, "Replicating", (1, 0), Observation(attempts={"reads": 4}))
+    assert after is not None
+    assert pushed_back(after, reserved) == pytest.approx(3 / limits.read_rate)
+    assert after.reads == pytest.approx(bucket.reads - 3)
