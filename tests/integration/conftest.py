@@ -4,6 +4,7 @@ and helpers that drive the real handlers through the local worker (`python -m co
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -102,6 +103,27 @@ class App:
 
     def puts(self) -> list[Any]:
         return [r for r in self.sim.requests if r.method == "PUT" and "/versions/" in r.path]
+
+    def kill_worker_during_put_and_restart(self, build_id: str, *, puts_before: int = 0) -> None:
+        """A worker that dies while ARM's answer to its version PUT is on its way, and the next one after the lease.
+
+        Needs a fault that holds the PUT's answer back once ARM has acted (``delay_seconds``, ``after_acting``).
+        A worker is started and SIGKILLed 0.3 s after it sent a PUT (one beyond the first ``puts_before``),
+        before it saved the step's result: the build is still Creating. Then the faults are cleared and a worker
+        runs until no build is in flight."""
+        first = self.start_worker()
+        try:
+            deadline = time.monotonic() + 60
+            while len(self.puts()) == puts_before and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(self.puts()) > puts_before, "the PUT was never sent"
+            time.sleep(0.3)  # ARM has stored the version; its answer is held back
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        assert str(self.state(build_id).status) == "Creating"
+        self.sim.clear_faults()
+        self.run_worker()
 
 
 @pytest.fixture

@@ -69,19 +69,7 @@ def test_a_worker_killed_during_the_change_put_does_not_put_twice(app: App):
     before = _published(app)
     app.sim.inject(Fault(method="PUT", path_regex=PUT_PATH, delay_seconds=30, after_acting=True))
     build_id = _submit(app, _change(**ADD_EAST))
-    first = app.start_worker()
-    try:
-        deadline = time.monotonic() + 60
-        while len(app.puts()) == before and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(app.puts()) > before, "the change's PUT was never sent"
-        time.sleep(0.3)  # ARM has stored the change; its answer is held back
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-    assert str(app.state(build_id).status) == "Creating"
-    app.sim.clear_faults()
-    app.run_worker()
+    app.kill_worker_during_put_and_restart(build_id, puts_before=before)
     _one_put_and_added(app, build_id, before)
     assert app.state(build_id).step_claims == 0 and app.state(build_id).history_count == len(
         app.runtime.store.history(build_id))

@@ -53,19 +53,7 @@ def test_a_worker_killed_between_the_put_and_the_state_save_does_not_put_twice(a
     """The worker dies while ARM's (slow) answer is on its way; the next worker reads the version after the lease."""
     app.sim.inject(Fault(method="PUT", path_regex=PUT_PATH, delay_seconds=30, after_acting=True))
     build_id = app.put_request(example(SEED))
-    first = app.start_worker()
-    try:
-        deadline = time.monotonic() + 60
-        while not app.puts() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert app.puts(), "the PUT was never sent"
-        time.sleep(0.3)  # ARM has stored the version; its answer is held back
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-    assert str(app.state(build_id).status) == "Creating"
-    app.sim.clear_faults()
-    app.run_worker()
+    app.kill_worker_during_put_and_restart(build_id)
     _only_one_put_and_succeeded(app, build_id)
     assert app.state(build_id).history_count == len(app.runtime.store.history(build_id))
 
