@@ -1,4 +1,5 @@
-"""Clients for the Storage account behind a Functions connection setting (queues and tables).
+"""Clients for the Storage account behind a Functions connection setting (queues and tables), and the
+two ways we use them beyond a plain call: `send_message` and `GuardedRows`.
 
 A connection setting is resolved as the Functions host resolves it: either a connection string in
 `<NAME>` (Azurite's `UseDevelopmentStorage=true` included), or an identity-based connection in
@@ -13,9 +14,10 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableServiceClient
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity, TableServiceClient, UpdateMode
 from azure.storage.queue import QueueClient, QueueServiceClient
 
 from core.clients.transport import environment_options
@@ -98,3 +100,37 @@ def send_message(queue: QueueClient, text: str, *, delay_seconds: int = 0) -> No
         with contextlib.suppress(ResourceExistsError):
             queue.create_queue()
         queue.send_message(text, visibility_timeout=delay_seconds or None)
+
+
+class GuardedRows:
+    """Rows of one table that several workers change: each read with its ETag, each written only if nobody else
+    wrote it since. The table is created on the first read, once per object (one request, not one per read)."""
+
+    def __init__(self, table: TableClient) -> None:
+        self.table = table
+        self._ensured = False
+
+    def get(self, partition_key: str, row_key: str) -> TableEntity | None:
+        """The row (its ETag in ``metadata["etag"]``), or None when there is none yet."""
+        if not self._ensured:
+            with contextlib.suppress(ResourceExistsError):
+                self.table.create_table()
+            self._ensured = True
+        try:
+            return self.table.get_entity(partition_key, row_key)
+        except ResourceNotFoundError:
+            return None
+
+    def put(self, entity: dict[str, Any], etag: str | None) -> str | None:
+        """Create the row (``etag`` None: there was none) or replace it if unchanged since ``etag`` was read: the
+        new ETag ('' when the answer has none), or None when another writer came first (nothing written)."""
+        try:
+            if etag is None:
+                written = self.table.create_entity(entity)
+            else:
+                written = self.table.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+        except (ResourceExistsError, ResourceModifiedError):
+            return None
+        return str(written.get("etag") or "")

@@ -6,18 +6,16 @@ Every change is a read and an ETag-guarded write of that row, retried on a confl
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableServiceClient, UpdateMode
+from azure.data.tables import TableServiceClient
 
 from core.clients.ratelimit import Observation
+from core.clients.storage import GuardedRows
 from core.config import Settings
 from core.orchestration import budget
 from core.orchestration.budget import Bucket, Limits, Policy
@@ -78,20 +76,14 @@ class BudgetStore:
     """Reserve, settle and hold a subscription's ARM budget; see `core.orchestration.budget`."""
 
     def __init__(self, service: TableServiceClient, settings: Settings, clock: Callable[[], float] = time.time) -> None:
-        self.table = service.get_table_client(settings.subscriptions_table)
+        self.rows = GuardedRows(service.get_table_client(settings.subscriptions_table))
         self.settings = settings
         self.limits = Limits.from_settings(settings)
         self.clock = clock
-        self._ensured = False
 
     def _load(self, subscription_id: str) -> tuple[Bucket, str | None]:
-        if not self._ensured:
-            with contextlib.suppress(ResourceExistsError):
-                self.table.create_table()
-            self._ensured = True
-        try:
-            entity = self.table.get_entity(subscription_id.lower(), ROW)
-        except ResourceNotFoundError:
+        entity = self.rows.get(subscription_id.lower(), ROW)
+        if entity is None:
             return budget.full(self.limits, self.clock()), None
         policies, uses = _compute_from_text(entity.get("Compute"))
         bucket = Bucket(float(entity["Reads"]), float(entity["Writes"]), float(entity["At"]),
@@ -104,16 +96,7 @@ class BudgetStore:
                                   "Writes": bucket.writes, "At": bucket.at, "ThrottledUntil": bucket.throttled_until,
                                   "Compute": _compute_to_text(bucket), "IntakeUntil": bucket.intake_until,
                                   "Pushed": bucket.pushed}  # fmt: skip
-        try:
-            if etag is None:
-                self.table.create_entity(entity)
-            else:
-                self.table.update_entity(
-                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
-                )
-        except (ResourceExistsError, ResourceModifiedError):
-            return False
-        return True
+        return self.rows.put(entity, etag) is not None
 
     def _update(self, subscription_id: str, change: Callable[[Bucket], tuple[Bucket | None, Any]]) -> Any:
         """Apply `change` (the bucket -> (the bucket to write or None, the answer)) under the row's ETag;

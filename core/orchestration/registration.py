@@ -20,15 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.core import MatchConditions
-from azure.core.exceptions import (
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-)
-from azure.data.tables import TableServiceClient, UpdateMode
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.data.tables import TableServiceClient
 
+from core.clients.storage import GuardedRows
 from core.config import Settings
 from core.orchestration.events import Event, RegistrationComplete, RegistrationPending, RegistrationRefused
 from core.orchestration.state import BuildState, parse_iso, utc_iso
@@ -142,36 +137,20 @@ class Registrar:
 
     def __init__(self, service: TableServiceClient, settings: Settings) -> None:
         self.settings = settings
-        self.table = service.get_table_client(settings.subscriptions_table)
-        self._ensured = False
+        self.rows = GuardedRows(service.get_table_client(settings.subscriptions_table))
         # Records found good, by subscription: until they expire, no build of this process reads the row again
         # (only a build that finds the row expired or incomplete writes it, so a good row stays as it was).
         self._known_good: dict[str, SubscriptionRecord] = {}
 
     def _load(self, subscription_id: str) -> tuple[SubscriptionRecord, str | None]:
-        if not self._ensured:
-            with contextlib.suppress(ResourceExistsError):
-                self.table.create_table()
-            self._ensured = True
-        try:
-            entity = self.table.get_entity(subscription_id.lower(), "registration")
-        except ResourceNotFoundError:
+        entity = self.rows.get(subscription_id.lower(), "registration")
+        if entity is None:
             return SubscriptionRecord(), None
         return SubscriptionRecord.from_entity(entity), entity.metadata["etag"]
 
     def _store(self, subscription_id: str, record: SubscriptionRecord, etag: str | None) -> str | None:
         """Write the record if nobody else did since it was read: its new ETag, or None if someone did."""
-        entity = record.to_entity(subscription_id)
-        try:
-            if etag is None:
-                written = self.table.create_entity(entity)
-            else:
-                written = self.table.update_entity(
-                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
-                )
-        except (ResourceExistsError, ResourceModifiedError):
-            return None
-        return str(written.get("etag") or "")
+        return self.rows.put(record.to_entity(subscription_id), etag)
 
     def _fresh(self, record: SubscriptionRecord, now: datetime) -> bool:
         checked = parse_iso(record.checked_at)
