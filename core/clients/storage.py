@@ -110,12 +110,16 @@ class GuardedRows:
         self.table = table
         self._ensured = False
 
-    def get(self, partition_key: str, row_key: str) -> TableEntity | None:
-        """The row (its ETag in ``metadata["etag"]``), or None when there is none yet."""
+    def ensure_table(self) -> None:
+        """Create the table unless this object already did (or found it there)."""
         if not self._ensured:
             with contextlib.suppress(ResourceExistsError):
                 self.table.create_table()
             self._ensured = True
+
+    def get(self, partition_key: str, row_key: str) -> TableEntity | None:
+        """The row (its ETag in ``metadata["etag"]``), or None when there is none yet."""
+        self.ensure_table()
         try:
             return self.table.get_entity(partition_key, row_key)
         except ResourceNotFoundError:

@@ -138,11 +138,8 @@ class BudgetStore:
         """
 
         def reserve(bucket: Bucket) -> tuple[Bucket, Slot]:
-            now = self.clock()
-            if cost is None:
-                after, wait = budget.reserve(bucket, self.limits, now, state, lapsed=lapsed)
-            else:
-                after, wait = budget.reserve(bucket, self.limits, now, state, lapsed=False, cost=cost, floor=0.0)
+            after, wait = budget.reserve(bucket, self.limits, self.clock(), state, lapsed=lapsed, cost=cost,
+                                         floor=None if cost is None else 0.0)  # fmt: skip
             return after, Slot(wait, after.pushed)
 
         return self._update(state.subscription_id, reserve)

@@ -7,16 +7,16 @@ never sees one without the other and a stale writer (412) writes neither.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
+from core.clients.storage import GuardedRows
 from core.orchestration.decide import Decision, HistoryEntry
 from core.orchestration.state import BuildState, utc_iso
 
@@ -62,14 +62,10 @@ class BuildStore:
 
     def __init__(self, service: TableServiceClient, table_name: str = "builds") -> None:
         self.table: TableClient = service.get_table_client(table_name)
-        self._ensured = False
+        self._created = GuardedRows(self.table)  # its table created once; build rows are written as below
 
     def ensure_table(self) -> None:
-        if self._ensured:
-            return
-        with contextlib.suppress(ResourceExistsError):
-            self.table.create_table()
-        self._ensured = True
+        self._created.ensure_table()
 
     # --- reading -------------------------------------------------------------------------------------
     def get(self, build_id: str) -> tuple[BuildState, str] | None:
