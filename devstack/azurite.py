@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import socket
 import subprocess
@@ -25,14 +26,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"Azurite did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+def _serves(port: int, server: str) -> bool:
+    """Whether an HTTP answer on `port` comes from `server` (e.g. "Azurite-Queue").
+
+    A bare TCP connect is not proof: on loopback a connect to a free port in the ephemeral range can
+    pick that same port as its source and connect to itself, and another process may hold the port.
+    """
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", f"/{DEV_ACCOUNT}?comp=list")
+        response = connection.getresponse()
+        response.read()
+        return (response.getheader("Server") or "").startswith(server)
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+class PortTaken(RuntimeError):
+    """Azurite exited before it served: one of its ports was taken between choosing and binding."""
 
 
 class Azurite:
@@ -77,13 +90,23 @@ class Azurite:
         self._log.flush()
         return Path(self._log.name).read_bytes()[-limit:].decode("utf-8", "replace")
 
-    def start(self, timeout: float = 30.0) -> Azurite:
+    def start(self, timeout: float = 30.0, *, attempts: int = 3) -> Azurite:
         if not self.binary.exists():
             node = shutil.which("node")
             raise FileNotFoundError(
                 f"{self.binary} is missing: run `make setup` (npm ci) first"
                 + ("" if node else "; Node.js is not installed either")
             )
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(timeout)
+            except PortTaken:
+                if attempt == attempts:
+                    raise
+                self.blob_port, self.queue_port, self.table_port = free_port(), free_port(), free_port()
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> Azurite:
         # The log lives as long as the process: stop() deletes it, so runs leave nothing in the temp folder.
         self._log = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".log", delete=False)  # noqa: SIM115
         self._process = subprocess.Popen(
@@ -110,13 +133,22 @@ class Azurite:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        try:
-            for port in (self.queue_port, self.table_port):
-                _wait_for_port(port, timeout)
-        except TimeoutError as error:
-            output = self.log_tail()
-            self.stop()
-            raise TimeoutError(f"{error}; Azurite said: {output.strip() or '(nothing)'}") from None
+        deadline = time.monotonic() + timeout
+        waiting = {self.queue_port: "Azurite-Queue", self.table_port: "Azurite-Table"}
+        while waiting:
+            if self._process.poll() is not None:
+                output = self.log_tail()
+                self.stop()
+                raise PortTaken(f"Azurite exited before it served: {output.strip() or '(nothing)'}")
+            if time.monotonic() > deadline:
+                output = self.log_tail()
+                self.stop()
+                ports = ", ".join(f"127.0.0.1:{port}" for port in waiting)
+                said = output.strip() or "(nothing)"
+                raise TimeoutError(f"Azurite did not serve on {ports} within {timeout:.0f} s; Azurite said: {said}")
+            waiting = {port: server for port, server in waiting.items() if not _serves(port, server)}
+            if waiting:
+                time.sleep(0.05)
         return self
 
     def stop(self) -> None:
