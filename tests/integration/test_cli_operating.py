@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import select
 import signal
 import subprocess
 import sys
@@ -90,12 +91,15 @@ def test_ctrl_c_in_watch_and_a_closed_pipe_end_without_a_traceback(app: App, tmp
     watching = subprocess.Popen([sys.executable, "-m", "core", "status", "--watch", "--interval", "0.2", build_id],
                                 env=app.env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
-    time.sleep(3)
+    # Interrupt once it watches (its first block, a time and the build's line, is out), however long a loaded
+    # machine takes to start it.
+    assert select.select([watching.stdout], [], [], 60)[0], "the watch printed nothing within 60 s"
+    first = watching.stdout.readline() + watching.stdout.readline()
     watching.send_signal(signal.SIGINT)
     out, err = watching.communicate(timeout=30)
     assert watching.returncode == Exit.INTERRUPTED
     assert err.strip() == "interrupted" and "Traceback" not in err
-    assert "Queued" in out
+    assert "Queued" in first + out
 
     piped = subprocess.run(f"{sys.executable} -m core status --json {build_id} | head -1", shell=True, env=app.env,
                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
