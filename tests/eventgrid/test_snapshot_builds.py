@@ -164,8 +164,11 @@ def test_a_transient_arm_error_is_retried_later_with_backoff(stack, env):
     assert builder(env).handle_event(snapshot_event(name)) is Outcome.RETRYING
     events = queue(env, snapshot_work.QUEUE)
     assert events.peek_messages() == []  # delayed by RETRY_INITIAL_SECONDS
-    time.sleep(1.3)
-    [message] = events.receive_messages(visibility_timeout=30)
+    deadline = time.monotonic() + 15
+    while not (received := list(events.receive_messages(visibility_timeout=30))):
+        assert time.monotonic() < deadline, "the retry was not queued"
+        time.sleep(0.2)
+    [message] = received
     assert json.loads(message.content)["retries"] == 1
     assert builder(env).handle_work_text(message.content) is Outcome.SUBMITTED
 
