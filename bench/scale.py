@@ -3,6 +3,7 @@
 Run:  .venv/bin/python -m bench.scale                        # 100 builds, 2 workers, replication 20-60 s
       .venv/bin/python -m bench.scale --builds 1000 --workers 3
       .venv/bin/python -m bench.scale --instant --builds 200   # throughput: replication instant, no throttling
+      .venv/bin/python -m bench.scale --chaos 0.1 --kill-every 30  # lost and slow PUT answers, killed workers
 
 Every build is the seed's first CLI example with its own version number, put on the request queue as a
 user would; the workers are `python -m core worker --until-idle` processes (wrapped by
@@ -18,10 +19,13 @@ import argparse
 import collections
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +37,11 @@ from core.orchestration.store import BuildStore
 from core.request import parse_request
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
+from simulator import Fault
 
 EXAMPLE = PROJECT_ROOT / "examples" / "seed-cli-managed-image.json"
 WINDOW_SECONDS = 10
+SLOW_ANSWER_TIMEOUT = 3  # ARM_READ_TIMEOUT_SECONDS under --chaos; a slow answer takes 2 s more
 
 
 def requests_for(count: int) -> list[dict[str, Any]]:
@@ -72,6 +78,91 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class Workers:
+    """The bench's worker processes: started, SIGKILLed one at a time and replaced (`--kill-every`)."""
+
+    def __init__(self, env: dict[str, str], folder: Path, profile: dict[str, str]) -> None:
+        self.env, self.folder, self.profile = env, folder, profile
+        self.running: list[subprocess.Popen[bytes]] = []
+        self.stats_files: list[Path] = []
+        self.killed = 0
+
+    def start(self) -> None:
+        n = len(self.stats_files)
+        path = self.folder / f"worker-{n}.json"
+        self.stats_files.append(path)
+        extra = {"BENCH_STATS_FILE": str(path), "BENCH_TRACE_FILE": f"{path}.trace", **(self.profile if n == 0 else {})}
+        with open(self.folder / f"worker-{n}.log", "w") as log:
+            self.running.append(subprocess.Popen(
+                [sys.executable, "-m", "bench.counted_worker", "--until-idle"], env={**self.env, **extra},
+                cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=log,
+            ))  # fmt: skip
+
+    def wait(self, *, timeout: float, kill_every: float | None, busy: Callable[[], bool]) -> None:
+        """Until every worker has stopped by itself (`--until-idle`), killing and replacing one every
+        `kill_every` seconds while `busy()` (builds are in flight); after `timeout`, stop them."""
+        deadline = time.monotonic() + timeout
+        next_kill = time.monotonic() + kill_every if kill_every else None
+        try:
+            while any(worker.poll() is None for worker in self.running):
+                if time.monotonic() > deadline:
+                    print("timed out: stopping the workers", flush=True)
+                    return
+                if next_kill is not None and time.monotonic() >= next_kill and busy():
+                    victim = next(w for w in self.running if w.poll() is None)
+                    victim.send_signal(signal.SIGKILL)
+                    victim.wait()
+                    self.running.remove(victim)
+                    self.killed += 1
+                    self.start()
+                    next_kill += kill_every or 0
+                time.sleep(0.2)
+        finally:
+            for worker in self.running:
+                if worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(timeout=60)
+
+    def stats(self) -> list[dict[str, Any]]:
+        """The figures of every worker that stopped by itself (a killed one writes none)."""
+        found = [json.loads(path.read_text()) for path in self.stats_files if path.exists()]
+        if len(found) < len(self.stats_files) - self.killed:
+            for log in sorted(self.folder.glob("worker-*.log")):
+                print(log.read_text()[-2000:], file=sys.stderr)
+        return found
+
+
+def inject_chaos(sim: Any, builds: list[dict[str, Any]], ids: list[str], fraction: float) -> dict[str, str]:
+    """For `fraction` of the builds, one fault on the version's PUT, after the simulator has acted on it:
+    the connection reset (the answer lost) or the answer held beyond the app's read timeout, in turn.
+    Returns the fault given to each build, by build ID."""
+    if not fraction:
+        return {}
+    every = max(1, round(1 / fraction))
+    faulted: dict[str, str] = {}
+    for n, (body, build_id) in enumerate(zip(builds, ids, strict=True)):
+        if n % every:
+            continue
+        path = rf"/versions/{re.escape(body['version'])}$"
+        if len(faulted) % 2 == 0:
+            sim.inject(Fault(method="PUT", path_regex=path, reset_connection=True, after_acting=True))
+            faulted[build_id] = "reset after acting"
+        else:
+            sim.inject(Fault(method="PUT", path_regex=path, delay_seconds=SLOW_ANSWER_TIMEOUT + 2, after_acting=True))
+            faulted[build_id] = "slow answer"
+    return faulted
+
+
+def chaos_figures(store: BuildStore, faulted: dict[str, str], killed: int) -> dict[str, Any]:
+    """How the builds given a lost or slow PUT answer ended, and how many workers were killed."""
+    ended: collections.Counter[str] = collections.Counter()
+    for build_id, fault in faulted.items():
+        loaded = store.get(build_id)
+        ended[f"{fault}: {loaded[0].status if loaded else 'missing'}"] += 1
+    # A killed worker writes no figures: step counts and CPU above are of the workers that stopped by themselves.
+    return {"faulted_puts": len(faulted), "ended": dict(sorted(ended.items())), "workers_killed": killed}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"feature_registration_seconds": 1.0, "provider_registration_seconds": 0.5}
     if args.instant:
@@ -81,6 +172,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with LocalStack(**options) as stack, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         sim = stack.simulator
         overrides = {"BENCH_QUEUE_PORT": str(stack.azurite.queue_port), **dict(args.setting)}
+        if args.chaos:  # a slow answer must outlast the app's read timeout
+            overrides.setdefault("ARM_READ_TIMEOUT_SECONDS", str(SLOW_ANSWER_TIMEOUT))
         if args.instant:  # ARM unthrottled: the app's own budget is off too, to measure the steps alone
             overrides.setdefault("POLL_INITIAL_SECONDS", "1")
             overrides.setdefault("ARM_BUDGET_PERCENT", "0")
@@ -94,49 +187,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ids = [build_id_for(parse_request(b).resource_id) for b in builds]
         for body in builds:
             send_message(request_queue, json.dumps(body))
+        faulted = inject_chaos(sim, builds, ids, args.chaos)
         print(f"{len(builds)} requests queued; starting {args.workers} worker(s)", flush=True)
         tokens_before = sim.tokens_issued
         started_wall, started = time.time(), time.monotonic()
         azurite_pid = stack.azurite.pid or 0
         cpu_before = (time.process_time(), process_cpu_seconds(azurite_pid))
-        stats_files = [Path(tmp) / f"worker-{n}.json" for n in range(args.workers)]
         profile = {"BENCH_PROFILE_FILE": args.profile, "BENCH_PROFILE_CLOCK": args.profile_clock}
-        if not args.profile:
-            profile = {}
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "-m", "bench.counted_worker", "--until-idle"],
-                env={**env, "BENCH_STATS_FILE": str(path), "BENCH_TRACE_FILE": f"{path}.trace",
-                     **(profile if n == 0 else {})}, cwd=PROJECT_ROOT,
-                stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / f"worker-{n}.log", "w"),  # noqa: SIM115
-            )
-            for n, path in enumerate(stats_files)
-        ]  # fmt: skip
-        try:
-            for worker in workers:
-                worker.wait(timeout=args.timeout)
-        except subprocess.TimeoutExpired:
-            print("timed out: stopping the workers", flush=True)
-        finally:
-            for worker in workers:
-                if worker.poll() is None:
-                    worker.terminate()
-                    worker.wait(timeout=60)
+        pool = Workers(env, Path(tmp), profile if args.profile else {})
+        for _ in range(args.workers):
+            pool.start()
+        pool.wait(timeout=args.timeout, kill_every=args.kill_every, busy=lambda: bool(store.in_flight()))
         ended = time.monotonic()
         cpu = {"bench_and_simulator": time.process_time() - cpu_before[0],
                "azurite": process_cpu_seconds(azurite_pid) - cpu_before[1]}
-        worker_stats = [json.loads(p.read_text()) for p in stats_files if p.exists()]
-        if len(worker_stats) < len(workers):
-            for n in range(args.workers):
-                print((Path(tmp) / f"worker-{n}.log").read_text()[-2000:], file=sys.stderr)
+        worker_stats = pool.stats()
         figures = summarise(args, sim, store, ids, worker_stats, started, ended, started_wall, tokens_before)
         if args.trace:
-            traces = [line for p in stats_files if Path(f"{p}.trace").exists()
+            traces = [line for p in pool.stats_files if Path(f"{p}.trace").exists()
                       for line in Path(f"{p}.trace").read_text().splitlines()]  # fmt: skip
             Path(args.trace).write_text(json.dumps({"busiest_from": figures["busiest_10s"]["from_s"] + started_wall,
                                                     "busiest_versions": figures.pop("_busiest_versions"),
                                                     "decisions": [json.loads(t) for t in traces]}))  # fmt: skip
         figures.pop("_busiest_versions", None)
+        figures["chaos"] = chaos_figures(store, faulted, pool.killed)
         cpu["workers"] = sum(s["process_cpu_seconds"] for s in worker_stats)
         steps = max(1, figures["step_messages"])
         figures["worker_process_cpu_ms_per_step"] = round(1000 * cpu["workers"] / steps, 1)
@@ -255,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="stop the workers after this many seconds")
     parser.add_argument("--setting", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="an app setting for the workers, e.g. --setting POLL_INITIAL_SECONDS 7")
+    parser.add_argument("--chaos", type=float, default=0.0, metavar="FRACTION",
+                        help="lose or delay the PUT answer of this fraction of the builds, after ARM acted (e.g. 0.1)")
+    parser.add_argument("--kill-every", type=float, metavar="SECONDS",
+                        help="SIGKILL one worker every SECONDS and start another in its place")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--trace", metavar="FILE",
                         help="write every budget decision of the workers, and the busiest window, to FILE (JSON)")
