@@ -225,6 +225,7 @@ def summarise(
     elapsed = ended - started
     statuses: collections.Counter[str] = collections.Counter()
     latencies: list[float] = []
+    last_ended = 0.0  # when the last build reached its end (a killed worker's messages reappear only later)
     offset = started_wall - started  # wall clock = monotonic + offset
     for build_id in ids:
         loaded = store.get(build_id)
@@ -233,6 +234,8 @@ def summarise(
             continue
         state = loaded[0]
         statuses[str(state.status)] += 1
+        if state.status.terminal and (updated := parse_iso(state.updated_at)) is not None:
+            last_ended = max(last_ended, updated.timestamp() - started_wall)
         done_at = sim.replication_done_at(state.resource_id)
         succeeded = next((h for h in reversed(store.history(build_id)) if h.kind == "Succeeded"), None)
         if done_at is not None and succeeded is not None:
@@ -254,6 +257,7 @@ def summarise(
         "workers": args.workers,
         "elapsed_s": round(elapsed, 1),
         "statuses": dict(statuses),
+        "last_build_ended_s": round(last_ended, 1),
         "builds_per_s": round(statuses.get("Succeeded", 0) / elapsed, 2),
         "step_messages": steps,
         "step_messages_per_s": round(steps / elapsed, 1),
