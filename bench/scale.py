@@ -108,14 +108,14 @@ class Workers:
                 if time.monotonic() > deadline:
                     print("timed out: stopping the workers", flush=True)
                     return
-                if next_kill is not None and time.monotonic() >= next_kill and busy():
+                if kill_every and next_kill is not None and time.monotonic() >= next_kill and busy():
                     victim = next(w for w in self.running if w.poll() is None)
                     victim.send_signal(signal.SIGKILL)
                     victim.wait()
                     self.running.remove(victim)
                     self.killed += 1
                     self.start()
-                    next_kill += kill_every or 0
+                    next_kill = time.monotonic() + kill_every
                 time.sleep(0.2)
         finally:
             for worker in self.running:
@@ -336,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chaos", type=float, default=0.0, metavar="FRACTION",
                         help="lose or delay the PUT answer of this fraction of the builds, after ARM acted (e.g. 0.1)")
     parser.add_argument("--kill-every", type=float, metavar="SECONDS",
-                        help="SIGKILL one worker every SECONDS and start another in its place")
+                        help="SIGKILL one worker every SECONDS and start another in its place; 15 or more (a worker "
+                             "killed sooner than its start and one step never finishes a step)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--trace", metavar="FILE",
                         help="write every budget decision of the workers, and the busiest window, to FILE (JSON)")

@@ -97,14 +97,12 @@ class Azurite:
                 f"{self.binary} is missing: run `make setup` (npm ci) first"
                 + ("" if node else "; Node.js is not installed either")
             )
-        for attempt in range(1, attempts + 1):
+        for _ in range(attempts - 1):
             try:
                 return self._start_once(timeout)
             except PortTaken:
-                if attempt == attempts:
-                    raise
                 self.blob_port, self.queue_port, self.table_port = free_port(), free_port(), free_port()
-        raise AssertionError("unreachable")
+        return self._start_once(timeout)
 
     def _start_once(self, timeout: float) -> Azurite:
         # The log lives as long as the process: stop() deletes it, so runs leave nothing in the temp folder.
