@@ -36,6 +36,8 @@ class Exporters:
 
     def metric_points(self, name: str) -> list[Any]:
         data = self.metrics.get_metrics_data()
+        if data is None:  # nothing recorded yet (this test may be the first of its xdist worker)
+            return []
         return [point for resource in data.resource_metrics for scope in resource.scope_metrics
                 for metric in scope.metrics if metric.name == name for point in metric.data.data_points]
 
