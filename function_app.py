@@ -1,9 +1,9 @@
-"""Azure Functions bindings (v2 programming model). Bindings only: every trigger hands over to core.handlers."""
+"""Azure Functions bindings (v2 programming model). Bindings only: every trigger hands over to core.entry.functions."""
 
 import azure.functions as func
 
-from core import handlers
-from core.api import builds as api
+from core.entry import functions as handlers
+from core.entry.http import routes as api
 
 REQUEST_QUEUE = "image-build-requests"
 STEP_QUEUE = "image-build-steps"

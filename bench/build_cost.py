@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.clients.storage import queue_service, table_service
-from core.config import Settings
-from core.orchestration.registration import Registrar
-from core.orchestration.runner import Runner
-from core.orchestration.store import BuildStore
+from core.azure.settings import Settings
+from core.azure.storage import queue_service, table_service
+from core.builds.registration import Registrar
+from core.engine.runner import Runner
+from core.engine.store import BuildStore
 from devstack.stack import LocalStack
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "seed-cli-managed-image.json"

@@ -24,7 +24,7 @@ from typing import Any
 
 import requests.adapters
 
-from core.clients import storage
+from core.azure import storage
 
 _lock = threading.Lock()
 stats: dict[str, Any] = {"steps": 0, "step_cpu_seconds": 0.0, "step_wall_seconds": 0.0, "redriven": 0,
@@ -68,11 +68,11 @@ def _send(self: requests.adapters.HTTPAdapter, request: Any, *args: Any, **kwarg
 
 requests.adapters.HTTPAdapter.send = _send  # type: ignore[method-assign]
 
-from core import cli  # noqa: E402  (after the factories are wrapped)
-from core.orchestration import runner  # noqa: E402
-from core.orchestration.budget_store import BudgetStore  # noqa: E402
-from core.orchestration.runner import Runner  # noqa: E402
-from core.orchestration.state import parse_iso  # noqa: E402
+from core.builds.state import parse_iso  # noqa: E402
+from core.engine import runner  # noqa: E402
+from core.engine.budget_store import BudgetStore  # noqa: E402
+from core.engine.runner import Runner  # noqa: E402
+from core.entry import cli  # noqa: E402  (after the factories are wrapped)
 
 _handle_step_text, _redrive, _run_step = Runner.handle_step_text, Runner.redrive, runner.run_step
 _slot_for = BudgetStore.slot_for

@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from azure.core import MatchConditions
 from azure.data.tables import UpdateMode
 
-from core.clients.arm_pool import ArmPool
-from core.clients.storage import queue_service, send_message, table_service
-from core.config import Settings
-from core.orchestration.decide import Decision, HistoryEntry
-from core.orchestration.state import BuildState, BuildStatus, utc_iso
-from core.orchestration.store import BuildStore
+from core.azure.arm_pool import ArmPool
+from core.azure.settings import Settings
+from core.azure.storage import queue_service, send_message, table_service
+from core.builds.decide import Decision, HistoryEntry
+from core.builds.state import BuildState, BuildStatus, utc_iso
+from core.engine.store import BuildStore
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
 

@@ -29,11 +29,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.clients.storage import queue_service, send_message, table_service
-from core.config import Settings
-from core.orchestration.admission import build_id_for
-from core.orchestration.state import parse_iso
-from core.orchestration.store import BuildStore
+from core.azure.settings import Settings
+from core.azure.storage import queue_service, send_message, table_service
+from core.builds.admission import build_id_for
+from core.builds.state import parse_iso
+from core.engine.store import BuildStore
 from core.request import parse_request
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack

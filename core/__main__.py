@@ -1,7 +1,7 @@
-"""`python -m core <verb> ...`: see core.cli."""
+"""`python -m core <verb> ...`: see core.entry.cli."""
 
 import sys
 
-from core.cli import main
+from core.entry.cli import main
 
 sys.exit(main())

@@ -45,10 +45,10 @@ def _heading(text: str) -> None:
 
 
 def _watch(env: dict[str, str], builds: list[tuple[str, str]], worker: subprocess.Popen[bytes]) -> None:
-    """The live view (core/live.py) of every build until all have ended and the worker has stopped."""
-    from core.handlers import build_runtime
-    from core.live import watch
-    from core.status import build_status
+    """The live view (core/entry/cli/live.py) of every build until all have ended and the worker has stopped."""
+    from core.app.runtime import build_runtime
+    from core.app.status import build_status
+    from core.entry.cli.live import watch
 
     runtime = build_runtime(env)
 
@@ -118,8 +118,8 @@ def main() -> int:
 
         _heading("The image version as ARM returns it ($expand=ReplicationStatus)")
         os.environ.update({k: env[k] for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")})
-        from core.clients.arm import Arm
-        from core.config import Settings
+        from core.azure.arm import Arm
+        from core.azure.settings import Settings
 
         request = json.loads(BUILDS[0][1].read_text())
         arm = Arm(Settings.from_env(env), request["subscriptionId"])

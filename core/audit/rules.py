@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from core.azure import resource_ids
+from core.azure.regions import normalize_region
 from core.policy.facts import encrypted_disks
-from core.request import resource_ids
-from core.request.regions import normalize_region
 
 Json = dict[str, Any]
 OS_DISK = "OS disk"

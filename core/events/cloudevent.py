@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.orchestration.state import BuildState
+from core.builds.state import BuildState
 
 EVENT_TYPE_PREFIX = "CmkImageBuilder.ImageVersion."
 SOURCE = "/cmk-image-builder"

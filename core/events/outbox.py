@@ -20,9 +20,9 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
+from core.builds.state import BuildState, utc_iso
 from core.events.cloudevent import completion_event
 from core.events.sinks import Sink
-from core.orchestration.state import BuildState, utc_iso
 
 log = logging.getLogger(__name__)
 OUTBOX_PREFIX = "outbox-"

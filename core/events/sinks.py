@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from azure.storage.queue import QueueServiceClient
 
-from core.clients.storage import send_message
-from core.config import Settings, SettingsError
+from core.azure.settings import Settings, SettingsError
+from core.azure.storage import send_message
 
 QUEUE_SETTING = "COMPLETION_EVENTS_QUEUE"
 TOPIC_SETTING = "COMPLETION_EVENTS_TOPIC_ENDPOINT"

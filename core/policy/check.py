@@ -1,7 +1,7 @@
 """Pre-flight policy: every rule over (request, facts), each finding with a stable code and a severity.
 
 The rules live in ``core.policy.rules`` (one module per subject) and are pure; gathering the facts is
-``core.policy.facts``; which rules are errors, warnings or off is ``core.policy.config``. ``evaluate`` is
+``core.policy.facts``; which rules are errors, warnings or off is ``core.policy.enforcement``. ``evaluate`` is
 pure given a config; ``check_live`` gathers facts from ARM (reads only) and evaluates them, for
 ``python -m core plan --check``.
 """
@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from core.clients.arm import Arm
+from core.azure.arm import Arm
 from core.policy import facts as facts_module
-from core.policy.config import Level, PolicyConfig, config_from_env
+from core.policy.enforcement import Level, PolicyConfig, config_from_env
 from core.policy.facts import Facts
 from core.policy.registry import RULES, Rule, Violation, rule
 from core.request import BuildRequest

@@ -25,9 +25,10 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from core.clients.arm import Arm
-from core.request import BuildRequest, resource_ids
-from core.request.regions import normalize_region
+from core.azure import resource_ids
+from core.azure.arm import Arm
+from core.azure.regions import normalize_region
+from core.request import BuildRequest
 
 Json = dict[str, Any]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from core.request import BuildRequest, RegionTarget, resource_ids
-from core.request.regions import normalize_region
+from core.azure import resource_ids
+from core.azure.regions import normalize_region
+from core.request import BuildRequest, RegionTarget
 
 OS_DISK = "OS disk"
 # The OS disk's confidential VM key (``osDiskImage.securityProfile.secureVMDiskEncryptionSetId``).

@@ -9,7 +9,7 @@
 - ``encryption``    request -> SDK model -> the exact REST body (and back)
 """
 
-from core.request.dict_form import region_to_dict, request_to_dict
+from core.request.canonical import region_to_dict, request_to_dict
 from core.request.model import (
     ENCRYPTION_TYPES,
     SCHEMA_VERSION,

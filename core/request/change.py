@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.azure.regions import PUBLIC_REGIONS, normalize_region
+from core.azure.resource_ids import image_version_id
 from core.request import cli_strings
-from core.request.dict_form import region_to_dict
+from core.request.canonical import region_to_dict
 from core.request.fields import read_named, read_resource_group, read_subscription, read_version
 from core.request.model import Problem, RegionTarget, RequestInvalid
 from core.request.reader import GALLERY_NAME, IMAGE_DEFINITION_NAME, FieldReader, type_name
-from core.request.regions import PUBLIC_REGIONS, normalize_region
-from core.request.resource_ids import image_version_id
 from core.request.targets import apply_cvm_strings, apply_encryption_strings, check_regions, read_target_regions
 
 OPERATION = "changeRegions"

@@ -14,8 +14,8 @@ Each parser raises ValueError with a message that names the entry and the fix; c
 import re
 from dataclasses import dataclass
 
-from core.problems import clip
-from core.request.regions import normalize_region
+from core.azure.regions import normalize_region
+from core.base.problems import clip
 
 STORAGE_ACCOUNT_TYPES = ("Standard_LRS", "Standard_ZRS", "Premium_LRS", "PremiumV2_LRS")
 _STORAGE_BY_LOWER = {value.lower(): value for value in STORAGE_ACCOUNT_TYPES}

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from core.azure.regions import check_known
 from core.request import cli_strings
 from core.request.fields import read_location
 from core.request.model import EdgeZoneTarget
 from core.request.reader import EDGE_ZONE_FIELDS, EXTENDED_LOCATION_FIELDS, FieldReader, join_path, type_name
-from core.request.regions import check_known
 from core.request.targets import cli_entries, encryption_object, given_twice, resolve_entry
 
 EDGE_ZONE_TYPE = "EdgeZone"

@@ -16,7 +16,8 @@ from typing import Any
 from azure.mgmt.compute import models
 from azure.mgmt.compute._utils.model_base import SdkJSONEncoder
 
-from core.request import BuildRequest, Problem, RegionTarget, RequestInvalid, parse_request, resource_ids
+from core.azure import resource_ids
+from core.request import BuildRequest, Problem, RegionTarget, RequestInvalid, parse_request
 from core.request.model import EdgeZoneTarget
 
 

@@ -6,8 +6,9 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from core.problems import clip
-from core.request import resource_ids
+from core.azure import resource_ids
+from core.azure.regions import check_known, normalize_region
+from core.base.problems import clip
 from core.request.cli_strings import MAX_LUN
 from core.request.model import (
     DATA_DISK_RESOURCE_KINDS,
@@ -33,7 +34,6 @@ from core.request.reader import (
     join_path,
     type_name,
 )
-from core.request.regions import check_known, normalize_region
 
 # An end of life far enough from the calendar's edges that adding days or time zones never overflows.
 MIN_END_OF_LIFE_YEAR = 1970

@@ -1,14 +1,14 @@
 """Build request v1: the model every trigger produces (design.md §5), and the problems a bad one has.
 
 The parser (``core.request.parse``) turns each of the three input shapes into a ``BuildRequest`` or
-raises ``RequestInvalid`` listing every problem; ``core.request.dict_form`` writes one back as JSON.
+raises ``RequestInvalid`` listing every problem; ``core.request.canonical`` writes one back as JSON.
 """
 
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.problems import Problem
-from core.request import resource_ids
+from core.azure import resource_ids
+from core.base.problems import Problem
 
 SCHEMA_VERSION = 1
 ENCRYPTION_TYPES = ("EncryptionAtRestWithCustomerKey", "EncryptionAtRestWithPlatformAndCustomerKeys")

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.problems import Problem
-from core.request import cli_strings, resource_ids
-from core.request.dict_form import request_to_dict
+from core.azure import resource_ids
+from core.azure.regions import PUBLIC_REGIONS
+from core.base.problems import Problem
+from core.request import cli_strings
+from core.request.canonical import request_to_dict
 from core.request.edge_zones import apply_edge_zone_encryption, read_edge_zones
 from core.request.fields import (
     read_end_of_life,
@@ -37,7 +39,6 @@ from core.request.model import (
     RequestInvalid,
 )
 from core.request.reader import GALLERY_NAME, IMAGE_DEFINITION_NAME, FieldReader
-from core.request.regions import PUBLIC_REGIONS
 from core.request.targets import (
     RegionEntry,
     apply_cvm_strings,

@@ -6,11 +6,11 @@ import difflib
 import json
 import re
 
-from core.json_input import OversizedNumber
-from core.problems import ProblemList, clip
-from core.request import resource_ids
+from core.azure import resource_ids
+from core.azure.regions import PUBLIC_REGIONS
+from core.base.json_input import OversizedNumber
+from core.base.problems import ProblemList, clip
 from core.request.model import SOURCE_KINDS
-from core.request.regions import PUBLIC_REGIONS
 
 SOURCE_FIELDS = (*SOURCE_KINDS, "dataSnapshots", "dataSnapshotLuns", "osVhdStorageAccount", "dataVhdsUris",
                  "dataVhdsLuns", "dataVhdsStorageAccounts")

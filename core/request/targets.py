@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from core.request import cli_strings, resource_ids
+from core.azure import resource_ids
+from core.azure.regions import MAX_TARGET_REGIONS, check_known
+from core.request import cli_strings
 from core.request.cli_strings import MAX_LUN
 from core.request.fields import read_location
 from core.request.model import (
@@ -26,7 +28,6 @@ from core.request.reader import (
     join_path,
     type_name,
 )
-from core.request.regions import MAX_TARGET_REGIONS, check_known
 
 # --- target regions --------------------------------------------------------------------------------------
 

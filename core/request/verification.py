@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from core.request import resource_ids
+from core.azure import resource_ids
 from core.request.fields import read_location
 from core.request.model import Verification, VerificationRegion
 from core.request.reader import FieldReader, join_path, type_name

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.config import SettingsError
-from core.request import resource_ids
+from core.azure import resource_ids
+from core.azure.settings import SettingsError
 
 WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess"
 SNAPSHOT_WRITE = "Microsoft.Compute/snapshots/write"

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from core import json_input
-from core.request import RequestInvalid, parse_request, resource_ids
-from core.request.regions import PUBLIC_REGIONS
+from core.azure import resource_ids
+from core.azure.regions import PUBLIC_REGIONS
+from core.base import json_input
+from core.request import RequestInvalid, parse_request
 from core.snapshots.templates import (
     DATE_TOKEN,
     DATE_TOKENS,

@@ -40,8 +40,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.problems import clip
-from core.request import resource_ids
+from core.azure import resource_ids
+from core.base.problems import clip
 from core.request.cli_strings import MAX_LUN
 
 DIR_SETTING = "TEMPLATES_DIR"

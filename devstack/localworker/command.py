@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.config import SettingsError
-from core.local_settings import load_local_settings
+from core.azure.settings import SettingsError
+from core.entry.local_settings import load_local_settings
 from devstack.localworker.errors import WorkerConfigError
 from devstack.localworker.worker import EXIT_CONFIG, run_worker
 

@@ -1,6 +1,6 @@
 """Resolve a binding's `connection` setting to a queue service client, as the Functions host does.
 
-The resolution itself is `core.clients.storage.queue_service` (one place for the app and the worker); this
+The resolution itself is `core.azure.storage.queue_service` (one place for the app and the worker); this
 module only applies the host's default name and reports problems as worker configuration errors.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from azure.storage.queue import QueueServiceClient
 
-from core.clients.storage import queue_service
-from core.config import SettingsError
+from core.azure.settings import SettingsError
+from core.azure.storage import queue_service
 from devstack.localworker.errors import WorkerConfigError
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"

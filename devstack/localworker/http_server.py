@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
-from core import json_input
+from core.base import json_input
 from devstack.localworker.discovery import EventGridFunction, HttpFunction
 from devstack.localworker.eventgrid import BadEventPayload, event_list, to_event, validation_code
 from devstack.localworker.invocation import invoke

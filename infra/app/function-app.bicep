@@ -31,9 +31,9 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 // Left to the code's default:
 // AzureWebJobsStorage: not set: no connection strings; the identity-based AzureWebJobsStorage__* below
 // AzureWebJobsStorage__accountName: not set: the service URIs below name each service's host in every cloud
-// ARM_ENDPOINT: the cloud's (core/clouds.py), from AZURE_CLOUD
+// ARM_ENDPOINT: the cloud's (core/azure/clouds.py), from AZURE_CLOUD
 // ARM_AUDIENCE: the cloud's, from AZURE_CLOUD
-// EXTRA_REGIONS: none (the cloud's known regions, core/request/regions.py)
+// EXTRA_REGIONS: none (the cloud's known regions, core/azure/regions.py)
 // ARM_CA_BUNDLE: not set in Azure (simulators only)
 // ARM_READ_TIMEOUT_SECONDS: 60
 // STORAGE_CONNECTION_SETTING: AzureWebJobsStorage

@@ -5,7 +5,7 @@ param location string
 param tags object = {}
 param deploymentContainerName string
 
-// The queues and tables the app uses (core/config.py, core/snapshots, core/audit); the Functions host
+// The queues and tables the app uses (core/azure/settings.py, core/snapshots, core/audit); the Functions host
 // adds the -poison queues itself.
 var queues = ['image-build-requests', 'image-build-steps', 'snapshot-events']
 var tables = ['builds', 'subscriptions', 'snapshotbuilds', 'auditfindings']

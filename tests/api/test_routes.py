@@ -11,10 +11,10 @@ import azure.functions as func
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
-from core.api import builds as api
-from core.api.http import PROBLEM_JSON, ApiRequest
-from core.handlers import api_request
-from core.orchestration.state import BuildStatus
+from core.builds.state import BuildStatus
+from core.entry.functions import api_request
+from core.entry.http import routes as api
+from core.entry.http.messages import PROBLEM_JSON, ApiRequest
 from tests.integration.conftest import App, example
 
 SEED = "seed-cli-managed-image.json"
@@ -146,7 +146,7 @@ def test_retry_starts_a_new_attempt_of_a_failed_build(app: App):
     build_id = api.submit_build(app.runtime, post(example(SEED))).json()["id"]
     admit_queued(app)
     state, etag = app.runtime.store.get(build_id)
-    from core.orchestration.decide import Decision
+    from core.builds.decide import Decision
 
     failed = state.replace(status=BuildStatus.FAILED, error={"code": "X", "message": "boom"}, due_at=None)
     app.runtime.store.save(Decision(failed), etag)

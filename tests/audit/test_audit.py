@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.functions.timer import TimerRequest
 
-from core import handlers
-from core.audit import run as audit
+from core.app import runtime as app_runtime
+from core.audit import auditor as audit
+from core.audit.auditor import AuditConfig, Auditor
 from core.audit.rules import AuditPolicy
-from core.audit.run import AuditConfig, Auditor
-from core.orchestration.state import utc_iso
+from core.builds.state import utc_iso
+from core.entry import functions as handlers
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
 from tests.audit.world import EXPECTED, GOLDEN, OTHER_SUB, SUB, TEAM, audit_world, version_id
@@ -41,13 +42,13 @@ def env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
             monkeypatch.setenv(key, value)
     tables = audit.table_service(settings)
     tables.delete_table(audit.TABLE)
-    handlers.reset_runtime()
+    app_runtime.reset_runtime()
     yield settings
-    handlers.reset_runtime()
+    app_runtime.reset_runtime()
 
 
 def auditor(env: dict[str, str], at: datetime | None = None) -> Auditor:
-    made = audit.auditor(handlers.build_runtime(env))
+    made = audit.auditor(app_runtime.build_runtime(env))
     if at is not None:
         made.clock = lambda: at
     return made
@@ -148,7 +149,7 @@ def test_cli_exit_codes_for_a_compliant_gallery_and_for_no_scope(env):
 
 def test_the_timer_writes_the_table_and_logs_one_summary_line(env, caplog):
     timer = TimerRequest(past_due=False)
-    with caplog.at_level(logging.INFO, logger="core.audit.run"):
+    with caplog.at_level(logging.INFO, logger="core.audit.auditor"):
         handlers.handle_audit_timer(timer)
     [summary] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("audit: ")]
     assert summary == (f"audit: {len(EXPECTED)} version(s) in 1 gallery(ies); {len(NONCOMPLIANT)} open finding(s) on "

@@ -62,7 +62,7 @@ RULES: tuple[Rule, ...] = (
          REGISTRATION),
     Rule("POST", _SUB + r"/providers/Microsoft\.Compute/register", "Microsoft.Compute/register/action",
          REGISTRATION),
-    # The verification VM (core/orchestration/verification.py): a NIC and a VM from the new version, deleted after.
+    # The verification VM (core/builds/verification.py): a NIC and a VM from the new version, deleted after.
     Rule("PUT", _COMPUTE + r"/virtualMachines/[^/]+", "Microsoft.Compute/virtualMachines/write", VERIFY,
          linked=(("Microsoft.Network/networkInterfaces/join/action", VERIFY),)),
     Rule("DELETE", _COMPUTE + r"/virtualMachines/[^/]+", "Microsoft.Compute/virtualMachines/delete", VERIFY),

@@ -3,7 +3,7 @@ tests maps to an action its custom roles in infra/ hold, and the roles hold no a
 
 The simulator records every request; tests/conftest.py collects them all, and this test runs after
 every other. The app's calls are told from a test's own SDK calls by the User-Agent prefix the app sets
-(core/clients/arm.py). A call with no row in tests/deploy/arm_actions.py fails the test, naming it.
+(core/azure/arm.py). A call with no row in tests/deploy/arm_actions.py fails the test, naming it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import pytest
 
-from core.clients.arm import USER_AGENT
+from core.azure.arm import USER_AGENT
 from devstack.azurite import PROJECT_ROOT
 from tests.conftest import CALLS_DIR_SETTING, ArmCall, calls_dir, shared_record
 from tests.deploy import arm_actions, bicep

@@ -13,7 +13,7 @@ import ast
 import re
 from pathlib import Path
 
-from core.config import Settings
+from core.azure.settings import Settings
 from devstack.azurite import PROJECT_ROOT
 from tests.deploy import bicep
 
@@ -57,7 +57,7 @@ def settings_read_by(paths: list[Path]) -> set[str]:
                 found.update(BINDING_REFERENCE.findall(node.value))
             elif isinstance(node, ast.JoinedStr) and isinstance(node.values[0], ast.FormattedValue):
                 # f"{name}__clientId", f"{name}__{service}ServiceUri": the storage connection's identity-based
-                # settings (core/clients/storage.py asks for the queue and table services).
+                # settings (core/azure/storage.py asks for the queue and table services).
                 rest = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values[1:])
                 if re.fullmatch(r"__[A-Za-z{}]+", rest):
                     found.update(CONNECTION + rest.format(service) for service in ("queue", "table"))
@@ -111,4 +111,4 @@ def test_the_defaults_listed_in_the_bicep_are_the_codes():
     for name, text in listed.items():
         field = name.lower()
         if hasattr(Settings, field):
-            assert str(getattr(Settings, field)) == text, f"{name}: the Bicep says {text}, core/config.py {getattr(Settings, field)}"
+            assert str(getattr(Settings, field)) == text, f"{name}: the Bicep says {text}, core/azure/settings.py {getattr(Settings, field)}"

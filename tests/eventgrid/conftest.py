@@ -14,9 +14,9 @@ from azure.core.exceptions import ResourceExistsError
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 
-from core import handlers
-from core.snapshots import builds as snapshot_builds
-from core.snapshots import work as snapshot_work
+from core.app import runtime as app_runtime
+from core.snapshots import intake as snapshot_builds
+from core.snapshots import snapshot_settings as snapshot_work
 from core.snapshots.templates import DEFAULT_DIR
 from devstack.stack import LocalStack
 from tests.eventgrid.samples import SUBSCRIPTION, TOPIC
@@ -46,7 +46,7 @@ def env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     for key, value in settings.items():  # the handlers called in-process read the process environment
         if os.environ.get(key) != value:
             monkeypatch.setenv(key, value)
-    runtime = handlers.build_runtime(settings)
+    runtime = app_runtime.build_runtime(settings)
     for queue in (snapshot_work.QUEUE, runtime.settings.request_queue):
         client = runtime.queues.get_queue_client(queue)
         with contextlib.suppress(ResourceExistsError):  # each xdist worker has an Azurite of its own, empty at first
@@ -55,10 +55,10 @@ def env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     tables = snapshot_builds.table_service(settings, runtime.settings.storage_connection)
     tables.delete_table(snapshot_work.TABLE)
     snapshot_work.forget_templates()
-    handlers.reset_runtime()
+    app_runtime.reset_runtime()
     yield settings
     snapshot_work.forget_templates()
-    handlers.reset_runtime()
+    app_runtime.reset_runtime()
 
 
 def compute(stack: LocalStack) -> ComputeManagementClient:

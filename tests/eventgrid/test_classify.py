@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import azure.functions as func
 import pytest
 
-from core.config import SettingsError
+from core.azure.settings import SettingsError
 from core.snapshots.eventgrid import Ignored, Refused, SnapshotWritten, TopicAllowlist, classify, event_to_dict
 from tests.eventgrid.samples import DOC_CLOUD_EVENT, DOC_EVENT_GRID, SUBSCRIPTION, TOPIC, snapshot_event, snapshot_id
 

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 import azure.functions as func
 import pytest
 
-from core import handlers
-from core.orchestration.admission import build_id_for
+from core.app import runtime as app_runtime
+from core.azure.resource_ids import image_version_id
+from core.builds.admission import build_id_for
+from core.entry import functions as handlers
 from core.request import parse_request
 from core.request.encryption import to_body
-from core.request.resource_ids import image_version_id
 from core.snapshots.template_loader import load_template
 from core.snapshots.templates import DEFAULT_DIR
 from devstack.azurite import PROJECT_ROOT, free_port
@@ -53,7 +54,7 @@ def expected_body(name: str) -> dict:
 
 
 def assert_built_with_template_encryption(stack, env: dict[str, str], name: str) -> None:
-    loaded = handlers.build_runtime(env).store.get(build_id_for(VERSION_ID))
+    loaded = app_runtime.build_runtime(env).store.get(build_id_for(VERSION_ID))
     assert loaded is not None, "no build was recorded"
     state = loaded[0]
     assert str(state.status) == "Succeeded", (state.status, state.error, state.problems)
@@ -103,7 +104,7 @@ def test_cloud_event_posted_to_the_workers_event_grid_webhook(stack, env):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        store = handlers.build_runtime(env).store
+        store = app_runtime.build_runtime(env).store
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             loaded = store.get(build_id_for(VERSION_ID))

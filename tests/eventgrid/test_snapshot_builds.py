@@ -14,11 +14,12 @@ import azure.functions as func
 import pytest
 from azure.storage.queue import QueueClient
 
-from core import handlers
-from core.orchestration.state import utc_iso
-from core.snapshots import builds as snapshot_builds
-from core.snapshots import work as snapshot_work
-from core.snapshots.builds import Outcome, SnapshotWork
+from core.app import runtime as app_runtime
+from core.builds.state import utc_iso
+from core.entry import functions as handlers
+from core.snapshots import intake as snapshot_builds
+from core.snapshots import snapshot_settings as snapshot_work
+from core.snapshots.intake import Outcome, SnapshotWork
 from core.snapshots.templates import TemplatesInvalid
 from simulator import Fault
 from tests.eventgrid.conftest import SNAPSHOT_SECONDS, put_snapshot
@@ -29,14 +30,14 @@ DES = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/MyReso
 
 
 def builder(env: dict[str, str], **changes: object) -> snapshot_builds.SnapshotBuilder:
-    made = snapshot_builds.builder(handlers.build_runtime(env))
+    made = snapshot_builds.builder(app_runtime.build_runtime(env))
     for key, value in changes.items():
         setattr(made, key, value)
     return made
 
 
 def queue(env: dict[str, str], name: str) -> QueueClient:
-    return handlers.build_runtime(env).queues.get_queue_client(name)
+    return app_runtime.build_runtime(env).queues.get_queue_client(name)
 
 
 def requests_sent(env: dict[str, str]) -> list[dict]:
@@ -152,7 +153,7 @@ def test_two_templates_matching_one_snapshot_make_no_build(stack, env, tmp_path:
         (tmp_path / f"{name}.json").write_text(json.dumps(template))
     env = {**env, "TEMPLATES_DIR": str(tmp_path)}
     name = os_snapshot(stack)
-    with caplog.at_level(logging.ERROR, logger="core.snapshots.builds"):
+    with caplog.at_level(logging.ERROR, logger="core.snapshots.intake"):
         assert builder(env).handle_event(snapshot_event(name)) is Outcome.AMBIGUOUS
     assert "templates a, b all match" in caplog.text
     assert requests_sent(env) == []
@@ -197,7 +198,7 @@ def test_invalid_templates_fail_the_first_invocation_naming_file_and_field(env, 
                                                       "request": {}}))
     for key, value in {**env, "TEMPLATES_DIR": str(tmp_path)}.items():
         monkeypatch.setenv(key, value)
-    handlers.reset_runtime()
+    app_runtime.reset_runtime()
     event = func.EventGridEvent(id="e1", data={}, topic="/subscriptions/x", subject="", event_type="t",
                                 event_time=None, data_version="1")
     with caplog.at_level(logging.ERROR), pytest.raises(TemplatesInvalid):

@@ -1,8 +1,8 @@
 """The completion event of a build's end, and which writes end a build. Pure."""
 
+from core.builds.state import BuildState, BuildStatus
 from core.events.cloudevent import completion_event
 from core.events.outbox import ends_build
-from core.orchestration.state import BuildState, BuildStatus
 
 VERSION = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0"
 DES = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ResourceExistsError
 
-from core import handlers
+from core.app import runtime as app_runtime
 from core.events.outbox import Outbox, outbox_key
 from devstack.azurite import PROJECT_ROOT, free_port
 from tests.integration.conftest import App, example
@@ -30,7 +30,7 @@ EVENTS = "image-build-events"
 def events_app(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
     app.env["COMPLETION_EVENTS_QUEUE"] = EVENTS
     monkeypatch.setenv("COMPLETION_EVENTS_QUEUE", EVENTS)
-    app.runtime = handlers.build_runtime(app.env)
+    app.runtime = app_runtime.build_runtime(app.env)
     return app
 
 

@@ -14,7 +14,7 @@ import pytest
 import trustme
 from azure.core.credentials import AccessToken
 
-from core.config import Settings, SettingsError
+from core.azure.settings import Settings, SettingsError
 from core.events.sinks import EventGridSink, QueueSink, sinks_from_settings
 
 

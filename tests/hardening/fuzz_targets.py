@@ -12,13 +12,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from core.orchestration.admission import admit
-from core.orchestration.submissions import UnprocessableMessage, submission_from_text
-from core.request import RequestInvalid, parse_request, resource_ids
+from core.azure import resource_ids
+from core.azure.regions import PUBLIC_REGIONS
+from core.builds.admission import admit
+from core.builds.submissions import UnprocessableMessage, submission_from_text
+from core.request import RequestInvalid, parse_request
 from core.request.encryption import to_body
 from core.request.model import TOP_LEVEL_FIELDS
 from core.request.parse import stored_size
-from core.request.regions import PUBLIC_REGIONS
 from core.snapshots.eventgrid import Ignored, Refused, SnapshotWritten, TopicAllowlist, classify
 from core.snapshots.template_loader import parse_template
 from core.snapshots.templates import TemplatesInvalid, data_disks_from_tags

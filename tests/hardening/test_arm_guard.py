@@ -19,8 +19,8 @@ import pytest
 import trustme
 from azure.core.exceptions import HttpResponseError
 
-from core.clients.arm import Arm, UntrustedUrl, classify
-from core.config import Settings
+from core.azure.arm import Arm, UntrustedUrl, classify
+from core.azure.settings import Settings
 from simulator import Fault, Simulator
 
 SEED = Path(__file__).resolve().parents[2] / "simulator" / "worlds" / "seed.json"

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from core.orchestration.admission import admit
-from core.orchestration.submissions import MAX_REQUEST_BYTES, submission_from_text
+from core.azure.regions import PUBLIC_REGIONS
+from core.builds.admission import admit
+from core.builds.submissions import MAX_REQUEST_BYTES, submission_from_text
 from core.request import RequestInvalid, parse_request
 from core.request.parse import MAX_STORED_REQUEST_CHARS, stored_size
-from core.request.regions import PUBLIC_REGIONS
 from tests.unit.builders import PREFIX, SNAPSHOT_ID, raw_request
 
 
@@ -144,8 +144,8 @@ def test_a_lone_surrogate_in_a_message_is_a_rejected_submission():
 @pytest.mark.parametrize("text", ["[" * 2000 + "]" * 2000, '{"buildId": "b", "seq": 1' + "0" * 5000 + "}",
                                   '{"buildId": "b", "seq": true}', '{"buildId": "b"}'])
 def test_a_malformed_step_or_snapshot_message_is_a_value_error_not_a_recursion_error(text):
-    from core.orchestration.step_messages import StepMessage
-    from core.snapshots.work import SnapshotWork
+    from core.engine.messages import StepMessage
+    from core.snapshots.snapshot_settings import SnapshotWork
 
     for reader in (StepMessage.from_text, SnapshotWork.from_text):
         with pytest.raises((ValueError, KeyError)):
@@ -160,7 +160,7 @@ def test_a_request_naming_its_version_badly_is_still_a_recorded_rejection(overri
 
 
 def test_a_name_that_cannot_be_part_of_an_id_leaves_nothing_to_record():
-    from core.orchestration.submissions import UnprocessableMessage
+    from core.builds.submissions import UnprocessableMessage
 
     with pytest.raises(UnprocessableMessage):
         submission_from_text(json.dumps(raw_request(version="a;b")))

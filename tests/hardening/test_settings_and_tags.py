@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from core.audit.run import AuditConfig
-from core.config import Settings, SettingsError
+from core.audit.auditor import AuditConfig
+from core.azure.settings import Settings, SettingsError
+from core.snapshots.snapshot_settings import SnapshotSettings
 from core.snapshots.templates import data_disks_from_tags
-from core.snapshots.work import SnapshotSettings
 
 SNAPSHOT = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/snapshots/os"
 
@@ -70,7 +70,7 @@ def test_the_worker_stops_at_start_up_with_one_line_naming_a_bad_setting(setting
 
 
 def test_a_policy_file_nested_a_thousand_deep_is_a_setting_problem(tmp_path):
-    from core.handlers import check_configuration
+    from core.app.runtime import check_configuration
 
     policy = tmp_path / "policy.json"
     policy.write_text("[" * 1000 + "]" * 1000)
@@ -97,7 +97,7 @@ def test_ordinary_template_regexes_still_load(pattern):
 
 @pytest.mark.parametrize("reference", ["a/b", "x%2Fy".replace("%2F", "/"), "a#b", "a?b", "a\\b", "\x00", "", "z" * 600])
 def test_an_odd_build_id_is_not_found_without_a_storage_call(reference):
-    from core.orchestration.store import BuildStore
+    from core.engine.store import BuildStore
 
     class NoTable:
         def get_table_client(self, name: str) -> object:

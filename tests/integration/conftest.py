@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from core import handlers
-from core.clients.storage import send_message
-from core.orchestration.admission import build_id_for
-from core.orchestration.state import BuildState
+from core.app import runtime as app_runtime
+from core.azure.storage import send_message
+from core.builds.admission import build_id_for
+from core.builds.state import BuildState
 from core.request import parse_request
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
@@ -47,7 +47,7 @@ class App:
         self.stack = stack
         self.sim = stack.simulator
         self.env = env
-        self.runtime = handlers.build_runtime(env)
+        self.runtime = app_runtime.build_runtime(env)
 
     def put_request(self, request: dict[str, Any] | str) -> str:
         """Drop a request on the queue as a user would; returns the build ID it will have."""
@@ -142,9 +142,9 @@ def app(stack_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch, request:
         env = stack.env(**{**FAST, **(marker.kwargs if marker else {})})
         for key in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "ARM_ENDPOINT", "ARM_CA_BUNDLE", "AzureWebJobsStorage"):
             monkeypatch.setenv(key, env[key])
-        handlers.reset_runtime()
+        app_runtime.reset_runtime()
         yield App(stack, env)
-        handlers.reset_runtime()
+        app_runtime.reset_runtime()
 
 
 def world(**changes: Any) -> dict[str, Any]:

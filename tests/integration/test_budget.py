@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core import handlers
-from core.orchestration.runner import Runner
-from core.orchestration.state import BuildState, parse_iso
-from core.orchestration.step_messages import StepMessage
+from core.app import runtime as app_runtime
+from core.builds.state import BuildState, parse_iso
+from core.engine.messages import StepMessage
+from core.engine.runner import Runner
 from simulator import BucketSpec, ThrottleSpec
 from tests.integration.conftest import App, example
 
@@ -47,7 +47,7 @@ def test_a_deferred_step_delivered_before_its_slot_waits_for_it_without_calling_
     """A queue may hand a message out early (whole-second visibility, another clock): the reserved step
     waits again for the same slot, and runs in it."""
     app.env.update({"ARM_READ_BUCKET": "15", "ARM_READS_PER_SECOND": "3", "ARM_BUDGET_PERCENT": "100"})
-    runner = handlers.build_runtime(app.env).runner
+    runner = app_runtime.build_runtime(app.env).runner
     admission = runner.handle_request_text(json.dumps(example("seed-cli-managed-image.json")))
     assert admission.decision is not None
     build_id = admission.decision.state.build_id

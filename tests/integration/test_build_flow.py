@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from core.orchestration.admission import build_id_for
-from core.orchestration.submissions import derive_resource_id
+from core.builds.admission import build_id_for
+from core.builds.submissions import derive_resource_id
 from core.request import parse_request
 from core.request.encryption import to_body
 from simulator import Fault

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 
 from azure.mgmt.compute.operations._operations import build_gallery_image_versions_create_or_update_request
 
-from core.orchestration.change_steps import create_change
-from core.orchestration.events import CreateAccepted
-from core.orchestration.state import BuildState, BuildStatus
-from core.orchestration.steps import StepContext
-from core.orchestration.submissions import change_submission
+from core.builds.change_steps import create_change
+from core.builds.events import CreateAccepted
+from core.builds.state import BuildState, BuildStatus
+from core.builds.steps import StepContext
+from core.builds.submissions import change_submission
 from core.request.change import CHANGE_TAG, change_to_dict, parse_change, plan_change
 from simulator import Fault
 from tests.integration.conftest import App

@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from core.orchestration.submissions import change_submission
+from core.builds.submissions import change_submission
 from core.request.change import parse_change
 from devstack.azurite import PROJECT_ROOT
 from tests.integration.conftest import App, example

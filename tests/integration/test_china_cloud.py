@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
-from core.clients.arm import Arm
-from core.clouds import CLOUDS
-from core.config import Settings
+from core.azure.arm import Arm
+from core.azure.clouds import CLOUDS
+from core.azure.settings import Settings
 from core.request import parse_request
 from core.request.encryption import to_body
 from devstack.azurite import PROJECT_ROOT

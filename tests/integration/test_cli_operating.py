@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.cli.outcomes import Exit
+from core.entry.cli.outcomes import Exit
 from devstack.azurite import PROJECT_ROOT
 from tests.integration.conftest import App, example
 

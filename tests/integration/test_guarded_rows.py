@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.clients.storage import GuardedRows, table_service
+from core.azure.storage import GuardedRows, table_service
 from devstack.azurite import Azurite
 
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import requests
 
-from core.orchestration.admission import build_id_for
-from core.orchestration.events import CreateAccepted
-from core.orchestration.state import BuildState, BuildStatus
-from core.orchestration.steps import BUILD_TAG, StepContext, create, might_repeat
+from core.builds.admission import build_id_for
+from core.builds.events import CreateAccepted
+from core.builds.state import BuildState, BuildStatus
+from core.builds.steps import BUILD_TAG, StepContext, create, might_repeat
 from core.request import parse_request
 from core.request.encryption import to_body
 from simulator import Fault

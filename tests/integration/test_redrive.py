@@ -6,8 +6,8 @@ import copy
 import json
 from datetime import UTC, datetime, timedelta
 
-from core.orchestration.runner import Runner
-from core.orchestration.step_messages import redrive_cutoff
+from core.engine.messages import redrive_cutoff
+from core.engine.runner import Runner
 from tests.integration.conftest import App, example
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

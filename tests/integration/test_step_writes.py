@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from core import handlers
-from core.orchestration.runner import Runner
-from core.orchestration.state import BuildState
-from core.orchestration.step_messages import StepMessage
+from core.app import runtime as app_runtime
+from core.builds.state import BuildState
+from core.engine.messages import StepMessage
+from core.engine.runner import Runner
 from simulator import Fault
 from tests.integration.conftest import App, example
 
@@ -71,7 +71,7 @@ def _submit(runner: Runner) -> str:
 
 def test_read_steps_write_the_build_once_and_the_put_step_claims_first(app: App):
     writes = BuildWrites()
-    runner = handlers.build_runtime(app.env, storage_options={"raw_response_hook": writes}).runner
+    runner = app_runtime.build_runtime(app.env, storage_options={"raw_response_hook": writes}).runner
     build_id = _submit(runner)
     per_kind: dict[str, list[int]] = collections.defaultdict(list)
 
@@ -140,7 +140,7 @@ def test_a_registration_known_good_is_not_read_again_in_this_process(app: App):
         if request.method == "GET" and "/subscriptions(" in request.url and "RowKey='registration'" in request.url:
             reads.append(request.url)
 
-    runner = handlers.build_runtime(app.env, storage_options={"raw_response_hook": hook}).runner
+    runner = app_runtime.build_runtime(app.env, storage_options={"raw_response_hook": hook}).runner
     first = _submit(runner)
     _run_until(runner, first, lambda s: str(s.status) == "Creating")
     assert reads  # the first build read (and wrote) the subscription's registration row
@@ -151,7 +151,7 @@ def test_a_registration_known_good_is_not_read_again_in_this_process(app: App):
     assert reads == []
     assert "RegistrationComplete" in app.history_kinds(state.build_id)
     # Another process (a fresh runtime) reads the row once, then knows it too.
-    other = handlers.build_runtime(app.env, storage_options={"raw_response_hook": hook}).runner
+    other = app_runtime.build_runtime(app.env, storage_options={"raw_response_hook": hook}).runner
     third = other.handle_request_text(json.dumps({**example(SEED), "version": "1.0.2"})).decision.state.build_id  # type: ignore[union-attr]
     _run_until(other, third, lambda s: str(s.status) == "Creating")
     assert len(reads) == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 
-from core.orchestration.admission import build_id_for
+from core.builds.admission import build_id_for
 from core.request import parse_request
 from simulator import Fault
 from tests.integration.conftest import App, example

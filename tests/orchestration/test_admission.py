@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.orchestration.admission import Outcome, Submission, admit, build_id_for
-from core.orchestration.state import BuildStatus
+from core.builds.admission import Outcome, Submission, admit, build_id_for
+from core.builds.state import BuildStatus
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 RID = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0"

@@ -1,4 +1,4 @@
-from core.orchestration.backoff import poll_delay, retry_delay
+from core.engine.backoff import poll_delay, retry_delay
 
 
 def test_poll_delay_grows_by_half_and_is_capped():
@@ -13,7 +13,7 @@ def test_retry_delay_doubles_is_capped_and_never_undercuts_retry_after():
 def test_completion_is_planned_from_the_progress_of_the_slowest_region():
     from datetime import UTC, datetime, timedelta
 
-    from core.orchestration.backoff import COMPLETION_MARGIN_SECONDS, completion_delay
+    from core.engine.backoff import COMPLETION_MARGIN_SECONDS, completion_delay
 
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     before = {"westus": {"state": "Replicating", "progress": 10}, "eastus2": {"state": "Replicating", "progress": 20}}

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.clients.ratelimit import Observation
-from core.config import Settings
-from core.orchestration.budget import (
+from core.azure.ratelimit import Observation
+from core.azure.settings import Settings
+from core.engine.budget import (
     EARLY_SECONDS,
     LATE_SECONDS,
     STEP_SPREAD_SECONDS,
@@ -37,8 +37,8 @@ def test_the_default_share_keeps_every_10_s_window_within_half_of_arms_rate():
 def test_a_validation_costs_its_reads():
     import json
 
-    from core.orchestration.budget import step_cost
-    from core.orchestration.state import BuildState, BuildStatus
+    from core.builds.state import BuildState, BuildStatus
+    from core.engine.budget import step_cost
     from core.request import parse_request, request_to_dict
     from tests.integration.conftest import EXAMPLES
 
@@ -82,7 +82,7 @@ def test_a_429_holds_everyone_until_retry_after_then_refills_from_empty():
 
 
 def test_arms_remaining_header_below_the_others_share_holds_the_subscription():
-    from core.orchestration.budget import observed
+    from core.engine.budget import observed
 
     settings = Settings()  # half of ARM's 250 reads is left for others
     bucket = full(LIMITS, 0.0)
@@ -149,8 +149,8 @@ def test_a_late_reservation_given_back_restores_the_bucket_up_to_its_capacity():
 
 
 def test_only_a_reserved_step_past_its_slot_by_more_than_a_second_has_lapsed():
-    from core.orchestration.budget_store import BudgetStore
-    from core.orchestration.state import BuildState, BuildStatus
+    from core.builds.state import BuildState, BuildStatus
+    from core.engine.budget_store import BudgetStore
 
     due = "2026-12-01T10:00:00.000000Z"
     at_slot = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC).timestamp()
@@ -163,8 +163,8 @@ def test_only_a_reserved_step_past_its_slot_by_more_than_a_second_has_lapsed():
 def test_a_lapsed_reservation_runs_once_the_bucket_holds_its_calls_even_if_the_floor_never_fits():
     """A validation (9 reads) with a 0.4 floor can never run at once from a 10.4-token bucket; its reserved
     slot is what lets it run. If the queue hands it out late, it must not be deferred for ever."""
-    from core.orchestration.budget import reserve
-    from core.orchestration.state import BuildState, BuildStatus
+    from core.builds.state import BuildState, BuildStatus
+    from core.engine.budget import reserve
 
     limits = Limits.from_settings(Settings())
     state = BuildState("b", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
@@ -189,8 +189,8 @@ def test_a_kinds_use_of_a_policy_is_its_average_so_a_rare_call_fades():
 
 
 def test_polls_of_running_builds_do_not_wait_behind_a_thousand_new_validations():
-    from core.orchestration.budget import pushed_back, reserve
-    from core.orchestration.state import BuildState, BuildStatus
+    from core.builds.state import BuildState, BuildStatus
+    from core.engine.budget import pushed_back, reserve
 
     limits = Limits.from_settings(Settings())
     validation = BuildState("v", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
@@ -211,8 +211,8 @@ def test_polls_of_running_builds_do_not_wait_behind_a_thousand_new_validations()
 
 
 def test_with_no_validations_waiting_a_poll_pushes_nothing():
-    from core.orchestration.budget import reserve
-    from core.orchestration.state import BuildState, BuildStatus
+    from core.builds.state import BuildState, BuildStatus
+    from core.engine.budget import reserve
 
     limits = Limits.from_settings(Settings())
     poll = BuildState("p", "/subscriptions/s/x", BuildStatus.REPLICATING, "", "")
@@ -227,15 +227,15 @@ class _Store:
         self.wait, self.asked = wait, []
 
     def acquire(self, state, cost=None):
-        from core.orchestration.budget_store import Slot
+        from core.engine.budget_store import Slot
 
         self.asked.append(cost)
         return None if self.wait is None else Slot(self.wait, 0.0)
 
 
 def test_a_step_takes_a_look_now_only_when_the_bucket_holds_it_and_otherwise_has_a_slot():
-    from core.orchestration.budget_store import StepTaking
-    from core.orchestration.state import BuildState, BuildStatus
+    from core.builds.state import BuildState, BuildStatus
+    from core.engine.budget_store import StepTaking
 
     waiting = BuildState("b", "/subscriptions/s/x", BuildStatus.REGISTERING, "", "")
     now = StepTaking(_Store(EARLY_SECONDS), waiting)  # type: ignore[arg-type]
@@ -252,8 +252,8 @@ def test_a_step_takes_a_look_now_only_when_the_bucket_holds_it_and_otherwise_has
 def test_a_validation_reserved_late_queues_after_every_validation_already_reserved():
     """Validations that spent less than they reserved give tokens back, so the bucket owes less than the
     validations still to come take: one that reserves now (it lapsed, say) must not be slotted among them."""
-    from core.orchestration.budget import reserve
-    from core.orchestration.state import BuildState, BuildStatus
+    from core.builds.state import BuildState, BuildStatus
+    from core.engine.budget import reserve
 
     limits = Limits.from_settings(Settings())
     validation = BuildState("v", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
@@ -267,8 +267,8 @@ def test_a_validation_reserved_late_queues_after_every_validation_already_reserv
 
 
 def test_reads_a_step_made_without_reserving_them_push_the_validations_to_come_back():
-    from core.orchestration.budget import pushed_back, reserve
-    from core.orchestration.state import BuildState, BuildStatus
+    from core.builds.state import BuildState, BuildStatus
+    from core.engine.budget import pushed_back, reserve
 
     limits = Limits.from_settings(Settings())
     validation = BuildState("v", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.clients.arm import ArmFailure
-from core.config import Settings
-from core.orchestration.decide import UnexpectedEvent, begin_step, decide
-from core.orchestration.events import (
+from core.azure.arm import ArmFailure
+from core.azure.settings import Settings
+from core.builds.decide import UnexpectedEvent, begin_step, decide
+from core.builds.events import (
     ArmCallFailed,
     CancelRequested,
     CreateAccepted,
@@ -20,7 +20,7 @@ from core.orchestration.events import (
     Validated,
     ValidationRejected,
 )
-from core.orchestration.state import TRANSITIONS, BuildState, BuildStatus, InvalidTransition, check_transition, utc_iso
+from core.builds.state import TRANSITIONS, BuildState, BuildStatus, InvalidTransition, check_transition, utc_iso
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SETTINGS = Settings(poll_initial_seconds=10, poll_max_seconds=60, retry_initial_seconds=5, transient_retry_limit=3)
@@ -83,7 +83,7 @@ def test_registration_pending_waits_with_growing_delays():
 
 def test_a_registration_look_reserved_in_the_budget_comes_back_in_its_slot_holding_its_reads():
     """The one build that looks at ARM for the subscription reserved the look's reads for a slot 0.4 s away."""
-    from core.orchestration.budget import step_cost
+    from core.engine.budget import step_cost
 
     s = state(BuildStatus.REGISTERING, polls=2)
     event = RegistrationPending(("looking in 0.4 s",), budget_slot=0.4, look_reads=2)

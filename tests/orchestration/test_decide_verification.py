@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.clients.arm import ArmFailure
-from core.orchestration.decide import UnexpectedEvent, decide
-from core.orchestration.events import ArmCallFailed, CreateAccepted, ReplicationObserved, VerificationProgressed
-from core.orchestration.state import BuildStatus, InvalidTransition, check_transition
+from core.azure.arm import ArmFailure
+from core.builds.decide import UnexpectedEvent, decide
+from core.builds.events import ArmCallFailed, CreateAccepted, ReplicationObserved, VerificationProgressed
+from core.builds.state import BuildStatus, InvalidTransition, check_transition
 from tests.orchestration.test_decide import NOW, SETTINGS, regions, state
 
 WITH_VM = {"verification": {"sshPublicKey": "k", "regions": [{"name": "westus"}]}}

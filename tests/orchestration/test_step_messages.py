@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.orchestration.step_messages import MAX_DELAY_SECONDS, visibility_seconds
+from core.engine.messages import MAX_DELAY_SECONDS, visibility_seconds
 
 
 def test_a_step_message_is_never_visible_before_its_step_is_due():

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from core import policy
-from core.clients.arm import Arm
-from core.config import Settings
+from core.azure.arm import Arm
+from core.azure.settings import Settings
 from core.policy import facts as facts_module
-from core.policy.config import Level, load_profile
+from core.policy.enforcement import Level, load_profile
 from core.request import BuildRequest, DataDiskEncryption, DataDiskSource, ImageSource, parse_request
 from core.request.encryption import to_body
 from simulator import Simulator

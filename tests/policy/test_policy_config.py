@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from core import policy
-from core.policy import config as policy_config
-from core.policy.config import Level, PolicyConfigError, config_from_env, load_file, load_profile
+from core.policy import enforcement as policy_config
+from core.policy.enforcement import Level, PolicyConfigError, config_from_env, load_file, load_profile
 
 from .compliant import facts, request
 

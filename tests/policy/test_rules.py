@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from core import policy
-from core.policy.config import Level, PolicyConfig, load_profile
+from core.policy.enforcement import Level, PolicyConfig, load_profile
 from core.policy.facts import Facts
 from core.request import BuildRequest, DataDiskEncryption, DataDiskSource, ImageSource
 from core.request.model import EdgeZoneTarget, SecurityProfile

@@ -21,7 +21,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from core import handlers, telemetry
+from core.app import runtime as app_runtime
+from core.base import telemetry
+from core.entry import functions as handlers
 from tests.integration.conftest import FAST, App, example
 
 SEED = "seed-cli-managed-image.json"
@@ -80,7 +82,7 @@ def test_a_builds_spans_logs_and_metrics_carry_its_attributes_in_one_trace(app: 
                                                                           monkeypatch: pytest.MonkeyPatch):
     for name, value in FAST.items():  # the handlers' runtime reads os.environ: poll as the worker tests do
         monkeypatch.setenv(name, value)
-    handlers.reset_runtime()
+    app_runtime.reset_runtime()
     build_id = app.put_request(example(SEED))
     deadline = time.monotonic() + 90
     while str(app.runtime.store.get(build_id)[0].status if app.runtime.store.get(build_id) else "") != "Succeeded":

@@ -2,8 +2,8 @@
 
 from hypothesis import strategies as st
 
+from core.azure.regions import PUBLIC_REGIONS
 from core.request.cli_strings import STORAGE_ACCOUNT_TYPES, CliRegionEncryption, CliTargetRegion
-from core.request.regions import PUBLIC_REGIONS
 
 region_names = st.sampled_from(sorted(PUBLIC_REGIONS))
 replica_counts = st.integers(min_value=1, max_value=100)

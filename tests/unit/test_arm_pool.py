@@ -8,8 +8,8 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
-from core.clients.arm_pool import REFRESH_MARGIN_SECONDS, ArmPool, CachedCredential
-from core.config import Settings
+from core.azure.arm_pool import REFRESH_MARGIN_SECONDS, ArmPool, CachedCredential
+from core.azure.settings import Settings
 
 SCOPE = "https://management.azure.com/.default"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import build_parser, main
+from core.entry.cli import build_parser, main
 from tests.unit.builders import raw_request
 from tests.unit.test_examples import EXAMPLE_CLOUDS
 

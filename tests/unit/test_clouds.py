@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.clients.storage import queue_service, table_service
-from core.clouds import CLOUDS, cloud_named
-from core.config import Settings, SettingsError
+from core.azure.clouds import CLOUDS, cloud_named
+from core.azure.settings import Settings, SettingsError
+from core.azure.storage import queue_service, table_service
 
 
 @pytest.mark.parametrize(

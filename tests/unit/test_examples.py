@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.clouds import CLOUDS
+from core.azure.clouds import CLOUDS
 from core.request import parse_request, request_to_dict
 from core.request.encryption import request_from_body, to_body
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.request.regions import normalize_region
+from core.azure.regions import normalize_region
 
 
 @pytest.mark.parametrize(

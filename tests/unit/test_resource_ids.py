@@ -1,7 +1,7 @@
 import pytest
 
-from core.request import resource_ids
-from core.request.resource_ids import (
+from core.azure import resource_ids
+from core.azure.resource_ids import (
     ResourceId,
     disk_encryption_set_id,
     image_version_id,

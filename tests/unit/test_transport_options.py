@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.clients.storage import queue_service, table_service
-from core.clients.transport import environment_options
+from core.azure.storage import queue_service, table_service
+from core.azure.transport import environment_options
 
 
 def test_no_proxy_variables_mean_no_environment_reads():
@@ -49,8 +49,8 @@ def test_the_storage_clients_are_built_with_the_options(monkeypatch: pytest.Monk
 
 
 def test_the_arm_clients_are_built_with_the_options_and_arm_ca_bundle_wins(monkeypatch: pytest.MonkeyPatch):
-    from core.clients.arm import Arm
-    from core.config import Settings
+    from core.azure.arm import Arm
+    from core.azure.settings import Settings
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/requests.pem")
     for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):

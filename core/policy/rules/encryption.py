@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from core.azure import resource_ids
 from core.policy.facts import Facts, encrypted_disks, source_data_luns
 from core.policy.registry import Violation, rule
 from core.policy.views import (
@@ -23,7 +24,7 @@ from core.policy.views import (
     uses_by_des,
     where_used,
 )
-from core.request import ENCRYPTION_TYPES, BuildRequest, resource_ids
+from core.request import ENCRYPTION_TYPES, BuildRequest
 from core.request.model import CONFIDENTIAL_DES_TYPE
 
 

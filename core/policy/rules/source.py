@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from core.azure import resource_ids
 from core.policy.facts import Facts, Json, is_customer_key_encrypted, source_generation, source_os_type, source_regions
 from core.policy.registry import Violation, rule
 from core.policy.views import is_encrypted, source_field
-from core.request import BuildRequest, resource_ids
+from core.request import BuildRequest
 
 
 def _sources(request: BuildRequest, facts: Facts) -> Iterator[tuple[str, str, Json | None]]:

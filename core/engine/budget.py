@@ -1,0 +1,366 @@
+"""One ARM budget per subscription, shared by every worker: the bucket's arithmetic (pure).
+
+ARM grants each subscription and principal a bucket of 250 reads refilled 25/s (writes: 200, 10/s). The
+app keeps its own bucket with a configured share of that rate (`ARM_BUDGET_PERCENT`, default 50: half
+is left for people and other tools; see `Limits.from_settings`), stored in Table storage so all instances
+draw from one bucket (`budget_store.BudgetStore`).
+
+- **Reserve when the calls are made.** A step takes its ARM calls from the bucket just before it runs.
+  When the bucket is short the step keeps its reservation and is rescheduled for the moment the tokens
+  will be there (each deferred step has its own slot, so they do not return together). A reserved step
+  delivered later than its slot (`LATE_SECONDS`: a queue backlog) gives its tokens back and reserves
+  again, so late steps cannot bunch up and overspend a window.
+- **Settle what was spent.** After the step, what its calls really cost (every attempt, counted by
+  `core.azure.ratelimit`) replaces the estimate.
+- **Priorities.** Builds far from done wait first: a step's slot comes when the bucket also holds a
+  floor that is higher the earlier its status (new validations give way to polls of running replications).
+- **429.** A 429 anywhere empties the bucket and holds every build of the subscription until
+  `Retry-After` has passed.
+- **ARM's headers.** When `x-ms-ratelimit-remaining-subscription-*` says this principal's bucket at ARM
+  runs below the part left for others, every build holds until ARM has refilled it.
+- **Compute's policies.** Compute also limits each operation group over 3 and 30 minutes and names what is
+  left in `x-ms-ratelimit-remaining-resource`. Each policy seen becomes a bucket of its own here (capacity:
+  the most ever seen left, plus one; refill: capacity per window), and the app learns which policies each
+  kind of step counts against. A step that would take a policy below the part left for others
+  (`Limits.keep` of its capacity) waits until the policy's refill brings it back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from core.azure.ratelimit import Observation
+from core.azure.settings import Settings
+from core.builds.state import BuildState, BuildStatus
+from core.request import RequestInvalid, parse_request
+
+# New builds' first step: it gives way to builds further on (see `reserve`).
+INTAKE = frozenset({BuildStatus.ACCEPTED, BuildStatus.VALIDATING})
+# ARM calls one step makes (reads, writes), a little above the usual count so the bucket errs safe.
+STEP_COST: dict[BuildStatus, tuple[int, int]] = {
+    BuildStatus.ACCEPTED: (10, 0),
+    BuildStatus.VALIDATING: (10, 0),
+    # Most registration steps wait on the subscription's shared row. The one that looks at ARM reserves its
+    # reads as it decides to (see `step_cost`); its register calls, once per subscription, are charged by
+    # `settle`. Reserving for every waiter would starve everyone.
+    BuildStatus.REGISTERING: (0, 0),
+    BuildStatus.CREATING: (1, 1),
+    BuildStatus.REPLICATING: (1, 0),
+    BuildStatus.VERIFYING: (3, 2),  # per region: a VM and its disks read, or a NIC/VM/disk written or deleted
+}
+# The share of the bucket a step must leave untouched: builds far from done slow down first.
+PRIORITY_FLOOR: dict[BuildStatus, float] = {
+    BuildStatus.ACCEPTED: 0.4,
+    BuildStatus.VALIDATING: 0.4,
+    BuildStatus.CREATING: 0.2,
+    BuildStatus.REPLICATING: 0.0,
+    BuildStatus.VERIFYING: 0.1,
+}
+# Where a registration step that reserved its look at ARM keeps the reads it reserved (`state.registration`).
+LOOK_READS = "lookReads"
+WINDOW_SECONDS = 10
+# A reserved step that runs later than this after its slot reserves again (see the module docstring).
+LATE_SECONDS = 3.0
+# A step whose slot is this close runs now rather than paying a queue round trip.
+EARLY_SECONDS = 0.2
+# A step's calls are made over its run, which on a loaded worker can take this long after it reserved.
+STEP_SPREAD_SECONDS = 2.0
+STEP_MAX_READS = 1.0
+# How long every build of a subscription holds off after a 429 that names no Retry-After.
+THROTTLE_DEFAULT_SECONDS = 5.0
+# Bounds on what is learnt from Compute's headers, so the stored row stays small.
+MAX_POLICIES = 32
+MAX_STEP_KINDS = 16
+# A kind of step's calls against a policy are a moving average (most registration steps only wait on the
+# shared row; the one that registers calls ARM): each step moves it this far towards its own count, it is
+# written when it moved at least USE_STEP, and forgotten below USE_MIN.
+USE_WEIGHT = 0.2
+USE_STEP = 0.02
+USE_MIN = 0.1
+
+
+def step_cost(state: BuildState) -> tuple[int, int]:
+    """ARM calls (reads, writes) the build's pending step makes at most; a validation reads each DES, the
+    gallery, the definition, the version, the source and each data-disk source, and maybe the versions list."""
+    if state.status in (BuildStatus.ACCEPTED, BuildStatus.VALIDATING) and state.request is not None:
+        try:
+            request = parse_request(state.request)
+        except RequestInvalid:
+            return STEP_COST[BuildStatus.VALIDATING]
+        return 5 + len(request.disk_encryption_set_ids()) + len(request.source.data_disks), 0
+    if state.status is BuildStatus.REGISTERING and state.budget_reserved:  # its look at ARM, in its slot
+        return _whole(state.registration.get(LOOK_READS)), 0
+    return STEP_COST.get(state.status, (1, 0))
+
+
+def _whole(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 64 else 0
+
+
+def step_kind(state: BuildState) -> str:
+    """The name under which the Compute policies a step counts against are learnt: its status."""
+    return str(BuildStatus.VALIDATING if state.status is BuildStatus.ACCEPTED else state.status)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The app's bucket: its share of ARM's per-subscription budget; `keep`: the part of every bucket at
+    ARM and Compute left for people and other tools."""
+
+    read_capacity: float
+    read_rate: float
+    write_capacity: float
+    write_rate: float
+    keep: float = 0.5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """A bucket that keeps every 10-second window within the share. Holding one second of refill, a
+        bucket (capacity R, rate R) passes at most 11 R in 10 s; a step may start up to `EARLY_SECONDS`
+        before its slot or `LATE_SECONDS` after it, and make its calls up to `STEP_SPREAD_SECONDS` after it
+        started, so R is 10/(11 + EARLY_SECONDS + LATE_SECONDS + STEP_SPREAD_SECONDS) of the share's rate.
+        (The app schedules its steps; it has no use for ARM's large burst.)"""
+        share = settings.arm_budget_percent / 100
+        fraction = WINDOW_SECONDS / (WINDOW_SECONDS + 1 + EARLY_SECONDS + LATE_SECONDS + STEP_SPREAD_SECONDS)
+        reads = settings.arm_reads_per_second * share * fraction
+        writes = settings.arm_writes_per_second * share * fraction
+        return cls(max(reads, STEP_MAX_READS), reads, max(writes, 1.0), writes, keep=1 - share)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One of Compute's throttling policies as modelled here: `tokens` left, refilling `capacity` per `window`."""
+
+    tokens: float
+    capacity: float
+    window: float
+    at: float
+
+    def refilled(self, now: float) -> Policy:
+        elapsed = max(0.0, now - self.at)
+        tokens = min(self.capacity, self.tokens + elapsed * self.capacity / self.window)
+        return dataclasses.replace(self, tokens=tokens, at=max(self.at, now))
+
+    def wait_to_keep(self, keep: float) -> float:
+        """Seconds until the policy holds `keep` of its capacity again (0.0: it does)."""
+        return max(0.0, (keep * self.capacity - self.tokens) * self.window / self.capacity)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    reads: float
+    writes: float
+    at: float  # epoch seconds of the last refill
+    throttled_until: float = 0.0
+    policies: Mapping[str, Policy] = field(default_factory=dict)
+    uses: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # step kind -> policy -> calls/step
+    intake_until: float = 0.0  # the slot of the last validation reserved (epoch seconds)
+    pushed: float = 0.0  # seconds by which steps further on have pushed back reserved validations, in all
+
+
+def full(limits: Limits, now: float) -> Bucket:
+    return Bucket(limits.read_capacity, limits.write_capacity, now)
+
+
+def refill(bucket: Bucket, limits: Limits, now: float) -> Bucket:
+    elapsed = max(0.0, now - bucket.at)
+    return dataclasses.replace(
+        bucket,
+        reads=min(limits.read_capacity, bucket.reads + elapsed * limits.read_rate),
+        writes=min(limits.write_capacity, bucket.writes + elapsed * limits.write_rate),
+        at=max(bucket.at, now),
+    )
+
+
+def _charge_policies(bucket: Bucket, now: float, calls: Mapping[str, float]) -> dict[str, Policy]:
+    """The policies after `calls` more (negative: fewer) calls against each, refilled to `now`."""
+    policies = dict(bucket.policies)
+    for name, count in calls.items():
+        if name in policies:
+            policy = policies[name].refilled(now)
+            policies[name] = dataclasses.replace(policy, tokens=min(policy.capacity, policy.tokens - count))
+    return policies
+
+
+def take(
+    bucket: Bucket, limits: Limits, now: float, reads: int, writes: int, floor: float, kind: str | None = None
+) -> tuple[Bucket, float]:
+    """Reserve a step's tokens: (the bucket after, seconds until the step may run; 0.0 = now).
+
+    The tokens are taken at once, even into debt, so every deferred step holds its own slot and deferred
+    builds do not come back together to compete again. A step runs once the bucket, refilling from the
+    end of any 429 hold, has repaid what it owes and still holds `floor` of its capacity (0 = it may be
+    emptied): builds far from done, with a higher floor, get the later slots. A step of `kind` also waits
+    until every Compute policy it counts against holds `limits.keep` of its capacity after its calls.
+    """
+    current = refill(bucket, limits, now)
+    policies = _charge_policies(current, now, current.uses.get(kind or "", {}))
+    after = dataclasses.replace(current, reads=current.reads - reads, writes=current.writes - writes, policies=policies)
+    read_gap = floor * limits.read_capacity - after.reads
+    write_gap = floor * limits.write_capacity - after.writes
+    refilling_from = max(now, current.at)
+    wait = refilling_from - now + max(0.0, read_gap / limits.read_rate, write_gap / limits.write_rate)
+    for name in current.uses.get(kind or "", {}):
+        if name in policies:
+            wait = max(wait, policies[name].wait_to_keep(limits.keep))
+    return after, wait
+
+
+def give_back(bucket: Bucket, limits: Limits, now: float, reads: int, writes: int, kind: str | None = None) -> Bucket:
+    """Return a reservation whose slot has passed unused (the bucket never holds more than its capacity)."""
+    current = refill(bucket, limits, now)
+    returned = {name: -count for name, count in current.uses.get(kind or "", {}).items()}
+    return dataclasses.replace(
+        current,
+        reads=min(limits.read_capacity, current.reads + reads),
+        writes=min(limits.write_capacity, current.writes + writes),
+        policies=_charge_policies(current, now, returned),
+    )
+
+
+def reserve(
+    bucket: Bucket, limits: Limits, now: float, state: BuildState, *, lapsed: bool,
+    cost: tuple[int, int] | None = None, floor: float | None = None,
+) -> tuple[Bucket, float]:  # fmt: skip
+    """Reserve the pending step of `state`: `take` with its cost, priority floor and kind (or `cost` and
+    `floor`: the registration look, which a step decides on as it runs; see `budget_store.StepTaking`).
+
+    New builds must not hold up builds further on: when many arrive at once, their validations reserve
+    minutes of the bucket ahead, and a poll of a running replication would wait behind all of it. So a
+    step that is not a validation takes its slot as if the validations reserved but not yet due were not
+    there, and pushes them back by its own share of the rate (`Bucket.pushed`; a reserved validation looks
+    at it when it comes and waits that much longer: `pushed_back`).
+
+    A step whose earlier reservation lapsed (its slot passed unused) gives it back first and then keeps no
+    priority floor: it has waited its turn, so it runs as soon as the bucket holds its calls (or is full,
+    for a step that costs more than the bucket can hold).
+    """
+    reads, writes = cost if cost is not None else step_cost(state)
+    kind = step_kind(state)
+    floor = PRIORITY_FLOOR.get(state.status, 0.0) if floor is None else floor
+    if lapsed:
+        floor = min(0.0, 1 - reads / limits.read_capacity, 1 - writes / limits.write_capacity)
+        bucket = give_back(bucket, limits, now, reads, writes, kind)
+    current = refill(bucket, limits, now)
+    if state.status in INTAKE:
+        after, wait = take(current, limits, now, reads, writes, floor, kind)
+        # After the last validation reserved, whatever the bucket says: validations never share a slot.
+        if current.intake_until > now:
+            wait = max(wait, current.intake_until + reads / limits.read_rate - now)
+        return dataclasses.replace(after, intake_until=max(after.intake_until, now + wait)), wait
+    ahead = _ahead(current, now)
+    lift = min(max(0.0, -current.reads), ahead * limits.read_rate)  # their tokens, taken out of the way
+    lifted = dataclasses.replace(current, reads=current.reads + lift)
+    after, wait = take(lifted, limits, now, reads, writes, floor, kind)
+    return _push(dataclasses.replace(after, reads=after.reads - lift), limits, ahead, reads), wait
+
+
+def _ahead(bucket: Bucket, now: float) -> float:
+    """Seconds of reserved validations still to come."""
+    return max(0.0, bucket.intake_until - max(now, bucket.at))
+
+
+def _push(bucket: Bucket, limits: Limits, ahead: float, reads: float) -> Bucket:
+    """Reserved validations moved back by the time `reads` take to refill (at most the `ahead` still to come),
+    for reads made ahead of them."""
+    push = min(ahead, reads / limits.read_rate)
+    return dataclasses.replace(bucket, intake_until=bucket.intake_until + push, pushed=bucket.pushed + push)
+
+
+def pushed_back(bucket: Bucket, state: BuildState) -> float:
+    """Seconds by which steps further on pushed back this reserved validation since it reserved."""
+    if not state.budget_reserved or state.status not in INTAKE:
+        return 0.0
+    return max(0.0, bucket.pushed - state.budget_pushed)
+
+
+def throttle(bucket: Bucket, limits: Limits, now: float, retry_after_seconds: float) -> Bucket:
+    """ARM said 429: nothing more until `Retry-After` has passed, and then an empty bucket refilling."""
+    until = max(bucket.throttled_until, now + retry_after_seconds)
+    # Empty from the end of the hold; what reserved steps owe is still owed.
+    return dataclasses.replace(bucket, reads=min(0.0, bucket.reads), writes=min(0.0, bucket.writes), at=until,
+                               throttled_until=until)  # fmt: skip
+
+
+def observed(bucket: Bucket, settings: Settings, now: float, remaining: Mapping[str, int]) -> Bucket | None:
+    """ARM reported `remaining` reads/writes for this principal. If that is below the part of ARM's bucket
+    left for people and other tools, hold until ARM's refill brings it back (None: nothing to do)."""
+    keep = 1 - settings.arm_budget_percent / 100
+    waits = []
+    for kind, capacity, rate in (("reads", settings.arm_read_bucket, settings.arm_reads_per_second),
+                                 ("writes", settings.arm_write_bucket, settings.arm_writes_per_second)):
+        left = remaining.get(kind)
+        if left is not None and left < keep * capacity:
+            waits.append((keep * capacity - left) / rate)
+    if not waits or now + max(waits) <= bucket.throttled_until:
+        return None
+    return throttle(bucket, Limits.from_settings(settings), now, max(waits))
+
+
+def _learn_policies(bucket: Bucket, now: float, kind: str, reserved: Mapping[str, float],
+                    seen: Observation) -> tuple[dict[str, Policy], dict[str, dict[str, float]], bool]:  # fmt: skip
+    """Compute's policies and the step kinds' use of them, after a step that met `seen`."""
+    policies = _charge_policies(bucket, now, {
+        name: seen.policy_calls.get(name, 0) - count for name, count in reserved.items()})  # fmt: skip
+    # Fractions of a call (a kind's average use) are not worth a row write; whole calls are.
+    changed = any(abs(seen.policy_calls.get(name, 0) - count) >= 1 for name, count in reserved.items())
+    for name, (left, window) in seen.compute.items():
+        known = policies.get(name)
+        if known is None:
+            if len(policies) >= MAX_POLICIES:
+                continue
+            policies[name] = Policy(float(left), float(left + 1), window, now)
+            changed = True
+            continue
+        capacity = max(known.capacity, float(left + 1))
+        tokens = min(known.tokens, float(left))  # others may have spent what the model still counts
+        if capacity > known.capacity or tokens < known.tokens - 1:
+            policies[name] = dataclasses.replace(known, capacity=capacity, tokens=tokens, window=window)
+            changed = True
+    uses = {k: dict(v) for k, v in bucket.uses.items()}
+    if kind in uses or len(uses) < MAX_STEP_KINDS:
+        mine = uses.setdefault(kind, {})
+        for name in set(mine) | {n for n in seen.policy_calls if n in policies}:
+            before = mine.get(name, 0.0)
+            average = before + USE_WEIGHT * (seen.policy_calls.get(name, 0) - before) if name in mine else \
+                float(seen.policy_calls[name])  # the first step of its kind seen counts whole
+            if average < USE_MIN:
+                changed = changed or mine.pop(name, None) is not None
+            elif abs(average - before) >= USE_STEP:
+                mine[name] = round(average, 3)
+                changed = True
+        if not mine:
+            del uses[kind]
+    return policies, uses, changed
+
+
+def settle(bucket: Bucket, settings: Settings, now: float, kind: str, reserved: tuple[int, int],
+           seen: Observation) -> Bucket | None:  # fmt: skip
+    """The bucket after a step that reserved `reserved` (reads, writes) and met `seen`; None: unchanged.
+
+    What the calls really cost replaces the estimate (debt or refund), Compute's policies and their use by
+    this kind of step are learnt, ARM's remaining count may hold the subscription, and a 429 holds it.
+    """
+    limits = Limits.from_settings(settings)
+    current = refill(bucket, limits, now)
+    read_delta = seen.attempts.get("reads", 0) - reserved[0]
+    write_delta = seen.attempts.get("writes", 0) - reserved[1]
+    policies, uses, changed = _learn_policies(current, now, kind, current.uses.get(kind, {}), seen)
+    after = dataclasses.replace(
+        current,
+        reads=min(limits.read_capacity, current.reads - read_delta),
+        writes=min(limits.write_capacity, current.writes - write_delta),
+        policies=policies,
+        uses=uses,
+    )
+    if read_delta > 0:  # reads made now that nobody reserved: the validations to come make room for them
+        after = _push(after, limits, _ahead(current, now), read_delta)
+    changed = changed or after != current
+    held = observed(after, settings, now, seen.remaining)
+    if held is not None:
+        after, changed = held, True
+    if seen.throttled:
+        after, changed = throttle(after, limits, now, seen.retry_after or THROTTLE_DEFAULT_SECONDS), True
+    return after if changed else None

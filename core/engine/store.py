@@ -1,0 +1,208 @@
+"""Builds and their history in Azure Table storage.
+
+One partition per build: the row `state` holds the current state (ETag-guarded), rows `h-<n>` the
+append-only history. A state change and its history rows are written in one transaction, so a reader
+never sees one without the other and a stale writer (412) writes neither.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
+
+from core.azure.storage import GuardedRows
+from core.builds.decide import Decision, HistoryEntry
+from core.builds.state import BuildState, utc_iso
+
+STATE_ROW = "state"
+# A submission on its way through the request queue (written by the CLI and the HTTP API before sending it).
+QUEUED_ROW = "queued"
+_HISTORY_PREFIX = "h-"
+
+
+class StaleState(RuntimeError):
+    """Someone else changed the build since it was read (ETag mismatch): reload and decide again."""
+
+
+class BuildExists(RuntimeError):
+    """A build with this ID was created concurrently."""
+
+
+_KEY_FORBIDDEN = frozenset("/\\#?")
+
+
+def is_table_key(text: str) -> bool:
+    """Whether ``text`` can be a PartitionKey: Table storage refuses '/', '\\', '#', '?' and control characters."""
+    return 0 < len(text) <= 512 and not any(ch in _KEY_FORBIDDEN or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F
+                                            or 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
+def _history_key(seq: int) -> str:
+    return f"{_HISTORY_PREFIX}{seq:08d}"
+
+
+def _is_precondition_failure(exc: TableTransactionError) -> bool:
+    code = str(getattr(exc, "error_code", "") or "")
+    return code in ("UpdateConditionNotSatisfied", "ConditionNotMet") or getattr(exc, "status_code", 0) == 412
+
+
+def _is_conflict(exc: TableTransactionError) -> bool:
+    code = str(getattr(exc, "error_code", "") or "")
+    return code == "EntityAlreadyExists" or getattr(exc, "status_code", 0) == 409
+
+
+class BuildStore:
+    """Reads and writes builds; every method is one or two storage round trips."""
+
+    def __init__(self, service: TableServiceClient, table_name: str = "builds") -> None:
+        self.table: TableClient = service.get_table_client(table_name)
+        self._created = GuardedRows(self.table)  # its table created once; build rows are written as below
+
+    def ensure_table(self) -> None:
+        self._created.ensure_table()
+
+    # --- reading -------------------------------------------------------------------------------------
+    def get(self, build_id: str) -> tuple[BuildState, str] | None:
+        if not is_table_key(build_id):  # an ID from a URL or a person: never a key of ours, so not found
+            return None
+        self.ensure_table()
+        try:
+            entity = self.table.get_entity(partition_key=build_id, row_key=STATE_ROW)
+        except ResourceNotFoundError:
+            return None
+        return BuildState.from_dict(json.loads(entity["State"])), entity.metadata["etag"]
+
+    def history(self, build_id: str) -> list[HistoryEntry]:
+        self.ensure_table()
+        rows = self.table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
+            parameters={"pk": build_id, "lo": _HISTORY_PREFIX, "hi": "h."},
+        )
+        entries = [
+            HistoryEntry(at=r["At"], kind=r["Kind"], status=r["Status"], detail=json.loads(r.get("Detail") or "{}"))
+            for r in rows
+        ]
+        return entries
+
+    def _states(self, query: str, parameters: dict[str, Any]) -> list[BuildState]:
+        self.ensure_table()
+        rows = self.table.query_entities(query, parameters=parameters, select=["State"])
+        return [BuildState.from_dict(json.loads(r["State"])) for r in rows]
+
+    def in_flight(self) -> list[BuildState]:
+        return self._states("RowKey eq @rk and Terminal eq false", {"rk": STATE_ROW})
+
+    def overdue(self, cutoff: datetime, now: datetime) -> list[BuildState]:
+        """Builds in flight whose next step was due before `cutoff` and that nobody runs now (one query)."""
+        return self._states(
+            "RowKey eq @rk and Terminal eq false and DueAt gt @empty and DueAt lt @cutoff and LeaseUntil lt @now",
+            {"rk": STATE_ROW, "empty": "", "cutoff": utc_iso(cutoff), "now": utc_iso(now)},
+        )
+
+    def page(
+        self, query: str, parameters: dict[str, Any], *, top: int, continuation: dict[str, str] | None = None
+    ) -> tuple[list[BuildState], dict[str, str] | None]:
+        """One page of at most `top` state rows matching `query` (which must select state rows), and the
+        continuation token of the next page (None on the last)."""
+        self.ensure_table()
+        pages = self.table.query_entities(
+            query, parameters=parameters, select=["State"], results_per_page=top
+        ).by_page(continuation_token=continuation)
+        rows = list(next(pages, []))
+        return [BuildState.from_dict(json.loads(r["State"])) for r in rows], pages.continuation_token
+
+    def put_queued(self, build_id: str, resource_id: str, *, at: str, origin: str) -> None:
+        """Note that a request for this build was just put on the request queue (see `queued`)."""
+        self.ensure_table()
+        entity = {"PartitionKey": build_id, "RowKey": QUEUED_ROW, "ResourceId": resource_id, "SubmittedAt": at,
+                  "Origin": origin}
+        self.table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def queued(self, build_id: str) -> dict[str, str] | None:
+        """The last submission sent to the request queue for this build: ResourceId, SubmittedAt, Origin."""
+        self.ensure_table()
+        try:
+            entity = self.table.get_entity(partition_key=build_id, row_key=QUEUED_ROW)
+        except ResourceNotFoundError:
+            return None
+        return {key: str(entity.get(key, "")) for key in ("ResourceId", "SubmittedAt", "Origin")}
+
+    def recent(self, limit: int = 50) -> list[BuildState]:
+        states = self._states("RowKey eq @rk", {"rk": STATE_ROW})
+        return sorted(states, key=lambda s: s.updated_at, reverse=True)[:limit]
+
+    # --- writing -------------------------------------------------------------------------------------
+    def _operations(self, decision: Decision) -> tuple[BuildState, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        first = decision.state.history_count + 1
+        state = decision.state.replace(history_count=decision.state.history_count + len(decision.history))
+        entity = {
+            "PartitionKey": state.build_id,
+            "RowKey": STATE_ROW,
+            "Status": str(state.status),
+            "Terminal": state.status.terminal,
+            "ResourceId": state.resource_id,
+            "DueAt": state.due_at or "",
+            "LeaseUntil": state.lease_until or "",
+            "UpdatedAt": state.updated_at,
+            "State": json.dumps(state.to_dict(), separators=(",", ":")),
+        }
+        history = [
+            (
+                "create",
+                {
+                    "PartitionKey": state.build_id,
+                    "RowKey": _history_key(first + i),
+                    "At": h.at,
+                    "Kind": h.kind,
+                    "Status": h.status,
+                    "Detail": json.dumps(h.detail, separators=(",", ":"), default=str),
+                },
+            )
+            for i, h in enumerate(decision.history)
+        ]
+        return state, entity, history
+
+    def create(self, decision: Decision, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[BuildState, str]:
+        """Write a new build; `BuildExists` if another writer created it first. `extra` rows (an outbox row)
+        are created in the same transaction."""
+        self.ensure_table()
+        state, entity, history = self._operations(decision)
+        try:
+            results = self.table.submit_transaction([("create", entity), *history, *(("create", e) for e in extra)])
+        except TableTransactionError as exc:
+            if _is_conflict(exc):
+                raise BuildExists(state.build_id) from exc
+            raise
+        return state, results[0]["etag"]
+
+    def save(self, decision: Decision, etag: str, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[BuildState, str]:
+        """Replace the state if it is unchanged since `etag` was read, and append the history (and create the
+        `extra` rows) in the same transaction (a state with nothing else to write is one plain update)."""
+        self.ensure_table()
+        state, entity, history = self._operations(decision)
+        if not history and not extra:  # one row: a plain conditional update, not a batch
+            try:
+                written = self.table.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+            except ResourceModifiedError as exc:
+                raise StaleState(state.build_id) from exc
+            return state, written["etag"]
+        update = (
+            "update",
+            entity,
+            {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified},
+        )
+        try:
+            results = self.table.submit_transaction([update, *history, *(("create", e) for e in extra)])
+        except TableTransactionError as exc:
+            if _is_precondition_failure(exc):
+                raise StaleState(state.build_id) from exc
+            raise
+        return state, results[0]["etag"]

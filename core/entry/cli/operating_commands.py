@@ -1,0 +1,98 @@
+"""The verbs that operate the app rather than one build: ``worker``, ``templates check``, ``audit``."""
+
+import argparse
+import json
+import sys
+
+from core.entry.cli.environment import known_regions, runtime
+from core.entry.cli.outcomes import EXIT_INVALID, EXIT_OK
+
+EXIT_NONCOMPLIANT = 1
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Serve function_app.py's triggers against the configured storage (the Functions host's job in Azure).
+
+    The local host lives in ``devstack/``, which a deployed package does not hold: there the verb says so.
+    """
+    try:
+        from devstack.localworker import run_worker as serve
+    except ModuleNotFoundError as missing:
+        if not (missing.name or "").startswith("devstack"):
+            raise
+        print("python -m core worker: the local Functions host (devstack/localworker) is not in this package; "
+              "in Azure the Functions host serves the triggers, locally run it from a clone of the repository",
+              file=sys.stderr)
+        return EXIT_INVALID
+
+    import os
+
+    from core.app.runtime import check_configuration
+    from core.azure.settings import SettingsError
+
+    try:
+        check_configuration(os.environ)
+    except SettingsError as error:
+        print(f"configuration: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    idle_check = None
+    if args.until_idle:
+        store = runtime().store
+        idle_check = lambda: not store.in_flight()  # noqa: E731 - a delayed step message is not an empty queue
+    return serve(until_idle=args.until_idle, http_port=args.http_port, idle_check=idle_check)
+
+
+def run_templates_check(args: argparse.Namespace) -> int:
+    """Validate every build template (TEMPLATES_DIR, or --dir): one line per problem and exit 2, else list them."""
+    import os
+    from pathlib import Path
+
+    from core.snapshots.template_loader import load_templates, templates_dir
+    from core.snapshots.templates import TemplatesInvalid
+
+    directory = Path(args.dir) if args.dir else templates_dir(os.environ)
+    try:
+        templates = load_templates(directory, known_regions())
+    except TemplatesInvalid as invalid:
+        for problem in invalid.problems:
+            print(str(problem).replace("\n", " "), file=sys.stderr)
+        return EXIT_INVALID
+    for template in templates:
+        print(f"{template.name}: ok ({template.version.kind} versions) {template.description}".rstrip())
+    print(f"{len(templates)} template(s) in {directory}")
+    return EXIT_OK
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """Audit the configured galleries now (or print the recorded findings): a table, or --json."""
+    import os
+
+    from core.audit.auditor import AuditConfig, auditor, format_findings
+    from core.azure.settings import SettingsError
+
+    rt = runtime()
+    if args.recorded:
+        rows = auditor(rt).recorded(include_resolved=args.all)
+        print(json.dumps(rows, indent=2) if args.json else format_findings(rows))
+        return EXIT_OK
+    try:
+        config = AuditConfig.from_env(rt.settings.env or os.environ, galleries=args.gallery or (),
+                                      subscriptions=args.subscription or ())
+    except SettingsError as error:
+        print(f"configuration: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    if config.empty:
+        print("nothing to audit: set AUDIT_GALLERIES (gallery resource IDs) or AUDIT_SUBSCRIPTIONS, or pass "
+              "--gallery / --subscription", file=sys.stderr)
+        return EXIT_INVALID
+    report = auditor(rt, record=not args.no_record).run(config)
+    document = report.to_dict()
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(format_findings(document["findings"]))
+        print(report.summary())
+    for problem in report.unreadable:
+        print(f"not audited: {problem}", file=sys.stderr)
+    errors = any(finding["severity"] == "error" for finding in document["findings"])
+    return EXIT_NONCOMPLIANT if errors or report.unreadable else EXIT_OK
