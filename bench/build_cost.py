@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.app.runtime import record_store
 from core.azure.settings import Settings
 from core.azure.storage import queue_service, table_service
 from core.builds.registration import Registrar
+from core.builds.workflow import BuildSubmissions, BuildWorkflow
 from core.engine.runner import Runner
-from core.engine.store import BuildStore
 from devstack.stack import LocalStack
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "seed-cli-managed-image.json"
@@ -38,12 +39,12 @@ def main() -> None:
         settings = Settings.from_env(env)
         tables = table_service(env, raw_response_hook=hook)
         queues = queue_service(env, raw_response_hook=hook)
-        store = BuildStore(tables)
+        store = record_store(tables)
         store.ensure_table()
-        runner = Runner(settings, store, queues, registration=Registrar(tables, settings))
+        runner = Runner(settings, store, queues, [BuildWorkflow(settings, Registrar(tables, settings))])
         counts.clear()
         started = time.monotonic()
-        admission = runner.handle_request_text(EXAMPLE.read_text(), message_id="bench")
+        admission = BuildSubmissions(runner, settings).handle_request_text(EXAMPLE.read_text(), message_id="bench")
         build_id = admission.decision.state.build_id
         steps = runner.step_queue
         handled = 0

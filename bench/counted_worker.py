@@ -68,21 +68,21 @@ def _send(self: requests.adapters.HTTPAdapter, request: Any, *args: Any, **kwarg
 
 requests.adapters.HTTPAdapter.send = _send  # type: ignore[method-assign]
 
-from core.builds.state import parse_iso  # noqa: E402
-from core.engine import runner  # noqa: E402
+from core.base.timestamps import parse_iso  # noqa: E402
+from core.builds import workflow  # noqa: E402
 from core.engine.budget_store import BudgetStore  # noqa: E402
 from core.engine.runner import Runner  # noqa: E402
 from core.entry import cli  # noqa: E402  (after the factories are wrapped)
 
-_handle_step_text, _redrive, _run_step = Runner.handle_step_text, Runner.redrive, runner.run_step
+_handle_step_text, _redrive, _run_step = Runner.handle_step_text, Runner.redrive, workflow.steps.run_step
 _slot_for = BudgetStore.slot_for
 # Every budget decision (wall time, build, status, reserved before, the wait given): `bench.scale` looks up
 # the builds whose validations ran in the busiest window.
 _trace = open(os.environ["BENCH_TRACE_FILE"], "w") if os.environ.get("BENCH_TRACE_FILE") else None  # noqa: SIM115
 
 
-def slot_for(self: BudgetStore, state: Any, now: float) -> Any:
-    slot = _slot_for(self, state, now)
+def slot_for(self: BudgetStore, state: Any, cost: Any, now: float) -> Any:
+    slot = _slot_for(self, state, cost, now)
     if _trace is not None:
         line = json.dumps([round(now, 3), state.build_id, str(state.status), state.budget_reserved, state.due_at,
                            None if slot is None else round(slot.wait, 3)])  # fmt: skip
@@ -161,7 +161,7 @@ def redrive(self: Runner) -> list[str]:
 
 Runner.handle_step_text = handle_step_text  # type: ignore[method-assign]
 Runner.redrive = redrive  # type: ignore[method-assign]
-runner.run_step = run_step  # type: ignore[assignment]
+workflow.steps.run_step = run_step  # type: ignore[assignment]
 BudgetStore.slot_for = slot_for  # type: ignore[method-assign]
 
 

@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from azure.core import MatchConditions
 from azure.data.tables import UpdateMode
 
+from core.app.runtime import record_store
 from core.azure.arm_pool import ArmPool
 from core.azure.settings import Settings
 from core.azure.storage import queue_service, send_message, table_service
-from core.builds.decide import Decision, HistoryEntry
-from core.builds.state import BuildState, BuildStatus, utc_iso
-from core.engine.store import BuildStore
+from core.base.timestamps import utc_iso
+from core.builds.state import BuildState, BuildStatus
+from core.engine.record import Decision, HistoryEntry
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         env = stack.env()
         os.environ.update({k: env[k] for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")})  # the credential reads them
         settings = Settings.from_env(env)
-        store = BuildStore(table_service(env))
+        store = record_store(table_service(env))
         store.ensure_table()
         now = utc_iso(datetime.now(UTC))
         state = BuildState("b-op-cost", EXAMPLE_RESOURCE, BuildStatus.REPLICATING, now, now,

@@ -29,11 +29,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.app.runtime import record_store
 from core.azure.settings import Settings
 from core.azure.storage import queue_service, send_message, table_service
+from core.base.timestamps import parse_iso
 from core.builds.admission import build_id_for
-from core.builds.state import parse_iso
-from core.engine.store import BuildStore
+from core.engine.store import RecordStore
 from core.request import parse_request
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
@@ -153,7 +154,7 @@ def inject_chaos(sim: Any, builds: list[dict[str, Any]], ids: list[str], fractio
     return faulted
 
 
-def chaos_figures(store: BuildStore, faulted: dict[str, str], killed: int) -> dict[str, Any]:
+def chaos_figures(store: RecordStore, faulted: dict[str, str], killed: int) -> dict[str, Any]:
     """How the builds given a lost or slow PUT answer ended, and how many workers were killed."""
     ended: collections.Counter[str] = collections.Counter()
     for build_id, fault in faulted.items():
@@ -180,7 +181,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env = stack.env(**overrides)
         settings = Settings.from_env(env)
         queues, tables = queue_service(env), table_service(env)
-        store = BuildStore(tables)
+        store = record_store(tables)
         store.ensure_table()
         request_queue = queues.get_queue_client(settings.request_queue)
         builds = requests_for(args.builds)
@@ -219,7 +220,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def summarise(
-    args: argparse.Namespace, sim: Any, store: BuildStore, ids: list[str], worker_stats: list[dict[str, Any]],
+    args: argparse.Namespace, sim: Any, store: RecordStore, ids: list[str], worker_stats: list[dict[str, Any]],
     started: float, ended: float, started_wall: float, tokens_before: int,
 ) -> dict[str, Any]:  # fmt: skip
     elapsed = ended - started

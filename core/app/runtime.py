@@ -13,25 +13,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
 from core.azure.settings import Settings, SettingsError
 from core.azure.storage import queue_service, table_service
 from core.base import telemetry
 from core.builds.registration import Registrar
+from core.builds.state import BuildState
+from core.builds.workflow import BuildSubmissions, BuildWorkflow
 from core.engine.budget_store import BudgetStore
 from core.engine.runner import Runner
-from core.engine.store import BuildStore
+from core.engine.store import RecordStore
 from core.events.outbox import Outbox
 from core.events.sinks import sinks_from_settings
 
 
 @dataclass
 class Runtime:
+    """Everything a door needs, built once per process: the settings, the queues, the records' store, the
+    engine's runner, and each workflow."""
+
     settings: Settings
     queues: QueueServiceClient
-    store: BuildStore
+    store: RecordStore
     runner: Runner
+    build_workflow: BuildWorkflow
+    builds: BuildSubmissions
 
     def poison(self, queue_name: str, text: str) -> None:
         telemetry.record_poisoned(queue_name)
@@ -62,6 +70,11 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
     return settings
 
 
+def record_store(tables: TableServiceClient, table_name: str = "builds") -> RecordStore:
+    """The store of every workflow's records (one table), knowing each workflow's state type."""
+    return RecordStore(tables, table_name, {BuildWorkflow.name: BuildState})
+
+
 def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[str, Any] | None = None) -> Runtime:
     """Clients and runner from the environment (app settings); `storage_options` go to the storage clients."""
     env = dict(os.environ if env is None else env)
@@ -69,13 +82,13 @@ def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[st
     settings = check_configuration(env)
     queues = queue_service(env, settings.storage_connection, **(storage_options or {}))
     tables = table_service(env, settings.storage_connection, **(storage_options or {}))
-    store = BuildStore(tables, settings.builds_table)
+    store = record_store(tables, settings.builds_table)
     budget = BudgetStore(tables, settings) if settings.arm_budget_percent else None
-    runner = Runner(settings, store, queues, registration=Registrar(tables, settings), budget=budget)
     sinks = sinks_from_settings(settings, queues)
-    if sinks:
-        runner.outbox = Outbox(store.table, sinks)
-    return Runtime(settings, queues, store, runner)
+    outbox = Outbox(store.table, sinks) if sinks else None
+    build_workflow = BuildWorkflow(settings, Registrar(tables, settings), outbox)
+    runner = Runner(settings, store, queues, [build_workflow], budget=budget)
+    return Runtime(settings, queues, store, runner, build_workflow, BuildSubmissions(runner, settings))
 
 
 _runtime: Runtime | None = None

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from core.builds.state import BuildStatus
-from core.engine.store import BuildStore
+from core.engine.store import RecordStore
 
 QUEUED = "Queued"
 TERMINAL_STATUSES = tuple(str(status) for status in BuildStatus if status.terminal)
@@ -22,7 +22,7 @@ def _queued_document(build_id: str, queued: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def build_status(store: BuildStore, build_id: str, *, with_history: bool = True) -> dict[str, Any] | None:
+def build_status(store: RecordStore, build_id: str, *, with_history: bool = True) -> dict[str, Any] | None:
     """The public status document of a build, or None if there is no such build.
 
     A request on the request queue that no worker has admitted yet shows as `Queued` (also when it starts a

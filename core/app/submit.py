@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.azure.storage import send_message
+from core.base.timestamps import utc_iso
 from core.builds.admission import Outcome, admit
-from core.builds.state import utc_iso
 from core.builds.submissions import submission_from_text
 
 QUEUED = "Queued"

@@ -36,7 +36,7 @@ from core.azure import resource_ids
 from core.azure.arm import ARM_ERRORS, Arm, classify
 from core.azure.settings import Settings, SettingsError, read_int
 from core.azure.storage import table_service
-from core.builds.state import utc_iso
+from core.base.timestamps import utc_iso
 from core.policy.facts import read_disk_encryption_set
 
 log = logging.getLogger(__name__)

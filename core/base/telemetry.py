@@ -18,12 +18,12 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from core.builds.state import BuildState, parse_iso
+from core.base.timestamps import parse_iso
 
 CONNECTION_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 NAME = "cmk-image-builder"
@@ -47,14 +47,28 @@ def configure(env: Mapping[str, str] | None = None) -> bool:
     return True
 
 
-def attributes(state: BuildState) -> dict[str, str]:
-    request = state.request or {}
+class Traced(Protocol):
+    """What telemetry reads of a workflow's record; a build's `request`, `attempt` and `regions` when it has them."""
+
+    resource_id: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def record_id(self) -> str: ...
+
+    @property
+    def status(self) -> Any: ...
+
+
+def attributes(state: Traced) -> dict[str, str]:
+    request = getattr(state, "request", None) or {}
     regions = [t.get("name") for t in request.get("targetRegions") or [] if isinstance(t, dict)]
     return {
-        "build.id": state.build_id,
+        "build.id": state.record_id,
         "image_version.id": state.resource_id,
         "build.status": str(state.status),
-        "build.attempt": str(state.attempt),
+        "build.attempt": str(getattr(state, "attempt", 1)),
         "cloud.region": str(request.get("location") or ""),
         "build.regions": ",".join(str(r) for r in regions if r),
     }
@@ -103,7 +117,7 @@ def build_span(name: str, build_id: str | None, **extra: str) -> Iterator[trace.
         _context.reset(token)
 
 
-def annotate(state: BuildState) -> None:
+def annotate(state: Traced) -> None:
     """The current span and log records get the build's attributes as they are now."""
     values = attributes(state)
     _context.set({**(_context.get() or {}), **values})
@@ -134,16 +148,18 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return (finish - begin).total_seconds() if begin and finish else None
 
 
-def record_write(before: BuildState | None, after: BuildState) -> None:
-    """Metrics of a state change: a build's end, regions newly replicated."""
+def record_write(before: Traced | None, after: Traced) -> None:
+    """Metrics of a state change: a record's end, a build's regions newly replicated."""
     instruments = _instruments()
-    for name, info in after.regions.items():
-        was = (before.regions.get(name, {}) if before else {}).get("state")
+    earlier = getattr(before, "regions", None) or {}
+    for name, info in (getattr(after, "regions", None) or {}).items():
+        was = earlier.get(name, {}).get("state")
         if info.get("state") == "Completed" and was != "Completed":
             seconds = _seconds(after.created_at, after.updated_at)
             if seconds is not None:
                 instruments["region"].record(seconds, {"cloud.region": name})
-    if after.status.terminal and (before is None or not before.status.terminal or before.attempt != after.attempt):
+    if after.status.terminal and (before is None or not before.status.terminal
+                                  or getattr(before, "attempt", 1) != getattr(after, "attempt", 1)):
         outcome = {"outcome": str(after.status)}
         instruments["completed"].add(1, outcome)
         seconds = _seconds(after.created_at, after.updated_at)

@@ -15,8 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from core.builds.decide import Decision, HistoryEntry, finish, schedule
-from core.builds.state import BuildState, BuildStatus, restartable, utc_iso
+from core.base.timestamps import utc_iso
+from core.builds.state import BuildState, BuildStatus, restartable
+from core.engine.record import Decision, HistoryEntry, finish, schedule
 
 # How many delivered message IDs a build remembers, to recognise a redelivery of the same message.
 MESSAGE_ID_MEMORY = 20

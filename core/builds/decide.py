@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from core.azure.settings import Settings
+from core.base.timestamps import parse_iso, utc_iso
+from core.builds.costs import LOOK_READS
 from core.builds.events import (
     ArmCallFailed,
     CancelRequested,
@@ -20,36 +21,14 @@ from core.builds.events import (
     ValidationRejected,
     VerificationProgressed,
 )
-from core.builds.state import BuildState, BuildStatus, check_transition, parse_iso, utc_iso
+from core.builds.state import BuildState, BuildStatus, check_transition
 from core.engine import backoff
-from core.engine.budget import LOOK_READS
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One line of a build's append-only history."""
-
-    at: str
-    kind: str
-    status: str
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The new state, the history to append with it, and the delay before the next step (None: none)."""
-
-    state: BuildState
-    history: tuple[HistoryEntry, ...] = ()
-    delay_seconds: float | None = None
+from core.engine.record import Decision, HistoryEntry, end, schedule, then
+from core.engine.record import entry as _entry
 
 
 class UnexpectedEvent(ValueError):
     """An event arrived in a status where it cannot happen: a bug in a step, not bad input."""
-
-
-def _entry(state: BuildState, now: datetime, kind: str, **detail: Any) -> HistoryEntry:
-    return HistoryEntry(at=utc_iso(now), kind=kind, status=str(state.status), detail=detail)
 
 
 def move(state: BuildState, to: BuildStatus, now: datetime, **changes: Any) -> BuildState:
@@ -60,33 +39,6 @@ def move(state: BuildState, to: BuildStatus, now: datetime, **changes: Any) -> B
         changes.setdefault("polls", 0)
         changes.setdefault("des_reads", {})
     return state.replace(status=to, updated_at=utc_iso(now), **changes)
-
-
-def schedule(state: BuildState, now: datetime, delay_seconds: float) -> BuildState:
-    """Number a new pending step, due after `delay_seconds`; any older step message becomes stale."""
-    return state.replace(
-        step_seq=state.step_seq + 1,
-        due_at=utc_iso(now + timedelta(seconds=delay_seconds)),
-        lease_until=None,
-        step_claims=0,
-        budget_reserved=False,
-        updated_at=utc_iso(now),
-    )
-
-
-def finish(state: BuildState, now: datetime) -> BuildState:
-    return state.replace(
-        step_seq=state.step_seq + 1, due_at=None, lease_until=None, step_claims=0, budget_reserved=False,
-        updated_at=utc_iso(now),
-    )
-
-
-def _then(state: BuildState, now: datetime, delay: float, *entries: HistoryEntry) -> Decision:
-    return Decision(schedule(state, now, delay), entries, delay)
-
-
-def _end(state: BuildState, now: datetime, *entries: HistoryEntry) -> Decision:
-    return Decision(finish(state, now), entries, None)
 
 
 def begin_step(state: BuildState, now: datetime) -> Decision:
@@ -104,7 +56,7 @@ def _expect(state: BuildState, event: Event, *statuses: BuildStatus) -> None:
 
 def _fail(state: BuildState, now: datetime, kind: str, error: dict[str, Any]) -> Decision:
     failed = move(state, BuildStatus.FAILED, now, error=error)
-    return _end(failed, now, _entry(failed, now, kind, **error))
+    return end(failed, now, _entry(failed, now, kind, **error))
 
 
 def _on_arm_failure(state: BuildState, event: ArmCallFailed, now: datetime, settings: Settings) -> Decision:
@@ -128,7 +80,7 @@ def _on_arm_failure(state: BuildState, event: ArmCallFailed, now: datetime, sett
             delaySeconds=delay,
             **failure.to_dict(),
         )
-        return _then(retried, now, delay, entry)
+        return then(retried, now, delay, entry)
     message = failure.message
     if failure.transient:
         message = f"gave up after {state.step_retries} retries: {message}"
@@ -167,7 +119,7 @@ def _on_replication(state: BuildState, event: ReplicationObserved, now: datetime
         failed = move(
             observed, BuildStatus.FAILED, now, error={"code": code, "message": message, "regions": failed_regions}
         )
-        return _end(failed, now, *entries, _entry(failed, now, "Failed", code=code, message=message))
+        return end(failed, now, *entries, _entry(failed, now, "Failed", code=code, message=message))
     expected = backoff.completion_delay(
         state.regions,
         parse_iso(state.observed_at),
@@ -179,7 +131,7 @@ def _on_replication(state: BuildState, event: ReplicationObserved, now: datetime
     delay = expected if expected is not None else backoff.poll_delay(
         observed.polls, initial_seconds=settings.poll_initial_seconds, max_seconds=settings.poll_max_seconds
     )
-    return _then(observed.replace(polls=observed.polls + 1), now, delay, *entries)
+    return then(observed.replace(polls=observed.polls + 1), now, delay, *entries)
 
 
 def _wants_verification(state: BuildState) -> bool:
@@ -190,10 +142,10 @@ def _published(state: BuildState, now: datetime, *entries: HistoryEntry, **detai
     """The version is published: Succeeded, or first the verification VM when the request asks for one."""
     if _wants_verification(state):
         verifying = move(state, BuildStatus.VERIFYING, now, verification={})
-        return _then(verifying, now, 0, *entries, _entry(verifying, now, "Published", **detail),
+        return then(verifying, now, 0, *entries, _entry(verifying, now, "Published", **detail),
                      _entry(verifying, now, "VerificationStarted"))
     done = move(state, BuildStatus.SUCCEEDED, now)
-    return _end(done, now, *entries, _entry(done, now, "Succeeded", **detail))
+    return end(done, now, *entries, _entry(done, now, "Succeeded", **detail))
 
 
 def _verification_summary(regions: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -210,12 +162,12 @@ def _on_verification(state: BuildState, event: VerificationProgressed, now: date
     if all(info.get("phase") == "done" for info in event.regions.values()):
         done = move(observed, BuildStatus.SUCCEEDED, now)
         failed = sorted(n for n, i in event.regions.items() if i.get("result") != "passed")
-        return _end(done, now, *entries, _entry(done, now, "Succeeded", verification=_verification_summary(
+        return end(done, now, *entries, _entry(done, now, "Succeeded", verification=_verification_summary(
             event.regions), verificationFailed=failed))
     delay = backoff.poll_delay(
         observed.polls, initial_seconds=settings.poll_initial_seconds, max_seconds=settings.poll_max_seconds
     )
-    return _then(observed.replace(polls=observed.polls + 1), now, delay, *entries)
+    return then(observed.replace(polls=observed.polls + 1), now, delay, *entries)
 
 
 def _on_registration_pending(
@@ -246,7 +198,7 @@ def _on_registration_pending(
     delay = backoff.poll_delay(
         state.polls, initial_seconds=settings.poll_initial_seconds, max_seconds=settings.poll_max_seconds
     )
-    return _then(waiting, now, delay, _entry(waiting, now, "RegistrationPending", notes=list(event.notes)))
+    return then(waiting, now, delay, _entry(waiting, now, "RegistrationPending", notes=list(event.notes)))
 
 
 def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings) -> Decision:
@@ -261,7 +213,7 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
                 "if it is not wanted"
             )
         cancelled = move(state, BuildStatus.CANCELLED, now, error={"code": "Cancelled", "message": note})
-        return _end(cancelled, now, _entry(cancelled, now, "Cancelled", reason=note))
+        return end(cancelled, now, _entry(cancelled, now, "Cancelled", reason=note))
 
     if isinstance(event, ArmCallFailed):
         if state.status.terminal:
@@ -272,7 +224,7 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
             verification = {name: {**info, **note} if info.get("phase") != "done" else info
                             for name, info in state.verification.items()} or {"*": note}
             done = move(state, BuildStatus.SUCCEEDED, now, verification=verification)
-            return _end(done, now, _entry(done, now, "Succeeded", verification=_verification_summary(verification),
+            return end(done, now, _entry(done, now, "Succeeded", verification=_verification_summary(verification),
                                           verificationFailed=sorted(verification)))
         return _on_arm_failure(state, event, now, settings)
 
@@ -281,9 +233,9 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
         notes = list(event.notes)
         if settings.required_features:
             moved = move(state, BuildStatus.REGISTERING, now, registration={})
-            return _then(moved, now, 0, _entry(moved, now, "Validated", warnings=notes))
+            return then(moved, now, 0, _entry(moved, now, "Validated", warnings=notes))
         moved = move(state, BuildStatus.CREATING, now)
-        return _then(
+        return then(
             moved,
             now,
             0,
@@ -294,7 +246,7 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
     if isinstance(event, ValidationRejected):
         _expect(state, event, BuildStatus.VALIDATING)
         rejected = move(state, BuildStatus.REJECTED, now, problems=list(event.problems))
-        return _end(rejected, now, _entry(rejected, now, "Rejected", problems=list(event.problems)))
+        return end(rejected, now, _entry(rejected, now, "Rejected", problems=list(event.problems)))
 
     if isinstance(event, RegistrationPending):
         _expect(state, event, BuildStatus.REGISTERING)
@@ -304,7 +256,7 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
         _expect(state, event, BuildStatus.REGISTERING)
         registration = {k: v for k, v in {**state.registration, **event.registration}.items() if k != LOOK_READS}
         moved = move(state, BuildStatus.CREATING, now, registration=registration)
-        return _then(moved, now, 0, _entry(moved, now, "RegistrationComplete", notes=list(event.notes)))
+        return then(moved, now, 0, _entry(moved, now, "RegistrationComplete", notes=list(event.notes)))
 
     if isinstance(event, RegistrationRefused):
         _expect(state, event, BuildStatus.REGISTERING)
@@ -322,7 +274,7 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
         entry = _entry(
             moved, now, "CreateAccepted", operationUrl=event.operation_url, provisioningState=event.provisioning_state
         )
-        return _then(moved.replace(polls=1), now, delay, entry)
+        return then(moved.replace(polls=1), now, delay, entry)
 
     if isinstance(event, ReplicationObserved):
         _expect(state, event, BuildStatus.REPLICATING)

@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.azure.arm import classify
+from core.base.timestamps import parse_iso, utc_iso
 from core.builds.events import ArmCallFailed
-from core.builds.state import BuildState, parse_iso, utc_iso
+from core.builds.state import BuildState
 
 KEEP_SECONDS = 600
 MAX_CHARS = 8 * 1024

@@ -25,8 +25,9 @@ from azure.data.tables import TableServiceClient
 
 from core.azure.settings import Settings
 from core.azure.storage import GuardedRows
+from core.base.timestamps import parse_iso, utc_iso
 from core.builds.events import Event, RegistrationComplete, RegistrationPending, RegistrationRefused
-from core.builds.state import BuildState, parse_iso, utc_iso
+from core.builds.state import BuildState
 
 PROVIDER = "Microsoft.Compute"
 NOT_REQUIRED = "NotRequired"  # the subscription does not know the feature

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from core.engine.record import StepFields
 
 SCHEMA_VERSION = 1
 
@@ -85,28 +86,14 @@ def restartable(status: BuildStatus) -> bool:
     return status in _RESTARTABLE
 
 
-def utc_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 class UnknownSchemaVersion(ValueError):
     """Stored state written by a newer version of this app; refuse rather than misread it."""
 
 
 @dataclass(frozen=True)
-class BuildState:
-    """One build, as stored in its Table row (JSON primitives only, so it round-trips exactly).
-
-    `step_seq` numbers the pending step: a step message carries it, and a message whose number is
-    not the current one is stale and dropped. `due_at` is when that step should run; the re-drive timer
-    re-sends messages for steps well past it. `lease_until` marks a step being executed right now.
-    """
+class BuildState(StepFields):
+    """One build, as stored in its Table row (JSON primitives only, so it round-trips exactly); the pending
+    step's bookkeeping is the engine's (`StepFields`)."""
 
     build_id: str
     resource_id: str
@@ -117,13 +104,6 @@ class BuildState:
     fingerprint: str | None = None
     origin: str = "queue"
     attempt: int = 1
-    step_seq: int = 0
-    due_at: str | None = None
-    lease_until: str | None = None
-    step_claims: int = 0
-    budget_reserved: bool = False  # the pending step's ARM tokens are reserved (it was deferred for budget)
-    budget_pushed: float = 0.0  # the budget's `pushed` when this step reserved (see budget.reserve)
-    step_retries: int = 0
     polls: int = 0
     operation_url: str | None = None
     regions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -133,9 +113,11 @@ class BuildState:
     error: dict[str, Any] | None = None
     registration: dict[str, Any] = field(default_factory=dict)
     des_reads: dict[str, dict[str, Any]] = field(default_factory=dict)  # kept for a validation's retry (des_reads.py)
-    message_ids: list[str] = field(default_factory=list)
-    history_count: int = 0
     schema_version: int = SCHEMA_VERSION
+
+    @property
+    def record_id(self) -> str:
+        return self.build_id
 
     @property
     def subscription_id(self) -> str:

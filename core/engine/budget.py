@@ -33,33 +33,7 @@ from dataclasses import dataclass, field
 
 from core.azure.ratelimit import Observation
 from core.azure.settings import Settings
-from core.builds.state import BuildState, BuildStatus
-from core.request import RequestInvalid, parse_request
 
-# New builds' first step: it gives way to builds further on (see `reserve`).
-INTAKE = frozenset({BuildStatus.ACCEPTED, BuildStatus.VALIDATING})
-# ARM calls one step makes (reads, writes), a little above the usual count so the bucket errs safe.
-STEP_COST: dict[BuildStatus, tuple[int, int]] = {
-    BuildStatus.ACCEPTED: (10, 0),
-    BuildStatus.VALIDATING: (10, 0),
-    # Most registration steps wait on the subscription's shared row. The one that looks at ARM reserves its
-    # reads as it decides to (see `step_cost`); its register calls, once per subscription, are charged by
-    # `settle`. Reserving for every waiter would starve everyone.
-    BuildStatus.REGISTERING: (0, 0),
-    BuildStatus.CREATING: (1, 1),
-    BuildStatus.REPLICATING: (1, 0),
-    BuildStatus.VERIFYING: (3, 2),  # per region: a VM and its disks read, or a NIC/VM/disk written or deleted
-}
-# The share of the bucket a step must leave untouched: builds far from done slow down first.
-PRIORITY_FLOOR: dict[BuildStatus, float] = {
-    BuildStatus.ACCEPTED: 0.4,
-    BuildStatus.VALIDATING: 0.4,
-    BuildStatus.CREATING: 0.2,
-    BuildStatus.REPLICATING: 0.0,
-    BuildStatus.VERIFYING: 0.1,
-}
-# Where a registration step that reserved its look at ARM keeps the reads it reserved (`state.registration`).
-LOOK_READS = "lookReads"
 WINDOW_SECONDS = 10
 # A reserved step that runs later than this after its slot reserves again (see the module docstring).
 LATE_SECONDS = 3.0
@@ -81,27 +55,24 @@ USE_STEP = 0.02
 USE_MIN = 0.1
 
 
-def step_cost(state: BuildState) -> tuple[int, int]:
-    """ARM calls (reads, writes) the build's pending step makes at most; a validation reads each DES, the
-    gallery, the definition, the version, the source and each data-disk source, and maybe the versions list."""
-    if state.status in (BuildStatus.ACCEPTED, BuildStatus.VALIDATING) and state.request is not None:
-        try:
-            request = parse_request(state.request)
-        except RequestInvalid:
-            return STEP_COST[BuildStatus.VALIDATING]
-        return 5 + len(request.disk_encryption_set_ids()) + len(request.source.data_disks), 0
-    if state.status is BuildStatus.REGISTERING and state.budget_reserved:  # its look at ARM, in its slot
-        return _whole(state.registration.get(LOOK_READS)), 0
-    return STEP_COST.get(state.status, (1, 0))
+@dataclass(frozen=True)
+class StepCost:
+    """What a workflow's pending step calls at most, and how it queues for the bucket (`Workflow.step_cost`).
 
+    `kind` names the step for the Compute policies learnt per kind of step; `floor` is the share of the bucket
+    it must leave (records far from done wait first); a step that `gives_way` (a new record's first look)
+    lets steps further on take their slots ahead of it and is pushed back by them (see `reserve`).
+    """
 
-def _whole(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 64 else 0
+    kind: str
+    reads: int
+    writes: int
+    floor: float = 0.0
+    gives_way: bool = False
 
-
-def step_kind(state: BuildState) -> str:
-    """The name under which the Compute policies a step counts against are learnt: its status."""
-    return str(BuildStatus.VALIDATING if state.status is BuildStatus.ACCEPTED else state.status)
+    @property
+    def calls(self) -> tuple[int, int]:
+        return self.reads, self.writes
 
 
 @dataclass(frozen=True)
@@ -220,12 +191,8 @@ def give_back(bucket: Bucket, limits: Limits, now: float, reads: int, writes: in
     )
 
 
-def reserve(
-    bucket: Bucket, limits: Limits, now: float, state: BuildState, *, lapsed: bool,
-    cost: tuple[int, int] | None = None, floor: float | None = None,
-) -> tuple[Bucket, float]:  # fmt: skip
-    """Reserve the pending step of `state`: `take` with its cost, priority floor and kind (or `cost` and
-    `floor`: the registration look, which a step decides on as it runs; see `budget_store.StepTaking`).
+def reserve(bucket: Bucket, limits: Limits, now: float, cost: StepCost, *, lapsed: bool) -> tuple[Bucket, float]:
+    """Reserve a pending step: `take` with its calls, priority floor and kind.
 
     New builds must not hold up builds further on: when many arrive at once, their validations reserve
     minutes of the bucket ahead, and a poll of a running replication would wait behind all of it. So a
@@ -237,14 +204,12 @@ def reserve(
     priority floor: it has waited its turn, so it runs as soon as the bucket holds its calls (or is full,
     for a step that costs more than the bucket can hold).
     """
-    reads, writes = cost if cost is not None else step_cost(state)
-    kind = step_kind(state)
-    floor = PRIORITY_FLOOR.get(state.status, 0.0) if floor is None else floor
+    reads, writes, kind, floor = cost.reads, cost.writes, cost.kind, cost.floor
     if lapsed:
         floor = min(0.0, 1 - reads / limits.read_capacity, 1 - writes / limits.write_capacity)
         bucket = give_back(bucket, limits, now, reads, writes, kind)
     current = refill(bucket, limits, now)
-    if state.status in INTAKE:
+    if cost.gives_way:
         after, wait = take(current, limits, now, reads, writes, floor, kind)
         # After the last validation reserved, whatever the bucket says: validations never share a slot.
         if current.intake_until > now:
@@ -269,11 +234,11 @@ def _push(bucket: Bucket, limits: Limits, ahead: float, reads: float) -> Bucket:
     return dataclasses.replace(bucket, intake_until=bucket.intake_until + push, pushed=bucket.pushed + push)
 
 
-def pushed_back(bucket: Bucket, state: BuildState) -> float:
-    """Seconds by which steps further on pushed back this reserved validation since it reserved."""
-    if not state.budget_reserved or state.status not in INTAKE:
+def pushed_back(bucket: Bucket, cost: StepCost, *, reserved: bool, pushed_when_reserved: float) -> float:
+    """Seconds by which steps further on pushed back this reserved step that gives way since it reserved."""
+    if not reserved or not cost.gives_way:
         return 0.0
-    return max(0.0, bucket.pushed - state.budget_pushed)
+    return max(0.0, bucket.pushed - pushed_when_reserved)
 
 
 def throttle(bucket: Bucket, limits: Limits, now: float, retry_after_seconds: float) -> Bucket:

@@ -6,6 +6,7 @@ Every change is a read and an ETag-guarded write of that row, retried on a confl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -17,9 +18,10 @@ from azure.data.tables import TableServiceClient
 from core.azure.ratelimit import Observation
 from core.azure.settings import Settings
 from core.azure.storage import GuardedRows
-from core.builds.state import BuildState, parse_iso
+from core.base.timestamps import parse_iso
 from core.engine import budget
-from core.engine.budget import Bucket, Limits, Policy
+from core.engine.budget import Bucket, Limits, Policy, StepCost
+from core.engine.record import Record
 
 ROW = "arm-budget"
 TRIES = 5
@@ -55,15 +57,17 @@ class StepTaking:
     had not reserved for (the registration look: `BudgetStore.acquire` with a cost)."""
 
     store: BudgetStore | None
-    state: BuildState
+    state: Record
+    cost: StepCost
     taken: tuple[int, int] = (0, 0)
 
     def take(self, reads: int, writes: int) -> float | None:
         """Seconds until the calls may be made: 0.0, taken now; more, reserved for then; None, not reserved
         (the budget's row was too contended): look later."""
-        if self.store is None or budget.step_cost(self.state) != (0, 0):
+        if self.store is None or self.cost.calls != (0, 0):
             return 0.0  # no budget, or this step reserved its calls before it ran
-        slot = self.store.acquire(self.state, cost=(reads, writes))
+        look = dataclasses.replace(self.cost, reads=reads, writes=writes, floor=0.0)
+        slot = self.store.acquire(self.state, look)
         if slot is None:
             return None
         if slot.wait <= budget.EARLY_SECONDS:
@@ -108,7 +112,7 @@ class BudgetStore:
                 return answer
         return None
 
-    def slot_for(self, state: BuildState, now: float) -> Slot | None:
+    def slot_for(self, state: Record, cost: StepCost, now: float) -> Slot | None:
         """When the pending step of `state` may run (0.0: now); None when the row was too contended to write
         (nothing reserved: try again shortly).
 
@@ -117,43 +121,44 @@ class BudgetStore:
         storage service's clock is not the worker's); a reserved validation also waits for the time steps
         further on took ahead of it (`budget.pushed_back`, one read of the row).
         """
-        if budget.step_cost(state) == (0, 0):  # nothing to reserve; what it calls after all is settled after it
+        if cost.calls == (0, 0):  # nothing to reserve; what it calls after all is settled after it
             return Slot(0.0, 0.0)
         lapsed = self.lapsed(state, now)
         if not state.budget_reserved or lapsed:
-            return self.acquire(state, lapsed=lapsed)
+            return self.acquire(state, cost, lapsed=lapsed)
         due = parse_iso(state.due_at)
         until_slot = max(0.0, due.timestamp() - now) if due is not None else 0.0
-        if state.status not in budget.INTAKE:
+        if not cost.gives_way:
             return Slot(until_slot, state.budget_pushed)
         bucket, _ = self._load(state.subscription_id)
-        return Slot(until_slot + budget.pushed_back(bucket, state), bucket.pushed)
+        pushed = budget.pushed_back(bucket, cost, reserved=state.budget_reserved,
+                                    pushed_when_reserved=state.budget_pushed)
+        return Slot(until_slot + pushed, bucket.pushed)
 
-    def acquire(self, state: BuildState, *, lapsed: bool = False, cost: tuple[int, int] | None = None) -> Slot | None:
-        """Reserve the tokens of the build's pending step (`lapsed`: giving back its earlier reservation first):
-        when it may run; None when the row was too contended to write (nothing reserved).
+    def acquire(self, state: Record, cost: StepCost, *, lapsed: bool = False) -> Slot | None:
+        """Reserve the tokens of `cost` for the record's step (`lapsed`: giving back its earlier reservation
+        first): when it may run; None when the row was too contended to write (nothing reserved).
 
-        With `cost`: calls the running step decided to make (the registration look), reserved with no priority
-        floor (its look unblocks every build of the subscription), even when they must wait for a later slot.
+        Calls a running step decided to make (the registration look, `StepTaking`) come with no priority floor
+        (such a look unblocks every build of the subscription), even when they must wait for a later slot.
         """
 
         def reserve(bucket: Bucket) -> tuple[Bucket, Slot]:
-            after, wait = budget.reserve(bucket, self.limits, self.clock(), state, lapsed=lapsed, cost=cost,
-                                         floor=None if cost is None else 0.0)  # fmt: skip
+            after, wait = budget.reserve(bucket, self.limits, self.clock(), cost, lapsed=lapsed)
             return after, Slot(wait, after.pushed)
 
         return self._update(state.subscription_id, reserve)
 
     @staticmethod
-    def lapsed(state: BuildState, now: float) -> bool:
+    def lapsed(state: Record, now: float) -> bool:
         """The step holds a reservation whose slot passed more than `LATE_SECONDS` ago."""
         due = parse_iso(state.due_at) if state.budget_reserved else None
         return due is not None and now - due.timestamp() > budget.LATE_SECONDS
 
-    def settle(self, state: BuildState, seen: Observation, taken: tuple[int, int] = (0, 0)) -> None:
-        """Record what the step of `state` (as it was before the step) really spent and met; `taken`: what
-        it took while it ran (`StepTaking`), beyond its reservation."""
-        kind, (reads, writes) = budget.step_kind(state), budget.step_cost(state)
+    def settle(self, state: Record, cost: StepCost, seen: Observation, taken: tuple[int, int] = (0, 0)) -> None:
+        """Record what the step of `state` (`cost`: as reserved before it ran) really spent and met; `taken`:
+        what it took while it ran (`StepTaking`), beyond its reservation."""
+        kind, (reads, writes) = cost.kind, cost.calls
         reserved = (reads + taken[0], writes + taken[1])
         self._update(state.subscription_id,
                      lambda bucket: (budget.settle(bucket, self.settings, self.clock(), kind, reserved, seen), None))

@@ -1,14 +1,15 @@
-"""Builds and their history in Azure Table storage.
+"""Every workflow's records and their history in one Azure Table (`builds`).
 
-One partition per build: the row `state` holds the current state (ETag-guarded), rows `h-<n>` the
-append-only history. A state change and its history rows are written in one transaction, so a reader
-never sees one without the other and a stale writer (412) writes neither.
+One partition per record: the row `state` holds the current state (ETag-guarded; its column `Workflow`
+names the workflow whose state it is), rows `h-<n>` the append-only history. A state change and its
+history rows are written in one transaction, so a reader never sees one without the other and a stale
+writer (412) writes neither.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +18,8 @@ from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from core.azure.storage import GuardedRows
-from core.builds.decide import Decision, HistoryEntry
-from core.builds.state import BuildState, utc_iso
+from core.base.timestamps import utc_iso
+from core.engine.record import Decision, HistoryEntry, Record
 
 STATE_ROW = "state"
 # A submission on its way through the request queue (written by the CLI and the HTTP API before sending it).
@@ -27,11 +28,18 @@ _HISTORY_PREFIX = "h-"
 
 
 class StaleState(RuntimeError):
-    """Someone else changed the build since it was read (ETag mismatch): reload and decide again."""
+    """Someone else changed the record since it was read (ETag mismatch): reload and decide again."""
 
 
-class BuildExists(RuntimeError):
-    """A build with this ID was created concurrently."""
+class RecordExists(RuntimeError):
+    """A record with this ID was created concurrently."""
+
+
+class UnknownWorkflow(ValueError):
+    """A state row of a workflow this app does not run (or a state type no workflow decodes)."""
+
+
+
 
 
 _KEY_FORBIDDEN = frozenset("/\\#?")
@@ -57,32 +65,56 @@ def _is_conflict(exc: TableTransactionError) -> bool:
     return code == "EntityAlreadyExists" or getattr(exc, "status_code", 0) == 409
 
 
-class BuildStore:
-    """Reads and writes builds; every method is one or two storage round trips."""
+class RecordStore:
+    """Reads and writes the records of every workflow; every method is one or two storage round trips.
 
-    def __init__(self, service: TableServiceClient, table_name: str = "builds") -> None:
+    `state_types` maps each workflow's name to its state's type (with `from_dict`); the first is also the
+    workflow of state rows written before rows named theirs (builds).
+    """
+
+    def __init__(self, service: TableServiceClient, table_name: str, state_types: Mapping[str, type]) -> None:
         self.table: TableClient = service.get_table_client(table_name)
-        self._created = GuardedRows(self.table)  # its table created once; build rows are written as below
+        self._created = GuardedRows(self.table)  # its table created once; record rows are written as below
+        self.state_types = dict(state_types)
+        self._default = next(iter(self.state_types))
+        self._names = {state_type: name for name, state_type in self.state_types.items()}
+
+    def workflow_of(self, state: Record) -> str:
+        """The name of the workflow whose state `state` is."""
+        try:
+            return self._names[type(state)]
+        except KeyError:
+            raise UnknownWorkflow(f"no workflow of this app keeps a {type(state).__name__}") from None
+
+    def decode(self, entity: Mapping[str, Any]) -> Record:
+        """The state of a state row, as its workflow's type."""
+        workflow = str(entity.get("Workflow") or self._default)
+        state_type = self.state_types.get(workflow)
+        if state_type is None:
+            raise UnknownWorkflow(f"state row {entity.get('PartitionKey')} is of workflow {workflow!r}, which this "
+                                  f"app does not run ({', '.join(self.state_types)})")
+        return state_type.from_dict(json.loads(entity["State"]))
 
     def ensure_table(self) -> None:
         self._created.ensure_table()
 
     # --- reading -------------------------------------------------------------------------------------
-    def get(self, build_id: str) -> tuple[BuildState, str] | None:
-        if not is_table_key(build_id):  # an ID from a URL or a person: never a key of ours, so not found
+    def get(self, record_id: str) -> tuple[Any, str] | None:
+        """The record's state (its workflow's type) and ETag; None when there is none."""
+        if not is_table_key(record_id):  # an ID from a URL or a person: never a key of ours, so not found
             return None
         self.ensure_table()
         try:
-            entity = self.table.get_entity(partition_key=build_id, row_key=STATE_ROW)
+            entity = self.table.get_entity(partition_key=record_id, row_key=STATE_ROW)
         except ResourceNotFoundError:
             return None
-        return BuildState.from_dict(json.loads(entity["State"])), entity.metadata["etag"]
+        return self.decode(entity), entity.metadata["etag"]
 
-    def history(self, build_id: str) -> list[HistoryEntry]:
+    def history(self, record_id: str) -> list[HistoryEntry]:
         self.ensure_table()
         rows = self.table.query_entities(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
-            parameters={"pk": build_id, "lo": _HISTORY_PREFIX, "hi": "h."},
+            parameters={"pk": record_id, "lo": _HISTORY_PREFIX, "hi": "h."},
         )
         entries = [
             HistoryEntry(at=r["At"], kind=r["Kind"], status=r["Status"], detail=json.loads(r.get("Detail") or "{}"))
@@ -90,16 +122,16 @@ class BuildStore:
         ]
         return entries
 
-    def _states(self, query: str, parameters: dict[str, Any]) -> list[BuildState]:
+    def _states(self, query: str, parameters: dict[str, Any]) -> list[Any]:
         self.ensure_table()
-        rows = self.table.query_entities(query, parameters=parameters, select=["State"])
-        return [BuildState.from_dict(json.loads(r["State"])) for r in rows]
+        rows = self.table.query_entities(query, parameters=parameters, select=["State", "Workflow"])
+        return [self.decode(r) for r in rows]
 
-    def in_flight(self) -> list[BuildState]:
+    def in_flight(self) -> list[Any]:
         return self._states("RowKey eq @rk and Terminal eq false", {"rk": STATE_ROW})
 
-    def overdue(self, cutoff: datetime, now: datetime) -> list[BuildState]:
-        """Builds in flight whose next step was due before `cutoff` and that nobody runs now (one query)."""
+    def overdue(self, cutoff: datetime, now: datetime) -> list[Any]:
+        """Records in flight whose next step was due before `cutoff` and that nobody runs now (one query)."""
         return self._states(
             "RowKey eq @rk and Terminal eq false and DueAt gt @empty and DueAt lt @cutoff and LeaseUntil lt @now",
             {"rk": STATE_ROW, "empty": "", "cutoff": utc_iso(cutoff), "now": utc_iso(now)},
@@ -107,43 +139,44 @@ class BuildStore:
 
     def page(
         self, query: str, parameters: dict[str, Any], *, top: int, continuation: dict[str, str] | None = None
-    ) -> tuple[list[BuildState], dict[str, str] | None]:
+    ) -> tuple[list[Any], dict[str, str] | None]:
         """One page of at most `top` state rows matching `query` (which must select state rows), and the
         continuation token of the next page (None on the last)."""
         self.ensure_table()
         pages = self.table.query_entities(
-            query, parameters=parameters, select=["State"], results_per_page=top
+            query, parameters=parameters, select=["State", "Workflow"], results_per_page=top
         ).by_page(continuation_token=continuation)
         rows = list(next(pages, []))
-        return [BuildState.from_dict(json.loads(r["State"])) for r in rows], pages.continuation_token
+        return [self.decode(r) for r in rows], pages.continuation_token
 
-    def put_queued(self, build_id: str, resource_id: str, *, at: str, origin: str) -> None:
+    def put_queued(self, record_id: str, resource_id: str, *, at: str, origin: str) -> None:
         """Note that a request for this build was just put on the request queue (see `queued`)."""
         self.ensure_table()
-        entity = {"PartitionKey": build_id, "RowKey": QUEUED_ROW, "ResourceId": resource_id, "SubmittedAt": at,
+        entity = {"PartitionKey": record_id, "RowKey": QUEUED_ROW, "ResourceId": resource_id, "SubmittedAt": at,
                   "Origin": origin}
         self.table.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
-    def queued(self, build_id: str) -> dict[str, str] | None:
+    def queued(self, record_id: str) -> dict[str, str] | None:
         """The last submission sent to the request queue for this build: ResourceId, SubmittedAt, Origin."""
         self.ensure_table()
         try:
-            entity = self.table.get_entity(partition_key=build_id, row_key=QUEUED_ROW)
+            entity = self.table.get_entity(partition_key=record_id, row_key=QUEUED_ROW)
         except ResourceNotFoundError:
             return None
         return {key: str(entity.get(key, "")) for key in ("ResourceId", "SubmittedAt", "Origin")}
 
-    def recent(self, limit: int = 50) -> list[BuildState]:
+    def recent(self, limit: int = 50) -> list[Any]:
         states = self._states("RowKey eq @rk", {"rk": STATE_ROW})
         return sorted(states, key=lambda s: s.updated_at, reverse=True)[:limit]
 
     # --- writing -------------------------------------------------------------------------------------
-    def _operations(self, decision: Decision) -> tuple[BuildState, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    def _operations(self, decision: Decision) -> tuple[Any, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
         first = decision.state.history_count + 1
         state = decision.state.replace(history_count=decision.state.history_count + len(decision.history))
         entity = {
-            "PartitionKey": state.build_id,
+            "PartitionKey": state.record_id,
             "RowKey": STATE_ROW,
+            "Workflow": self.workflow_of(state),
             "Status": str(state.status),
             "Terminal": state.status.terminal,
             "ResourceId": state.resource_id,
@@ -156,7 +189,7 @@ class BuildStore:
             (
                 "create",
                 {
-                    "PartitionKey": state.build_id,
+                    "PartitionKey": state.record_id,
                     "RowKey": _history_key(first + i),
                     "At": h.at,
                     "Kind": h.kind,
@@ -168,8 +201,8 @@ class BuildStore:
         ]
         return state, entity, history
 
-    def create(self, decision: Decision, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[BuildState, str]:
-        """Write a new build; `BuildExists` if another writer created it first. `extra` rows (an outbox row)
+    def create(self, decision: Decision, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[Any, str]:
+        """Write a new record; `RecordExists` if another writer created it first. `extra` rows (an outbox row)
         are created in the same transaction."""
         self.ensure_table()
         state, entity, history = self._operations(decision)
@@ -177,11 +210,11 @@ class BuildStore:
             results = self.table.submit_transaction([("create", entity), *history, *(("create", e) for e in extra)])
         except TableTransactionError as exc:
             if _is_conflict(exc):
-                raise BuildExists(state.build_id) from exc
+                raise RecordExists(state.record_id) from exc
             raise
         return state, results[0]["etag"]
 
-    def save(self, decision: Decision, etag: str, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[BuildState, str]:
+    def save(self, decision: Decision, etag: str, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[Any, str]:
         """Replace the state if it is unchanged since `etag` was read, and append the history (and create the
         `extra` rows) in the same transaction (a state with nothing else to write is one plain update)."""
         self.ensure_table()
@@ -192,7 +225,7 @@ class BuildStore:
                     entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
                 )
             except ResourceModifiedError as exc:
-                raise StaleState(state.build_id) from exc
+                raise StaleState(state.record_id) from exc
             return state, written["etag"]
         update = (
             "update",
@@ -203,6 +236,6 @@ class BuildStore:
             results = self.table.submit_transaction([update, *history, *(("create", e) for e in extra)])
         except TableTransactionError as exc:
             if _is_precondition_failure(exc):
-                raise StaleState(state.build_id) from exc
+                raise StaleState(state.record_id) from exc
             raise
         return state, results[0]["etag"]

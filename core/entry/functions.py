@@ -34,7 +34,7 @@ def handle_request_message(msg: func.QueueMessage) -> None:
         return
     try:
         with telemetry.build_span("build.admit", _build_id_of_request(text), **{"messaging.message.id": msg.id}):
-            admission = rt.runner.handle_request_text(text, message_id=msg.id)
+            admission = rt.builds.handle_request_text(text, message_id=msg.id)
     except UnprocessableMessage as exc:
         log.error("request message %s cannot be processed: %s; moved to the poison queue", msg.id, exc)
         rt.poison(rt.settings.request_queue, text)
@@ -69,8 +69,8 @@ def handle_redrive_timer(timer: func.TimerRequest) -> None:
     """Re-send the step message of every build whose next step is overdue."""
     rt = runtime()
     redriven = rt.runner.redrive()
-    if rt.runner.outbox is not None:
-        events = rt.runner.outbox.redrive(rt.settings.redrive_grace_seconds)
+    if rt.build_workflow.outbox is not None:
+        events = rt.build_workflow.outbox.redrive(rt.settings.redrive_grace_seconds)
         if events:
             log.warning("re-drive: %d completion event(s) sent late: %s", len(events), ", ".join(events))
     if redriven or timer.past_due:

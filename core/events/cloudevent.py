@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from core.builds.state import BuildState
+
+class EndedBuild(Protocol):
+    """What the completion event reads of a build's state (`core.builds.state.BuildState`)."""
+
+    build_id: str
+    resource_id: str
+    created_at: str
+    updated_at: str
+    attempt: int
+    request: dict[str, Any] | None
+    regions: dict[str, dict[str, Any]]
+    error: dict[str, Any] | None
+    problems: list[dict[str, Any]]
+
+    @property
+    def status(self) -> Any: ...
+
 
 EVENT_TYPE_PREFIX = "CmkImageBuilder.ImageVersion."
 SOURCE = "/cmk-image-builder"
 
 
-def _regions(state: BuildState) -> list[dict[str, Any]]:
+def _regions(state: EndedBuild) -> list[dict[str, Any]]:
     """Each target region with its replication outcome and its disks' encryption sets."""
     request = state.request or {}
     targets = request.get("targetRegions")
@@ -31,7 +47,7 @@ def _regions(state: BuildState) -> list[dict[str, Any]]:
     return regions
 
 
-def completion_event(state: BuildState) -> dict[str, Any]:
+def completion_event(state: EndedBuild) -> dict[str, Any]:
     """`CmkImageBuilder.ImageVersion.<Succeeded|Failed|Rejected|Cancelled>`; `id` is stable per build end
     (build ID and attempt), so a consumer that sees it twice knows it is the same end."""
     status = str(state.status)

@@ -20,8 +20,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from core.builds.state import BuildState, utc_iso
-from core.events.cloudevent import completion_event
+from core.base.timestamps import utc_iso
+from core.events.cloudevent import EndedBuild, completion_event
 from core.events.sinks import Sink
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def outbox_key(attempt: int) -> str:
     return f"{OUTBOX_PREFIX}{attempt:04d}"
 
 
-def ends_build(before: BuildState | None, after: BuildState) -> bool:
+def ends_build(before: EndedBuild | None, after: EndedBuild) -> bool:
     """Whether writing `after` over `before` ends an attempt of the build (and so emits its event)."""
     if not after.status.terminal:
         return False
@@ -49,7 +49,7 @@ class Outbox:
         self.sinks = list(sinks)
         self.clock = clock
 
-    def row(self, state: BuildState) -> dict[str, Any]:
+    def row(self, state: EndedBuild) -> dict[str, Any]:
         """The outbox entity of the state that ends the build (for the same transaction)."""
         return {"PartitionKey": state.build_id, "RowKey": outbox_key(state.attempt), "Sent": False,
                 "ClaimedUntil": "", "EndedAt": state.updated_at,

@@ -43,8 +43,8 @@ from core.azure import resource_ids
 from core.azure.arm import Arm, classify
 from core.azure.settings import Settings
 from core.azure.storage import send_message, table_service
+from core.base.timestamps import parse_iso, utc_iso
 from core.builds.admission import build_id_for
-from core.builds.state import parse_iso, utc_iso
 from core.builds.submissions import derive_resource_id
 from core.engine.backoff import retry_delay
 from core.engine.messages import visibility_seconds

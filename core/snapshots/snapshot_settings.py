@@ -14,7 +14,7 @@ from core.azure import resource_ids
 from core.azure.regions import PUBLIC_REGIONS
 from core.azure.settings import read_int
 from core.base import json_input
-from core.builds.state import parse_iso
+from core.base.timestamps import parse_iso
 from core.snapshots.eventgrid import ALLOWLIST_SETTING, TopicAllowlist
 from core.snapshots.template_loader import load_templates, templates_dir
 from core.snapshots.templates import Template

@@ -44,7 +44,7 @@ def admit_queued(app: App) -> None:
     """What the build_request trigger does with every message on the request queue."""
     queue = request_queue(app)
     for message in queue.receive_messages():
-        app.runtime.runner.handle_request_text(message.content, message_id=message.id)
+        app.runtime.builds.handle_request_text(message.content, message_id=message.id)
         queue.delete_message(message)
 
 
@@ -146,7 +146,7 @@ def test_retry_starts_a_new_attempt_of_a_failed_build(app: App):
     build_id = api.submit_build(app.runtime, post(example(SEED))).json()["id"]
     admit_queued(app)
     state, etag = app.runtime.store.get(build_id)
-    from core.builds.decide import Decision
+    from core.engine.record import Decision
 
     failed = state.replace(status=BuildStatus.FAILED, error={"code": "X", "message": "boom"}, due_at=None)
     app.runtime.store.save(Decision(failed), etag)

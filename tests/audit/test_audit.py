@@ -18,7 +18,7 @@ from core.app import runtime as app_runtime
 from core.audit import auditor as audit
 from core.audit.auditor import AuditConfig, Auditor
 from core.audit.rules import AuditPolicy
-from core.builds.state import utc_iso
+from core.base.timestamps import utc_iso
 from core.entry import functions as handlers
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack

@@ -15,7 +15,7 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from core.app import runtime as app_runtime
-from core.builds.state import utc_iso
+from core.base.timestamps import utc_iso
 from core.entry import functions as handlers
 from core.snapshots import intake as snapshot_builds
 from core.snapshots import snapshot_settings as snapshot_work

@@ -115,32 +115,32 @@ class FlakySink:
 def test_a_rejected_build_whose_event_failed_to_send_is_sent_once_by_the_redrive(events_app: App):
     app = events_app
     sink = FlakySink(failures=1)
-    app.runtime.runner.outbox = Outbox(app.runtime.store.table, [sink])
+    app.runtime.build_workflow.outbox = Outbox(app.runtime.store.table, [sink])
     bad = copy.deepcopy(example(SEED))
     bad["replicaCount"] = 0
-    admission = app.runtime.runner.handle_request_text(json.dumps(bad))
+    admission = app.runtime.builds.handle_request_text(json.dumps(bad))
     build_id = admission.decision.state.build_id
     assert str(app.runtime.store.get(build_id)[0].status) == "Rejected"
     assert sink.sent == []  # the step's delivery failed; the row waits
     row = app.runtime.store.table.get_entity(build_id, outbox_key(1))
     assert row["Sent"] is False and json.loads(row["Event"])["type"].endswith(".Rejected")
-    assert app.runtime.runner.outbox.redrive(grace_seconds=3600) == []  # not overdue yet
+    assert app.runtime.build_workflow.outbox.redrive(grace_seconds=3600) == []  # not overdue yet
     time.sleep(1.1)
-    assert app.runtime.runner.outbox.redrive(grace_seconds=1) == [f"{build_id}/{outbox_key(1)}"]
-    assert app.runtime.runner.outbox.redrive(grace_seconds=0) == []
+    assert app.runtime.build_workflow.outbox.redrive(grace_seconds=1) == [f"{build_id}/{outbox_key(1)}"]
+    assert app.runtime.build_workflow.outbox.redrive(grace_seconds=0) == []
     assert [event["type"] for event in sink.sent] == ["CmkImageBuilder.ImageVersion.Rejected"]
     # the same request again is a new attempt that ends again: one more event, its own ID
-    app.runtime.runner.handle_request_text(json.dumps(bad))
+    app.runtime.builds.handle_request_text(json.dumps(bad))
     assert [event["id"] for event in sink.sent] == [f"{build_id}-1", f"{build_id}-2"]
 
 
 def test_two_senders_of_one_row_send_it_once(events_app: App):
     app = events_app
     first, second = FlakySink(0), FlakySink(0)
-    app.runtime.runner.outbox = Outbox(app.runtime.store.table, [first])
+    app.runtime.build_workflow.outbox = Outbox(app.runtime.store.table, [first])
     bad = copy.deepcopy(example(SEED))
     bad["storageAccountType"] = "Floppy_LRS"
-    build_id = app.runtime.runner.handle_request_text(json.dumps(bad)).decision.state.build_id
+    build_id = app.runtime.builds.handle_request_text(json.dumps(bad)).decision.state.build_id
     other = Outbox(app.runtime.store.table, [second])
     assert other.deliver(build_id, outbox_key(1)) is False  # already sent by the writer
     assert len(first.sent) + len(second.sent) == 1

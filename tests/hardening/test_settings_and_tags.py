@@ -97,13 +97,14 @@ def test_ordinary_template_regexes_still_load(pattern):
 
 @pytest.mark.parametrize("reference", ["a/b", "x%2Fy".replace("%2F", "/"), "a#b", "a?b", "a\\b", "\x00", "", "z" * 600])
 def test_an_odd_build_id_is_not_found_without_a_storage_call(reference):
-    from core.engine.store import BuildStore
+    from core.builds.state import BuildState
+    from core.engine.store import RecordStore
 
     class NoTable:
         def get_table_client(self, name: str) -> object:
             return object()  # any call on it would raise AttributeError
 
-    store = BuildStore(NoTable(), "builds")  # type: ignore[arg-type]
+    store = RecordStore(NoTable(), "builds", {"build": BuildState})  # type: ignore[arg-type]
     assert store.get(reference) is None
 
 

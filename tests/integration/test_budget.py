@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from core.app import runtime as app_runtime
-from core.builds.state import BuildState, parse_iso
+from core.base.timestamps import parse_iso
+from core.builds.state import BuildState
+from core.builds.workflow import BuildSubmissions
 from core.engine.messages import StepMessage
 from core.engine.runner import Runner
 from simulator import BucketSpec, ThrottleSpec
@@ -48,7 +50,7 @@ def test_a_deferred_step_delivered_before_its_slot_waits_for_it_without_calling_
     waits again for the same slot, and runs in it."""
     app.env.update({"ARM_READ_BUCKET": "15", "ARM_READS_PER_SECOND": "3", "ARM_BUDGET_PERCENT": "100"})
     runner = app_runtime.build_runtime(app.env).runner
-    admission = runner.handle_request_text(json.dumps(example("seed-cli-managed-image.json")))
+    admission = BuildSubmissions(runner, runner.settings).handle_request_text(json.dumps(example("seed-cli-managed-image.json")))
     assert admission.decision is not None
     build_id = admission.decision.state.build_id
     assert runner.handle_step_text(_message(runner, build_id)) == "budget-wait"  # nine reads: a slot later

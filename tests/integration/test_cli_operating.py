@@ -77,7 +77,7 @@ def test_a_rejected_and_a_cancelled_build_exit_non_zero(app: App, tmp_path: Path
     path.write_text(json.dumps(bad))
     rejected_id = cli(app, "submit", str(path)).stdout.strip()
     # Admitted at once (not through the queue, whose message would start a new attempt after the cancel).
-    admission = app.runtime.runner.handle_request_text(Path(request_file(tmp_path, "1.0.2")).read_text())
+    admission = app.runtime.builds.handle_request_text(Path(request_file(tmp_path, "1.0.2")).read_text())
     cancelled_id = admission.decision.state.build_id
     assert cli(app, "cancel", cancelled_id).returncode == 0
     app.run_worker()

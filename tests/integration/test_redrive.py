@@ -15,7 +15,7 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 def _runner_at(app: App, moment: datetime) -> Runner:
     rt = app.runtime
-    return Runner(rt.settings, rt.store, rt.queues, clock=lambda: moment)
+    return Runner(rt.settings, rt.store, rt.queues, [rt.build_workflow], clock=lambda: moment)
 
 
 def _submit(app: App, count: int) -> list[str]:
@@ -23,7 +23,7 @@ def _submit(app: App, count: int) -> list[str]:
     for n in range(count):
         request = copy.deepcopy(example("seed-cli-managed-image.json"))
         request["version"] = f"3.0.{n}"
-        ids.append(app.runtime.runner.handle_request_text(json.dumps(request)).decision.state.build_id)
+        ids.append(app.runtime.builds.handle_request_text(json.dumps(request)).decision.state.build_id)
     return ids
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from core.app import runtime as app_runtime
 from core.builds.state import BuildState
+from core.builds.workflow import BuildSubmissions
 from core.engine.messages import StepMessage
 from core.engine.runner import Runner
 from simulator import Fault
@@ -66,7 +67,7 @@ def _run_until(runner: Runner, build_id: str, done: Callable[[BuildState], bool]
 
 
 def _submit(runner: Runner) -> str:
-    return runner.handle_request_text(json.dumps(example(SEED))).decision.state.build_id  # type: ignore[union-attr]
+    return BuildSubmissions(runner, runner.settings).handle_request_text(json.dumps(example(SEED))).decision.state.build_id  # type: ignore[union-attr]
 
 
 def test_read_steps_write_the_build_once_and_the_put_step_claims_first(app: App):
@@ -145,13 +146,13 @@ def test_a_registration_known_good_is_not_read_again_in_this_process(app: App):
     _run_until(runner, first, lambda s: str(s.status) == "Creating")
     assert reads  # the first build read (and wrote) the subscription's registration row
     second_request = {**example(SEED), "version": "1.0.1"}
-    second = runner.handle_request_text(json.dumps(second_request)).decision.state.build_id  # type: ignore[union-attr]
+    second = BuildSubmissions(runner, runner.settings).handle_request_text(json.dumps(second_request)).decision.state.build_id  # type: ignore[union-attr]
     reads.clear()
     state = _run_until(runner, second, lambda s: str(s.status) == "Creating")
     assert reads == []
     assert "RegistrationComplete" in app.history_kinds(state.build_id)
     # Another process (a fresh runtime) reads the row once, then knows it too.
     other = app_runtime.build_runtime(app.env, storage_options={"raw_response_hook": hook}).runner
-    third = other.handle_request_text(json.dumps({**example(SEED), "version": "1.0.2"})).decision.state.build_id  # type: ignore[union-attr]
+    third = BuildSubmissions(other, other.settings).handle_request_text(json.dumps({**example(SEED), "version": "1.0.2"})).decision.state.build_id  # type: ignore[union-attr]
     _run_until(other, third, lambda s: str(s.status) == "Creating")
     assert len(reads) == 1

@@ -8,6 +8,7 @@ import pytest
 
 from core.azure.ratelimit import Observation
 from core.azure.settings import Settings
+from core.builds.costs import step_cost
 from core.engine.budget import (
     EARLY_SECONDS,
     LATE_SECONDS,
@@ -15,10 +16,17 @@ from core.engine.budget import (
     Limits,
     full,
     give_back,
+    pushed_back,
     settle,
     take,
     throttle,
 )
+
+
+def _pushed_back(bucket, state) -> float:
+    return pushed_back(bucket, step_cost(state), reserved=state.budget_reserved,
+                       pushed_when_reserved=state.budget_pushed)
+
 
 LIMITS = Limits(read_capacity=125, read_rate=12.5, write_capacity=100, write_rate=5)
 
@@ -38,14 +46,13 @@ def test_a_validation_costs_its_reads():
     import json
 
     from core.builds.state import BuildState, BuildStatus
-    from core.engine.budget import step_cost
     from core.request import parse_request, request_to_dict
     from tests.integration.conftest import EXAMPLES
 
     request = request_to_dict(parse_request(json.loads((EXAMPLES / "seed-cli-managed-image.json").read_text())))
     state = BuildState("b", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "", request=request)
-    assert step_cost(state) == (5 + 4, 0)  # four DES, the gallery, definition, version, source, a list
-    assert step_cost(state.replace(status=BuildStatus.REPLICATING)) == (1, 0)
+    assert step_cost(state).calls == (5 + 4, 0)  # four DES, the gallery, definition, version, source, a list
+    assert step_cost(state.replace(status=BuildStatus.REPLICATING)).calls == (1, 0)
 
 
 def test_a_step_takes_its_tokens_at_once_while_the_bucket_holds_them():
@@ -168,12 +175,12 @@ def test_a_lapsed_reservation_runs_once_the_bucket_holds_its_calls_even_if_the_f
 
     limits = Limits.from_settings(Settings())
     state = BuildState("b", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
-    first, wait = reserve(full(limits, 0.0), limits, 0.0, state, lapsed=False)
+    first, wait = reserve(full(limits, 0.0), limits, 0.0, step_cost(state), lapsed=False)
     assert wait > 0  # deferred to its own slot
     refilled_later = 60.0
-    _, again = reserve(first, limits, refilled_later, state, lapsed=True)
+    _, again = reserve(first, limits, refilled_later, step_cost(state), lapsed=True)
     assert again == pytest.approx(0.0, abs=1e-9)
-    _, still_floored = reserve(full(limits, refilled_later), limits, refilled_later, state, lapsed=False)
+    _, still_floored = reserve(full(limits, refilled_later), limits, refilled_later, step_cost(state), lapsed=False)
     assert still_floored > 0
 
 
@@ -190,24 +197,24 @@ def test_a_kinds_use_of_a_policy_is_its_average_so_a_rare_call_fades():
 
 def test_polls_of_running_builds_do_not_wait_behind_a_thousand_new_validations():
     from core.builds.state import BuildState, BuildStatus
-    from core.engine.budget import pushed_back, reserve
+    from core.engine.budget import reserve
 
     limits = Limits.from_settings(Settings())
     validation = BuildState("v", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
     bucket = full(limits, 0.0)
     waits = []
     for _ in range(1000):
-        bucket, wait = reserve(bucket, limits, 0.0, validation, lapsed=False)
+        bucket, wait = reserve(bucket, limits, 0.0, step_cost(validation), lapsed=False)
         waits.append(wait)
     assert waits[-1] > 1000  # ten thousand reads of validations: about twenty minutes of the bucket
     poll = BuildState("p", "/subscriptions/s/x", BuildStatus.REPLICATING, "", "")
-    after, poll_wait = reserve(bucket, limits, 0.0, poll, lapsed=False)
+    after, poll_wait = reserve(bucket, limits, 0.0, step_cost(poll), lapsed=False)
     assert poll_wait <= 1 / limits.read_rate + 1e-9  # its own read, not behind the validations
     assert after.reads == bucket.reads - 1  # its token is still taken
     assert after.pushed == pytest.approx(1 / limits.read_rate)  # and the validations move back by as much
     reserved = validation.replace(budget_reserved=True, budget_pushed=bucket.pushed)
-    assert pushed_back(after, reserved) == pytest.approx(1 / limits.read_rate)
-    assert pushed_back(after, poll.replace(budget_reserved=True)) == 0.0  # only validations are pushed
+    assert _pushed_back(after, reserved) == pytest.approx(1 / limits.read_rate)
+    assert _pushed_back(after, poll.replace(budget_reserved=True)) == 0.0  # only validations are pushed
 
 
 def test_with_no_validations_waiting_a_poll_pushes_nothing():
@@ -216,7 +223,7 @@ def test_with_no_validations_waiting_a_poll_pushes_nothing():
 
     limits = Limits.from_settings(Settings())
     poll = BuildState("p", "/subscriptions/s/x", BuildStatus.REPLICATING, "", "")
-    after, wait = reserve(full(limits, 0.0), limits, 0.0, poll, lapsed=False)
+    after, wait = reserve(full(limits, 0.0), limits, 0.0, step_cost(poll), lapsed=False)
     assert wait == 0.0 and after.pushed == 0.0
 
 
@@ -226,7 +233,7 @@ class _Store:
     def __init__(self, wait: float | None) -> None:
         self.wait, self.asked = wait, []
 
-    def acquire(self, state, cost=None):
+    def acquire(self, state, cost, *, lapsed=False):
         from core.engine.budget_store import Slot
 
         self.asked.append(cost)
@@ -238,15 +245,15 @@ def test_a_step_takes_a_look_now_only_when_the_bucket_holds_it_and_otherwise_has
     from core.engine.budget_store import StepTaking
 
     waiting = BuildState("b", "/subscriptions/s/x", BuildStatus.REGISTERING, "", "")
-    now = StepTaking(_Store(EARLY_SECONDS), waiting)  # type: ignore[arg-type]
+    now = StepTaking(_Store(EARLY_SECONDS), waiting, step_cost(waiting))  # type: ignore[arg-type]
     assert now.take(2, 0) == 0.0 and now.taken == (2, 0)  # settled with the step
-    later = StepTaking(_Store(1.5), waiting)  # type: ignore[arg-type]
+    later = StepTaking(_Store(1.5), waiting, step_cost(waiting))  # type: ignore[arg-type]
     assert later.take(2, 0) == 1.5 and later.taken == (0, 0)  # reserved for its slot, not for this step
-    contended = StepTaking(_Store(None), waiting)  # type: ignore[arg-type]
+    contended = StepTaking(_Store(None), waiting, step_cost(waiting))  # type: ignore[arg-type]
     assert contended.take(2, 0) is None and contended.taken == (0, 0)
     in_slot = waiting.replace(budget_reserved=True, registration={"lookReads": 2})
     store = _Store(5.0)
-    assert StepTaking(store, in_slot).take(2, 0) == 0.0 and store.asked == []  # its slot holds the reads
+    assert StepTaking(store, in_slot, step_cost(in_slot)).take(2, 0) == 0.0 and store.asked == []  # its slot holds the reads
 
 
 def test_a_validation_reserved_late_queues_after_every_validation_already_reserved():
@@ -259,24 +266,24 @@ def test_a_validation_reserved_late_queues_after_every_validation_already_reserv
     validation = BuildState("v", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
     bucket = full(limits, 0.0)
     for _ in range(100):
-        bucket, last = reserve(bucket, limits, 0.0, validation, lapsed=False)
+        bucket, last = reserve(bucket, limits, 0.0, step_cost(validation), lapsed=False)
     for _ in range(50):  # fifty of them ran early on and read one set fewer than they reserved
         bucket = settle(bucket, Settings(), 1.0, "Validating", (10, 0), Observation(attempts={"reads": 9})) or bucket
-    _, late = reserve(bucket, limits, 1.0, validation, lapsed=False)
+    _, late = reserve(bucket, limits, 1.0, step_cost(validation), lapsed=False)
     assert late >= last - 1.0 + 10 / limits.read_rate - 1e-9  # after the last one, by its own reads
 
 
 def test_reads_a_step_made_without_reserving_them_push_the_validations_to_come_back():
     from core.builds.state import BuildState, BuildStatus
-    from core.engine.budget import pushed_back, reserve
+    from core.engine.budget import reserve
 
     limits = Limits.from_settings(Settings())
     validation = BuildState("v", "/subscriptions/s/x", BuildStatus.VALIDATING, "", "")
     bucket = full(limits, 0.0)
     for _ in range(10):
-        bucket, _ = reserve(bucket, limits, 0.0, validation, lapsed=False)
+        bucket, _ = reserve(bucket, limits, 0.0, step_cost(validation), lapsed=False)
     reserved = validation.replace(budget_reserved=True, budget_pushed=bucket.pushed)
     after = settle(bucket, Settings(), 0.0, "Replicating", (1, 0), Observation(attempts={"reads": 4}))
     assert after is not None
-    assert pushed_back(after, reserved) == pytest.approx(3 / limits.read_rate)
+    assert _pushed_back(after, reserved) == pytest.approx(3 / limits.read_rate)
     assert after.reads == pytest.approx(bucket.reads - 3)

@@ -8,6 +8,7 @@ import pytest
 
 from core.azure.arm import ArmFailure
 from core.azure.settings import Settings
+from core.base.timestamps import utc_iso
 from core.builds.decide import UnexpectedEvent, begin_step, decide
 from core.builds.events import (
     ArmCallFailed,
@@ -20,7 +21,7 @@ from core.builds.events import (
     Validated,
     ValidationRejected,
 )
-from core.builds.state import TRANSITIONS, BuildState, BuildStatus, InvalidTransition, check_transition, utc_iso
+from core.builds.state import TRANSITIONS, BuildState, BuildStatus, InvalidTransition, check_transition
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SETTINGS = Settings(poll_initial_seconds=10, poll_max_seconds=60, retry_initial_seconds=5, transient_retry_limit=3)
@@ -83,17 +84,17 @@ def test_registration_pending_waits_with_growing_delays():
 
 def test_a_registration_look_reserved_in_the_budget_comes_back_in_its_slot_holding_its_reads():
     """The one build that looks at ARM for the subscription reserved the look's reads for a slot 0.4 s away."""
-    from core.engine.budget import step_cost
+    from core.builds.costs import step_cost
 
     s = state(BuildStatus.REGISTERING, polls=2)
     event = RegistrationPending(("looking in 0.4 s",), budget_slot=0.4, look_reads=2)
     d = decide(s, event, now=NOW, settings=SETTINGS)
     assert d.delay_seconds == 0.4 and d.state.due_at == utc_iso(NOW + timedelta(seconds=0.4))
-    assert d.state.budget_reserved and step_cost(d.state) == (2, 0)
+    assert d.state.budget_reserved and step_cost(d.state).calls == (2, 0)
     assert d.state.polls == 2  # not a poll: the look has not happened yet
     looked = decide(d.state, RegistrationPending(("SIGEncryption: Registering",)), now=NOW, settings=SETTINGS)
     assert not looked.state.budget_reserved and "lookReads" not in looked.state.registration
-    assert step_cost(looked.state) == (0, 0)  # waiting on the shared row again costs nothing
+    assert step_cost(looked.state).calls == (0, 0)  # waiting on the shared row again costs nothing
     done = decide(d.state, RegistrationComplete(("ok",)), now=NOW, settings=SETTINGS)
     assert "lookReads" not in done.state.registration
 

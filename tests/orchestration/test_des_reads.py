@@ -9,10 +9,11 @@ from datetime import timedelta
 from azure.core.exceptions import ServiceRequestError
 
 from core.azure.arm import ArmFailure
+from core.base.timestamps import utc_iso
 from core.builds import des_cache as des_reads
 from core.builds.decide import decide
 from core.builds.events import ArmCallFailed, Validated, ValidationRejected
-from core.builds.state import BuildState, BuildStatus, utc_iso
+from core.builds.state import BuildState, BuildStatus
 from tests.orchestration.test_decide import NOW, SETTINGS, state
 
 BODY = {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/a",

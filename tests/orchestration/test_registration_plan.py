@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from core.base.timestamps import utc_iso
 from core.builds.registration import NOT_REQUIRED, SubscriptionRecord, plan
-from core.builds.state import utc_iso
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FEATURE = "Microsoft.Compute/SIGEncryption"

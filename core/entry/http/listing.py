@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core.builds.state import BuildState, BuildStatus, utc_iso
+from core.base.timestamps import utc_iso
+from core.builds.state import BuildState, BuildStatus
 from core.engine.store import STATE_ROW
 
 CONTINUATION_HEADER = "x-ms-continuation-token"

@@ -188,7 +188,7 @@ def retry_build(runtime: Any, request: ApiRequest) -> ApiResponse:
     submission = Submission(state.resource_id, state.request, (), None, "retry")
     if change.is_change(state.request):  # a change of regions is keyed by its content, not the version alone
         submission = change_submission(state.request, state.resource_id, origin="retry")
-    admission = runtime.runner.submit(submission)
+    admission = runtime.builds.submit(submission)
     urls = management_urls(request, build_id)
     body = {"id": build_id, "resourceId": state.resource_id, "status": str(BuildStatus.ACCEPTED),
             "outcome": str(admission.outcome), "detail": admission.reason, **urls}

@@ -1,0 +1,130 @@
+"""What the engine keeps of every workflow's record: the pending step's bookkeeping, history and decisions.
+
+Each workflow's state is a frozen dataclass of JSON primitives that inherits `StepFields` and has the
+attributes of `Record`; its own fields (a build's regions, a snapshot's template) are the workflow's alone.
+`decide` functions return a `Decision`; the runner writes its state and history in one transaction and
+schedules the next step message after `delay_seconds`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol, Self, TypeVar
+
+from core.base.timestamps import utc_iso
+
+
+class Status(Protocol):
+    """A workflow's status: a `StrEnum` whose members say whether they end the record."""
+
+    @property
+    def terminal(self) -> bool: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFields:
+    """The engine's fields of a record (keyword-only, so a workflow's own fields keep their order).
+
+    `step_seq` numbers the pending step: a step message carries it, and a message whose number is not the
+    current one is stale and dropped. `due_at` is when that step should run; the re-drive timer re-sends
+    messages for steps well past it. `lease_until` marks a step being executed right now; `step_claims`
+    counts how often a step that writes to ARM was claimed (more than one: it may be a repeat).
+    """
+
+    step_seq: int = 0
+    due_at: str | None = None
+    lease_until: str | None = None
+    step_claims: int = 0
+    budget_reserved: bool = False  # the pending step's ARM tokens are reserved (it was deferred for budget)
+    budget_pushed: float = 0.0  # the budget's `pushed` when this step reserved (see budget.reserve)
+    step_retries: int = 0
+    message_ids: list[str] = field(default_factory=list)
+    history_count: int = 0
+
+
+class Record(Protocol):
+    """What the engine reads of a workflow's state (a `StepFields` dataclass with these attributes)."""
+
+    step_seq: int
+    due_at: str | None
+    lease_until: str | None
+    step_claims: int
+    budget_reserved: bool
+    budget_pushed: float
+    step_retries: int
+    message_ids: list[str]
+    history_count: int
+    resource_id: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def record_id(self) -> str: ...
+
+    @property
+    def status(self) -> Any: ...  # a `Status`
+
+    @property
+    def subscription_id(self) -> str: ...
+
+    def replace(self, **changes: Any) -> Self: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a record's append-only history."""
+
+    at: str
+    kind: str
+    status: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The new state, the history to append with it, and the delay before the next step (None: none)."""
+
+    state: Any  # the workflow's `Record`
+    history: tuple[HistoryEntry, ...] = ()
+    delay_seconds: float | None = None
+
+
+def entry(state: Record, now: datetime, kind: str, **detail: Any) -> HistoryEntry:
+    """A history line in the record's current status."""
+    return HistoryEntry(at=utc_iso(now), kind=kind, status=str(state.status), detail=detail)
+
+
+def schedule(state: R, now: datetime, delay_seconds: float) -> R:
+    """Number a new pending step, due after `delay_seconds`; any older step message becomes stale."""
+    return state.replace(
+        step_seq=state.step_seq + 1,
+        due_at=utc_iso(now + timedelta(seconds=delay_seconds)),
+        lease_until=None,
+        step_claims=0,
+        budget_reserved=False,
+        updated_at=utc_iso(now),
+    )
+
+
+def finish(state: R, now: datetime) -> R:
+    """No step is pending any more (the record ended, or waits for someone outside)."""
+    return state.replace(
+        step_seq=state.step_seq + 1, due_at=None, lease_until=None, step_claims=0, budget_reserved=False,
+        updated_at=utc_iso(now),
+    )
+
+
+def then(state: Record, now: datetime, delay: float, *entries: HistoryEntry) -> Decision:
+    """The decision to run the next step after `delay` seconds."""
+    return Decision(schedule(state, now, delay), entries, delay)
+
+
+def end(state: Record, now: datetime, *entries: HistoryEntry) -> Decision:
+    """The decision that schedules no further step."""
+    return Decision(finish(state, now), entries, None)
