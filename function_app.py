@@ -23,6 +23,11 @@ def build_step(msg: func.QueueMessage) -> None:
     handlers.handle_step_message(msg)
 
 
+@app.queue_trigger(arg_name="msg", queue_name=STEP_QUEUE + "-poison", connection=STORAGE)
+def build_step_poisoned(msg: func.QueueMessage) -> None:
+    handlers.handle_poisoned_step(msg)
+
+
 @app.timer_trigger(arg_name="timer", schedule="0 */1 * * * *", run_on_startup=False)
 def redrive_overdue_builds(timer: func.TimerRequest) -> None:
     handlers.handle_redrive_timer(timer)

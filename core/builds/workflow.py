@@ -59,6 +59,10 @@ class BuildWorkflow:
     def cancel(self, state: BuildState, reason: str, now: datetime) -> Decision:
         return decide(state, CancelRequested(reason), now=now, settings=self.settings)
 
+    def poisoned(self, state: BuildState, now: datetime) -> Decision | None:
+        """A build's step is sent again by the re-drive timer (the state says what the step is)."""
+        return None
+
     def writes_to_arm(self, state: BuildState) -> bool:
         return steps.writes_to_arm(state)
 

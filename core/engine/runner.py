@@ -228,6 +228,28 @@ class Runner:
             return "malformed"
         return self.handle_step(message)
 
+    def handle_poisoned_step(self, text: str) -> str:
+        """A step message the host moved to the poison queue (every delivery failed): the record's workflow
+        decides what is recorded (`Workflow.poisoned`); a message of a step no longer pending changes nothing."""
+        try:
+            message = StepMessage.from_text(text)
+        except (ValueError, KeyError, TypeError):
+            log.error("poisoned step message is malformed and was dropped: %.200s", text)
+            return "malformed"
+        outcome = "stale"
+
+        def change(state: Any | None, now: datetime) -> Decision | None:
+            nonlocal outcome
+            if state is None or state.status.terminal or state.step_seq != message.seq:
+                return None
+            decision = self.workflow_of(state).poisoned(state, now)
+            outcome = "re-drive" if decision is None else str(decision.state.status)
+            return decision
+
+        self.apply(message.build_id, change)
+        log.warning("record %s: step %s poisoned: %s", message.build_id, message.seq, outcome)
+        return outcome
+
     # --- the re-drive timer --------------------------------------------------------------------------
     def redrive(self) -> list[str]:
         """Send the step message again for every record whose message can no longer be in the queue.

@@ -63,6 +63,11 @@ class Workflow(Protocol):
         """Someone asked to stop the record. Pure."""
         ...
 
+    def poisoned(self, state: Any, now: datetime) -> Decision | None:
+        """The host gave up on a step message of this record (it failed every delivery): the decision that
+        records it (an end naming why), or None to leave the record to the re-drive timer. Pure."""
+        ...
+
     def writes_to_arm(self, state: Any) -> bool:
         """Whether the pending step writes to ARM: the engine claims such a step (a lease) before it runs."""
         ...

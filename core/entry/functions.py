@@ -65,6 +65,14 @@ def handle_step_message(msg: func.QueueMessage) -> None:
     log.info("step message %s: %s", msg.id, outcome)
 
 
+def handle_poisoned_step(msg: func.QueueMessage) -> None:
+    """A step message the host gave up on (`image-build-steps-poison`): recorded by its workflow."""
+    text = msg.get_body().decode("utf-8", errors="replace")
+    telemetry.record_poisoned(runtime().settings.step_queue)
+    outcome = runtime().runner.handle_poisoned_step(text)
+    log.warning("poisoned step message %s: %s", msg.id, outcome)
+
+
 def handle_redrive_timer(timer: func.TimerRequest) -> None:
     """Re-send the step message of every build whose next step is overdue."""
     rt = runtime()
