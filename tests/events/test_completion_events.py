@@ -12,13 +12,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceExistsError
 
 from core.app import runtime as app_runtime
-from core.events.outbox import Outbox, outbox_key
+from core.events.outbox import CLAIM_SECONDS, Outbox, outbox_key
 from devstack.azurite import PROJECT_ROOT, free_port
 from tests.integration.conftest import App, example
 
@@ -144,3 +145,39 @@ def test_two_senders_of_one_row_send_it_once(events_app: App):
     other = Outbox(app.runtime.store.table, [second])
     assert other.deliver(build_id, outbox_key(1)) is False  # already sent by the writer
     assert len(first.sent) + len(second.sent) == 1
+
+
+class SlowSink:
+    """A sink slower than the claim: while it sends, the claim runs out and another sender takes the row."""
+
+    name = "slow"
+
+    def __init__(self, outbox_of_the_other_sender: Outbox, clock: list[datetime]) -> None:
+        self.other, self.clock, self.sent = outbox_of_the_other_sender, clock, []
+
+    def send(self, event: dict[str, Any]) -> None:
+        self.clock[0] += timedelta(seconds=CLAIM_SECONDS + 1)  # the claim has run out
+        self.sent.append(event)
+        if len(self.sent) == 1:
+            assert self.other.deliver(event["id"].rsplit("-", 1)[0], outbox_key(1)) is True
+
+
+def test_a_sink_slower_than_the_claim_does_not_stop_the_redrive_of_other_rows(events_app: App):
+    """The first sender's "mark sent" finds the row claimed again: it is a lost race, not an error, and the
+    re-drive goes on to the remaining rows."""
+    app = events_app
+    moment = [datetime.now(UTC) + timedelta(hours=1)]  # both rows are overdue for the re-drive
+    second = FlakySink(0)
+    other = Outbox(app.runtime.store.table, [second], clock=lambda: moment[0])
+    slow = SlowSink(other, moment)
+    app.runtime.build_workflow.outbox = Outbox(app.runtime.store.table, [FlakySink(2)])  # no delivery at the end
+    ids = []
+    for version in ("7.0.1", "7.0.2"):
+        bad = {**copy.deepcopy(example(SEED)), "version": version, "replicaCount": 0}
+        ids.append(app.runtime.builds.handle_request_text(json.dumps(bad)).decision.state.build_id)
+    first = Outbox(app.runtime.store.table, [slow], clock=lambda: moment[0])
+    delivered = first.redrive(grace_seconds=0)
+    assert sorted(delivered) == [f"{ids[1]}/{outbox_key(1)}"]  # the raced row is not counted; the next one is sent
+    assert [e["id"] for e in second.sent] == [f"{ids[0]}-1"]  # the other sender sent and marked the raced row
+    assert sorted(e["id"] for e in slow.sent) == sorted([f"{ids[0]}-1", f"{ids[1]}-1"])
+    assert all(app.runtime.store.table.get_entity(b, outbox_key(1))["Sent"] is True for b in ids)
