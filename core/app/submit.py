@@ -1,8 +1,10 @@
-"""Submitting a request: checked against the build it would become, then put on the request queue.
+"""Submitting a build or a change of regions: read and parsed once, checked against the build it would
+become, then put on the request queue with its `Queued` row (so that `status` finds it at once).
 
-Shared by `python -m core submit` and `POST /api/builds`. The worker's admission stays the authority (it runs
-the same `admit` again when the message arrives); this check only lets the caller hear at once that a request
-is a duplicate or conflicts with a build, instead of learning it later from the build's history.
+Behind `python -m core submit` / `change-regions`, `POST /api/builds` and `POST /api/builds/change-regions`.
+The worker's admission stays the authority over every message on the request queue (people put messages
+there directly too); this check only lets the caller hear at once that a request duplicates or conflicts
+with a build, instead of learning it later from the build's history.
 """
 
 from __future__ import annotations
@@ -10,19 +12,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+from core.app.request_input import load_submitted_bytes
+from core.app.runtime import Runtime
+from core.app.status import QUEUED
 from core.azure.storage import send_message
-from core.builds.admission import Outcome, admit
+from core.builds.admission import Outcome, Submission, admit
 from core.builds.state import utc_iso
-from core.builds.submissions import submission_from_text
-
-QUEUED = "Queued"
+from core.builds.submissions import change_submission
+from core.request import Problem, RequestInvalid, change, parse_request, request_to_dict
+from core.request.change import RegionChange
 
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """`outcome`: created or restarted (queued), duplicate or conflict (nothing sent)."""
+    """What a submission did: ``outcome`` created or restarted (queued), or duplicate (nothing sent)."""
 
     outcome: Outcome
     build_id: str
@@ -35,17 +39,63 @@ class SubmitResult:
         return self.outcome in (Outcome.CREATED, Outcome.RESTARTED)
 
 
-def submit_request(runtime: Any, raw: dict[str, Any], *, origin: str, now: datetime | None = None) -> SubmitResult:
-    """Queue a request that `parse_request` accepted, unless it duplicates or conflicts with its build."""
-    now = now or datetime.now(UTC)
-    text = json.dumps(raw)
-    submission = submission_from_text(text, origin=origin, known_regions=runtime.settings.known_regions)
+class BuildConflict(RuntimeError):
+    """A different request for an image version being built or already published: nothing was queued."""
+
+    def __init__(self, build_id: str, resource_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.build_id = build_id
+        self.resource_id = resource_id
+        self.reason = reason
+
+
+def submit_build(runtime: Runtime, data: bytes, *, where: str, origin: str,
+                 now: datetime | None = None) -> SubmitResult:
+    """Queue the build request in ``data`` (the bytes of a file or an HTTP body; ``where`` names it in
+    problems) as written, unless it duplicates its build.
+
+    Raises RequestTooLarge, RequestInvalid (InputInvalid when it is not even JSON) listing every problem,
+    or BuildConflict."""
+    raw = load_submitted_bytes(data, where)
+    request = parse_request(raw, known_regions=runtime.settings.known_regions)
+    submission = Submission(request.resource_id, request_to_dict(request), (), None, origin)
+    return _queue(runtime, submission, json.dumps(raw), now or datetime.now(UTC))
+
+
+def read_change(raw: object, *, known_regions: frozenset[str], origin: str) -> tuple[RegionChange, Submission]:
+    """A change of regions (decoded JSON; its ``operation`` may be left out) and the build it makes.
+
+    Raises RequestInvalid listing every problem."""
+    document = {"operation": change.OPERATION, **raw} if isinstance(raw, dict) else raw
+    parsed = change.parse_change(document, known_regions=known_regions)
+    submission = change_submission(change.change_to_dict(parsed), parsed.resource_id, origin=origin,
+                                   known_regions=known_regions)
+    if submission.problems:  # the canonical form must read back as it was written
+        raise RequestInvalid([Problem(p["field"], p["message"]) for p in submission.problems])
+    return parsed, submission
+
+
+def submit_change(runtime: Runtime, data: bytes, *, where: str, origin: str,
+                  now: datetime | None = None) -> SubmitResult:
+    """Queue the change of regions in ``data`` in its canonical form, unless the same change is its build.
+
+    Raises RequestTooLarge, RequestInvalid (InputInvalid when it is not even JSON) listing every problem,
+    or BuildConflict."""
+    raw = load_submitted_bytes(data, where)
+    _, submission = read_change(raw, known_regions=runtime.settings.known_regions, origin=origin)
+    return _queue(runtime, submission, json.dumps(submission.request), now or datetime.now(UTC))
+
+
+def _queue(runtime: Runtime, submission: Submission, text: str, now: datetime) -> SubmitResult:
+    """Admit ``submission`` against its build as the worker will; send ``text`` unless nothing would change."""
     loaded = runtime.store.get(submission.build_id)
     existing = loaded[0] if loaded else None
     admission = admit(existing, submission, now=now)
-    if admission.outcome in (Outcome.DUPLICATE, Outcome.CONFLICT):
+    if admission.outcome is Outcome.CONFLICT:
+        raise BuildConflict(submission.build_id, submission.resource_id, admission.reason)
+    if admission.outcome is Outcome.DUPLICATE:
         status = str(existing.status) if existing else QUEUED
         return SubmitResult(admission.outcome, submission.build_id, submission.resource_id, status, admission.reason)
-    runtime.store.put_queued(submission.build_id, submission.resource_id, at=utc_iso(now), origin=origin)
+    runtime.store.put_queued(submission.build_id, submission.resource_id, at=utc_iso(now), origin=submission.origin)
     send_message(runtime.queues.get_queue_client(runtime.settings.request_queue), text)
     return SubmitResult(admission.outcome, submission.build_id, submission.resource_id, QUEUED, admission.reason)
