@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
-import signal
 import subprocess
 import sys
-import time
 
 from core.builds.submissions import change_submission
 from core.entry.cli.outcomes import Exit
 from core.request.change import change_to_dict, parse_change
-from devstack.azurite import PROJECT_ROOT, free_port
-from tests.events.test_completion_events import http
-from tests.integration.conftest import App, example
+from devstack.azurite import PROJECT_ROOT
+from tests.integration.conftest import App, example, http, poll_until_ended
 
 DES = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/MyResourceGroup/providers/"
        "Microsoft.Compute/diskEncryptionSets/")
@@ -143,37 +140,14 @@ def test_a_change_from_the_cli_is_queued_at_once_like_any_submission(app: App, t
 def test_a_change_over_http_through_the_local_host_runs_to_its_end(app: App):
     """POST /api/builds/change-regions as function_app.py binds it, then the status URL polled to Succeeded."""
     _publish_west_only(app)
-    port = free_port()
-    worker = subprocess.Popen([sys.executable, "-m", "core", "worker", "--http-port", str(port)], env=app.env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                status, headers, body = http("POST", f"{base}/builds/change-regions", _change(**ADD_EAST))
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the worker's HTTP host did not start"
-                time.sleep(0.2)
+    with app.http_worker() as base:
+        status, headers, body = http("POST", f"{base}/builds/change-regions", _change(**ADD_EAST))
         assert status == 202, body
         location = headers["Location"]
         assert location == body["statusQueryGetUri"] == f"{base}/builds/{body['id']}"
-        seen = []
-        deadline = time.monotonic() + 90
-        while True:
-            status, headers, document = http("GET", location)
-            seen.append(document["status"])
-            if status == 200:
-                break
-            assert status == 202 and headers["Location"] == location
-            assert time.monotonic() < deadline, f"still {document['status']}"
-            time.sleep(0.3)
+        document, seen = poll_until_ended(location)
         assert document["status"] == "Succeeded", document.get("error")
         assert seen[0] in ("Queued", "Accepted", "Validating") and document["regions"]["eastus2"]["state"] == "Completed"
         invalid, _, problem = http("POST", f"{base}/builds/change-regions", _change(version="one"))
         assert invalid == 400 and {e["field"] for e in problem["errors"]} == {"version", "addRegions"}
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=30)
     assert list(_regions(app)) == ["West US", "East US 2"]
