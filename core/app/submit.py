@@ -49,17 +49,22 @@ class BuildConflict(RuntimeError):
         self.reason = reason
 
 
-def submit_build(runtime: Runtime, data: bytes, *, where: str, origin: str,
-                 now: datetime | None = None) -> SubmitResult:
-    """Queue the build request in ``data`` (the bytes of a file or an HTTP body; ``where`` names it in
-    problems) as written, unless it duplicates its build.
+@dataclass(frozen=True)
+class PreparedSubmission:
+    """A request read and parsed but not sent yet: the build it makes, and the message that asks for it."""
 
-    Raises RequestTooLarge, RequestInvalid (InputInvalid when it is not even JSON) listing every problem,
-    or BuildConflict."""
+    submission: Submission
+    text: str
+
+
+def prepare_build(data: bytes, *, where: str, origin: str, known_regions: frozenset[str]) -> PreparedSubmission:
+    """The build request in ``data`` (the bytes of a file or an HTTP body; ``where`` names it in problems), to
+    be sent as written. Offline: raises RequestTooLarge, or RequestInvalid (InputInvalid when it is not even
+    JSON) listing every problem."""
     raw = load_submitted_bytes(data, where)
-    request = parse_request(raw, known_regions=runtime.settings.known_regions)
-    submission = Submission(request.resource_id, request_to_dict(request), (), None, origin)
-    return _queue(runtime, submission, json.dumps(raw), now or datetime.now(UTC))
+    request = parse_request(raw, known_regions=known_regions)
+    return PreparedSubmission(Submission(request.resource_id, request_to_dict(request), (), None, origin),
+                              json.dumps(raw))
 
 
 def read_change(raw: object, *, known_regions: frozenset[str], origin: str) -> tuple[RegionChange, Submission]:
@@ -75,19 +80,17 @@ def read_change(raw: object, *, known_regions: frozenset[str], origin: str) -> t
     return parsed, submission
 
 
-def submit_change(runtime: Runtime, data: bytes, *, where: str, origin: str,
-                  now: datetime | None = None) -> SubmitResult:
-    """Queue the change of regions in ``data`` in its canonical form, unless the same change is its build.
-
-    Raises RequestTooLarge, RequestInvalid (InputInvalid when it is not even JSON) listing every problem,
-    or BuildConflict."""
-    raw = load_submitted_bytes(data, where)
-    _, submission = read_change(raw, known_regions=runtime.settings.known_regions, origin=origin)
-    return _queue(runtime, submission, json.dumps(submission.request), now or datetime.now(UTC))
+def prepare_change(data: bytes, *, where: str, origin: str, known_regions: frozenset[str]) -> PreparedSubmission:
+    """The change of regions in ``data``, to be sent in its canonical form. Offline: raises as
+    ``prepare_build``."""
+    _, submission = read_change(load_submitted_bytes(data, where), known_regions=known_regions, origin=origin)
+    return PreparedSubmission(submission, json.dumps(submission.request))
 
 
-def _queue(runtime: Runtime, submission: Submission, text: str, now: datetime) -> SubmitResult:
-    """Admit ``submission`` against its build as the worker will; send ``text`` unless nothing would change."""
+def queue_submission(runtime: Runtime, prepared: PreparedSubmission, *, now: datetime | None = None) -> SubmitResult:
+    """Put ``prepared`` on the request queue with its `Queued` row, unless admitting it (as the worker will)
+    would change nothing: a duplicate is returned, a conflict raised as BuildConflict."""
+    submission, now = prepared.submission, now or datetime.now(UTC)
     loaded = runtime.store.get(submission.build_id)
     existing = loaded[0] if loaded else None
     admission = admit(existing, submission, now=now)
@@ -97,5 +100,17 @@ def _queue(runtime: Runtime, submission: Submission, text: str, now: datetime) -
         status = str(existing.status) if existing else QUEUED
         return SubmitResult(admission.outcome, submission.build_id, submission.resource_id, status, admission.reason)
     runtime.store.put_queued(submission.build_id, submission.resource_id, at=utc_iso(now), origin=submission.origin)
-    send_message(runtime.queues.get_queue_client(runtime.settings.request_queue), text)
+    send_message(runtime.queues.get_queue_client(runtime.settings.request_queue), prepared.text)
     return SubmitResult(admission.outcome, submission.build_id, submission.resource_id, QUEUED, admission.reason)
+
+
+def submit_build(runtime: Runtime, data: bytes, *, where: str, origin: str) -> SubmitResult:
+    """Prepare the build request in ``data`` and queue it (``prepare_build``, ``queue_submission``)."""
+    return queue_submission(runtime, prepare_build(data, where=where, origin=origin,
+                                                   known_regions=runtime.settings.known_regions))
+
+
+def submit_change(runtime: Runtime, data: bytes, *, where: str, origin: str) -> SubmitResult:
+    """Prepare the change of regions in ``data`` and queue it (``prepare_change``, ``queue_submission``)."""
+    return queue_submission(runtime, prepare_change(data, where=where, origin=origin,
+                                                    known_regions=runtime.settings.known_regions))

@@ -19,7 +19,7 @@ from core.app.plan import check_build, plan_build
 from core.app.request_input import RequestTooLarge, read_request_file, read_request_source
 from core.app.runtime import Runtime
 from core.app.status import StatusDocument, get_status, is_terminal
-from core.app.submit import BuildConflict, SubmitResult, submit_build
+from core.app.submit import BuildConflict, PreparedSubmission, SubmitResult, prepare_build, queue_submission
 from core.builds.admission import Outcome
 from core.entry.cli.environment import known_regions, runtime, settings
 from core.entry.cli.outcomes import EXIT_INVALID, EXIT_OK, Exit, exit_for_status, report
@@ -48,13 +48,14 @@ def run_plan(args: argparse.Namespace) -> int:
     return EXIT_INVALID if errors else EXIT_OK
 
 
-def submitted(operation: Callable[..., SubmitResult], path: str) -> SubmitResult | int:
-    """Submit the request file ``path`` (``-``: stdin) with ``operation`` of core/app/submit.py; the exit code
-    instead when it is refused, every problem said on stderr."""
+def submitted(prepare: Callable[..., PreparedSubmission], path: str) -> SubmitResult | int:
+    """Prepare the request file ``path`` (``-``: stdin) with ``prepare`` of core/app/submit.py, offline (every
+    problem is said before storage is needed), then queue it; the exit code instead when it is refused."""
     where = path
     try:
         data, where = read_request_source(path)
-        return operation(runtime(), data, where=where, origin="cli")
+        prepared = prepare(data, where=where, origin="cli", known_regions=known_regions())
+        return queue_submission(runtime(), prepared)
     except RequestTooLarge as large:
         return report([Problem(where, str(large))])
     except RequestInvalid as invalid:
@@ -79,7 +80,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
     A duplicate of the build's request prints the ID and says so (exit 0, nothing queued); a different request
     for a version being built or published is refused (exit 7)."""
-    result = submitted(submit_build, args.request)
+    result = submitted(prepare_build, args.request)
     return result if isinstance(result, int) else print_submitted(result)
 
 

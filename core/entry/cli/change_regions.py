@@ -8,7 +8,7 @@ from typing import Any
 
 from core.app.plan import plan_change
 from core.app.request_input import read_request_file
-from core.app.submit import submit_change
+from core.app.submit import prepare_change
 from core.entry.cli.build_commands import print_submitted, submitted
 from core.entry.cli.environment import settings
 from core.entry.cli.outcomes import EXIT_OK, report
@@ -19,7 +19,7 @@ def run_change_regions(args: argparse.Namespace) -> int:
     """Check the change offline; ``--plan`` reads the version (read-only) and prints the PUT it would send,
     otherwise the change goes on the request queue (its build `Queued` at once) and its build ID is printed."""
     if not args.plan:
-        result = submitted(submit_change, args.change)
+        result = submitted(prepare_change, args.change)
         return result if isinstance(result, int) else print_submitted(result)
     try:
         planned = plan_change(read_request_file(args.change), settings())
