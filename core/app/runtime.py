@@ -28,12 +28,16 @@ from core.events.sinks import sinks_from_settings
 
 @dataclass
 class Runtime:
+    """What every operation of core/app works on: the settings, the queue clients, the build store and the
+    runner of build steps, built once per process."""
+
     settings: Settings
     queues: QueueServiceClient
     store: BuildStore
     runner: Runner
 
     def poison(self, queue_name: str, text: str) -> None:
+        """Move a message that cannot be processed to ``<queue_name>-poison`` (and count it)."""
         telemetry.record_poisoned(queue_name)
         poison = self.queues.get_queue_client(f"{queue_name}-poison")
         with contextlib.suppress(Exception):

@@ -8,7 +8,8 @@ with one ``configuration:`` line and exit 2.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from core.entry.cli.outcomes import EXIT_INVALID
 
@@ -16,19 +17,28 @@ if TYPE_CHECKING:
     from core.app.runtime import Runtime
     from core.azure.settings import Settings
 
+T = TypeVar("T")
+
 # A command line fails fast on unreachable storage (the SDK's default retries wait 77 s before giving up).
 CLI_STORAGE_OPTIONS = {"retry_total": 0, "connection_timeout": 10, "read_timeout": 30}
 
 
-def settings() -> Settings:
-    """The app's settings (AZURE_CLOUD, EXTRA_REGIONS, ARM_ENDPOINT, ...); a bad setting stops here."""
-    from core.azure.settings import Settings, SettingsError
+def _configured(make: Callable[[], T]) -> T:
+    """``make()``; a SettingsError ends the verb with one ``configuration:`` line and exit 2."""
+    from core.azure.settings import SettingsError
 
     try:
-        return Settings.from_env()
+        return make()
     except SettingsError as error:
         print(f"configuration: {error}", file=sys.stderr)
         raise SystemExit(EXIT_INVALID) from None
+
+
+def settings() -> Settings:
+    """The app's settings (AZURE_CLOUD, EXTRA_REGIONS, ARM_ENDPOINT, ...); a bad setting stops here."""
+    from core.azure.settings import Settings
+
+    return _configured(Settings.from_env)
 
 
 def known_regions() -> frozenset[str]:
@@ -39,10 +49,5 @@ def known_regions() -> frozenset[str]:
 def runtime() -> Runtime:
     """The app's runtime from the environment; imported late so that `plan` needs no storage settings."""
     from core.app.runtime import build_runtime
-    from core.azure.settings import SettingsError
 
-    try:
-        return build_runtime(storage_options=CLI_STORAGE_OPTIONS)
-    except SettingsError as error:
-        print(f"configuration: {error}", file=sys.stderr)
-        raise SystemExit(EXIT_INVALID) from None
+    return _configured(lambda: build_runtime(storage_options=CLI_STORAGE_OPTIONS))
