@@ -38,6 +38,16 @@ class SubmitResult:
     def queued(self) -> bool:
         return self.outcome in (Outcome.CREATED, Outcome.RESTARTED)
 
+    @property
+    def duplicate(self) -> bool:
+        """The same request is already its build: nothing was sent."""
+        return self.outcome is Outcome.DUPLICATE
+
+    @property
+    def restarted(self) -> bool:
+        """Queued as a new attempt of a build that ended without publishing."""
+        return self.outcome is Outcome.RESTARTED
+
 
 class BuildConflict(RuntimeError):
     """A different request for an image version being built or already published: nothing was queued."""

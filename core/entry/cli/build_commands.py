@@ -20,7 +20,6 @@ from core.app.request_input import RequestTooLarge, read_request_file, read_requ
 from core.app.runtime import Runtime
 from core.app.status import StatusDocument, get_status, is_terminal
 from core.app.submit import BuildConflict, PreparedSubmission, SubmitResult, prepare_build, queue_submission
-from core.builds.admission import Outcome
 from core.entry.cli.environment import known_regions, runtime, settings
 from core.entry.cli.outcomes import EXIT_INVALID, EXIT_OK, Exit, exit_for_status, report
 from core.request import Problem, RequestInvalid
@@ -68,9 +67,9 @@ def submitted(prepare: Callable[..., PreparedSubmission], path: str) -> SubmitRe
 def print_submitted(result: SubmitResult) -> int:
     """The build ID on stdout; on stderr, a duplicate (nothing queued) or a new attempt said."""
     print(result.build_id)
-    if result.outcome is Outcome.DUPLICATE:
+    if result.duplicate:
         print(f"duplicate: {result.reason}; nothing new was queued", file=sys.stderr)
-    elif result.outcome is Outcome.RESTARTED:
+    elif result.restarted:
         print(f"queued: a new attempt of build {result.build_id} ({result.reason})", file=sys.stderr)
     return EXIT_OK
 

@@ -30,7 +30,6 @@ from core.app.retry import NotRetryable
 from core.app.runtime import Runtime
 from core.app.status import get_status, is_terminal
 from core.app.submit import BuildConflict, SubmitResult
-from core.builds.admission import Outcome
 from core.entry.http.list_parameters import CONTINUATION_HEADER, encode_continuation, parse_list_query
 from core.entry.http.messages import ApiRequest, ApiResponse, json_response, not_found, problem
 from core.request import RequestInvalid
@@ -126,7 +125,7 @@ def _submitted(runtime: Runtime, request: ApiRequest, operation: Submit, noun: s
                        instance=_path(request), errors=errors)
     body = {"id": result.build_id, "resourceId": result.resource_id, "status": result.status,
             "outcome": str(result.outcome), "detail": result.reason}
-    if result.outcome is Outcome.DUPLICATE:
+    if result.duplicate:
         return json_response(200, {**body, **management_urls(request, result.build_id)})
     return _accepted(request, result.build_id, body)
 
