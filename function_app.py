@@ -38,6 +38,11 @@ def submit_build(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.handle_api(api.submit_build, req)
 
 
+@app.route(route="builds/change-regions", methods=["POST"])
+def change_regions(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_api(api.change_regions, req)
+
+
 @app.route(route="builds", methods=["GET"])
 def list_builds(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.handle_api(api.list_builds, req)

@@ -42,6 +42,7 @@ class Runtime:
     builds: BuildSubmissions
 
     def poison(self, queue_name: str, text: str) -> None:
+        """Move a message that cannot be processed to ``<queue_name>-poison`` (and count it)."""
         telemetry.record_poisoned(queue_name)
         poison = self.queues.get_queue_client(f"{queue_name}-poison")
         with contextlib.suppress(Exception):

@@ -6,12 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,8 +15,7 @@ from azure.core.exceptions import ResourceExistsError
 
 from core.app import runtime as app_runtime
 from core.events.outbox import CLAIM_SECONDS, Outbox, outbox_key
-from devstack.azurite import PROJECT_ROOT, free_port
-from tests.integration.conftest import App, example
+from tests.integration.conftest import App, example, http, poll_until_ended
 
 SEED = "seed-cli-managed-image.json"
 EVENTS = "image-build-events"
@@ -42,44 +36,14 @@ def events(app: App) -> list[dict[str, Any]]:
     return [json.loads(m.content) for m in queue.peek_messages(max_messages=32)]
 
 
-def http(method: str, url: str, body: object = None) -> tuple[int, dict[str, str], Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, dict(answer.headers.items()), json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers.items()), json.loads(error.read() or b"null")
-
-
 def test_submit_over_http_watch_over_http_and_receive_the_completion_event(events_app: App):
     app = events_app
-    port = free_port()
-    worker = subprocess.Popen([sys.executable, "-m", "core", "worker", "--http-port", str(port)], env=app.env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                status, headers, body = http("POST", f"{base}/builds", example(SEED))
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the worker's HTTP host did not start"
-                time.sleep(0.2)
+    with app.http_worker() as base:
+        status, headers, body = http("POST", f"{base}/builds", example(SEED))
         assert status == 202, body
         location = headers["Location"]
         assert location == body["statusQueryGetUri"] == f"{base}/builds/{body['id']}"
-        seen = []
-        deadline = time.monotonic() + 90
-        while True:
-            status, headers, document = http("GET", location)
-            seen.append(document["status"])
-            if status == 200:
-                break
-            assert status == 202 and headers["Location"] == location
-            assert time.monotonic() < deadline, f"still {document['status']}"
-            time.sleep(0.5)
+        document, seen = poll_until_ended(location)
         assert document["status"] == "Succeeded", document.get("error")
         assert seen[0] in ("Queued", "Accepted", "Validating") and "Replicating" in seen
         deadline = time.monotonic() + 20
@@ -88,9 +52,6 @@ def test_submit_over_http_watch_over_http_and_receive_the_completion_event(event
             time.sleep(0.3)
         again, _, _ = http("POST", f"{base}/builds/{body['id']}/terminate")
         assert again == 410
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=30)
     [event] = events(app)
     assert event["specversion"] == "1.0" and event["type"] == "CmkImageBuilder.ImageVersion.Succeeded"
     assert event["subject"] == body["resourceId"] and event["id"] == f"{body['id']}-1"

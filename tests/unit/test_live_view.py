@@ -6,8 +6,8 @@ import io
 import pytest
 from rich.console import Console
 
-from core.app.status import detail_text, format_status, shorten, step_words
 from core.entry.cli.live import plain_lines, render, watch
+from core.entry.cli.status_text import detail_text, format_status, shorten, step_words
 
 
 def document(status: str = "Replicating", **changes) -> dict:

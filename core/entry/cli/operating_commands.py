@@ -37,8 +37,10 @@ def run_worker(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     idle_check = None
     if args.until_idle:
-        store = runtime().store
-        idle_check = lambda: not store.in_flight()  # noqa: E731 - a delayed step message is not an empty queue
+        from core.app.listing import any_in_flight
+
+        rt = runtime()
+        idle_check = lambda: not any_in_flight(rt)  # noqa: E731 - a delayed step message is not an empty queue
     return serve(until_idle=args.until_idle, http_port=args.http_port, idle_check=idle_check)
 
 
@@ -65,27 +67,21 @@ def run_templates_check(args: argparse.Namespace) -> int:
 
 def run_audit(args: argparse.Namespace) -> int:
     """Audit the configured galleries now (or print the recorded findings): a table, or --json."""
-    import os
-
-    from core.audit.auditor import AuditConfig, auditor, format_findings
-    from core.azure.settings import SettingsError
+    from core.app.compliance_audit import NothingToAudit, recorded_findings, run_audit
+    from core.audit.auditor import format_findings
 
     rt = runtime()
     if args.recorded:
-        rows = auditor(rt).recorded(include_resolved=args.all)
+        rows = recorded_findings(rt, include_resolved=args.all)
         print(json.dumps(rows, indent=2) if args.json else format_findings(rows))
         return EXIT_OK
     try:
-        config = AuditConfig.from_env(rt.settings.env or os.environ, galleries=args.gallery or (),
-                                      subscriptions=args.subscription or ())
-    except SettingsError as error:
-        print(f"configuration: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    if config.empty:
+        report = run_audit(rt, galleries=args.gallery or (), subscriptions=args.subscription or (),
+                           record=not args.no_record)
+    except NothingToAudit:
         print("nothing to audit: set AUDIT_GALLERIES (gallery resource IDs) or AUDIT_SUBSCRIPTIONS, or pass "
               "--gallery / --subscription", file=sys.stderr)
         return EXIT_INVALID
-    report = auditor(rt, record=not args.no_record).run(config)
     document = report.to_dict()
     if args.json:
         print(json.dumps(document, indent=2))
