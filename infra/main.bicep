@@ -39,6 +39,9 @@ param verifyImages bool = false
 @description('Resource groups of the verification subnets, comma-separated <subscriptionId>/<resourceGroup> (with verifyImages).')
 param verificationSubnetGroups string = ''
 
+@description('Verification VM size per region and security type (VERIFICATION_VM_SIZES): <region|*>[/<securityType>]=<VM size>,... Empty: Standard_D2s_v5, and Standard_DC2as_v5 for confidential images.')
+param verificationVmSizes string = ''
+
 @description('Gallery resource IDs to audit, comma-separated (AUDIT_GALLERIES).')
 param auditGalleries string = ''
 
@@ -153,6 +156,7 @@ module functionApp 'app/function-app.bicep' = {
     auditGalleries: auditGalleries
     auditSubscriptions: join(auditSubscriptions, ',')
     auditSchedule: auditSchedule
+    verificationVmSizes: verificationVmSizes
   }
   dependsOn: [storageAccess]
 }

@@ -40,6 +40,8 @@ class ArmService:
     def _route(self, method: str, path: str, query: dict[str, str], body: object, now: float) -> Response:
         segments = [s for s in path.split("/") if s]
         lowered = [s.lower() for s in segments]
+        if lowered == ["subscriptions"]:
+            return self._get_only(method, lambda: resources_api.list_subscriptions(self.world))
         if len(segments) < 2 or lowered[0] != "subscriptions":
             raise ArmError(
                 404, "InvalidRequestUri", f"The request URI '{path}' is not a valid Azure Resource Manager URI."

@@ -63,8 +63,11 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", _SUB + r"/providers/Microsoft\.Compute/register", "Microsoft.Compute/register/action",
          REGISTRATION),
     # The verification VM (core/builds/verification.py): a NIC and a VM from the new version, deleted after.
+    # The VM PUT also reads its image version and every disk's (and a confidential OS disk's) encryption set.
     Rule("PUT", _COMPUTE + r"/virtualMachines/[^/]+", "Microsoft.Compute/virtualMachines/write", VERIFY,
-         linked=(("Microsoft.Network/networkInterfaces/join/action", VERIFY),)),
+         linked=(("Microsoft.Network/networkInterfaces/join/action", VERIFY),
+                 ("Microsoft.Compute/galleries/images/versions/read", BUILDER),
+                 ("Microsoft.Compute/diskEncryptionSets/read", BUILDER))),
     Rule("DELETE", _COMPUTE + r"/virtualMachines/[^/]+", "Microsoft.Compute/virtualMachines/delete", VERIFY),
     Rule("DELETE", _COMPUTE + r"/disks/[^/]+", "Microsoft.Compute/disks/delete", VERIFY),
     Rule("PUT", _RG + r"/providers/Microsoft\.Network/networkInterfaces/[^/]+", "Microsoft.Network/networkInterfaces/write",

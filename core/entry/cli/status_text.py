@@ -39,8 +39,10 @@ def format_status(document: StatusDocument, *, history_lines: int = 15) -> str:
         lines.extend(format_regions(document["regions"]))
     if document.get("verification"):
         lines.append("Verification VM:")
-        lines.extend(f"  {name:<18} {info.get('result') or info.get('phase', '?')!s:<12} {info.get('reason', '')}"
-                     for name, info in sorted(document["verification"].items()))
+        for name, info in sorted(document["verification"].items()):
+            lines.append(f"  {name:<18} {info.get('result') or info.get('phase', '?')!s:<12} {info.get('reason', '')}")
+            lines.extend(f"    {'ok  ' if check.get('passed') else 'FAIL'} {check.get('check')}: {check.get('detail')}"
+                         for check in info.get("checks") or [])
     if document.get("problems"):
         lines.append(f"Problems ({len(document['problems'])}):")
         for problem in document["problems"]:
