@@ -1,4 +1,8 @@
-"""A build's status for people (`python -m core status ID`) and programs (`--json`, the HTTP API)."""
+"""A record's status for people (`python -m core status ID`) and programs (`--json`, the HTTP API).
+
+Every document names its workflow (`name`, as Durable's status does) and its record (`id`); a build's is
+rendered here, a snapshot intake's by `core.snapshots.status_view`.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,21 @@ from dataclasses import asdict
 from typing import Any
 
 from core.builds.state import BuildStatus
+from core.builds.workflow import BuildWorkflow
 from core.engine.store import RecordStore
+from core.snapshots.state import SnapshotState, SnapshotStatus
+from core.snapshots.status_view import is_snapshot_document, snapshot_document, snapshot_lines, snapshot_words
 
 QUEUED = "Queued"
-TERMINAL_STATUSES = tuple(str(status) for status in BuildStatus if status.terminal)
+TERMINAL_STATUSES = tuple(dict.fromkeys(str(status) for statuses in (BuildStatus, SnapshotStatus)
+                                        for status in statuses if status.terminal))
 
 
 def _queued_document(build_id: str, queued: dict[str, str]) -> dict[str, Any]:
     """A build submitted but not yet admitted by a worker: only what the submission said."""
     return {
-        "buildId": build_id, "resourceId": queued["ResourceId"], "status": QUEUED, "attempt": 1,
+        "name": BuildWorkflow.name, "id": build_id, "buildId": build_id, "resourceId": queued["ResourceId"],
+        "status": QUEUED, "attempt": 1,
         "origin": queued["Origin"], "createdAt": queued["SubmittedAt"], "updatedAt": queued["SubmittedAt"],
         "nextStepDueAt": None, "regions": {}, "verification": {}, "problems": [], "error": None, "registration": {},
         "history": [],
@@ -23,16 +32,20 @@ def _queued_document(build_id: str, queued: dict[str, str]) -> dict[str, Any]:
 
 
 def build_status(store: RecordStore, build_id: str, *, with_history: bool = True) -> dict[str, Any] | None:
-    """The public status document of a build, or None if there is no such build.
+    """The public status document of a record (a build, or a snapshot's intake), or None if there is none.
 
     A request on the request queue that no worker has admitted yet shows as `Queued` (also when it starts a
     new attempt of a build that ended), so that `status` right after `submit` finds the build."""
     loaded = store.get(build_id)
+    if loaded is not None and isinstance(loaded[0], SnapshotState):
+        return snapshot_document(store, loaded[0], with_history=with_history)
     queued = store.queued(build_id)
     if loaded is None:
         return _queued_document(build_id, queued) if queued else None
     state, _ = loaded
     document: dict[str, Any] = {
+        "name": BuildWorkflow.name,
+        "id": state.build_id,
         "buildId": state.build_id,
         "resourceId": state.resource_id,
         "status": str(state.status),
@@ -47,6 +60,8 @@ def build_status(store: RecordStore, build_id: str, *, with_history: bool = True
         "error": state.error,
         "registration": state.registration,
     }
+    if state.started_by:
+        document["startedBy"] = state.started_by
     if with_history:
         document["history"] = [asdict(entry) for entry in store.history(build_id)]
     if queued and state.status.terminal and queued["SubmittedAt"] > state.updated_at:
@@ -73,12 +88,27 @@ def format_regions(regions: dict[str, dict[str, Any]]) -> list[str]:
 
 def format_status(document: dict[str, Any], *, history_lines: int = 15) -> str:
     """A few readable lines: what, where it stands, each region, every problem, recent history."""
+    lines = snapshot_lines(document) if is_snapshot_document(document) else _build_lines(document)
+    history = document.get("history") or []
+    if history:
+        lines.append("History:")
+        for entry in history[-history_lines:]:
+            summary = detail_text(entry.get("detail") or {})
+            lines.append(f"  {entry['at']}  {entry['kind']:<28} {entry['status']:<12} {shorten(summary, DETAIL_WIDTH)}")
+    return "\n".join(lines)
+
+
+def _build_lines(document: dict[str, Any]) -> list[str]:
     lines = [
         f"Build {document['buildId']}  (attempt {document['attempt']}, from {document['origin']})",
         f"  image version  {document['resourceId']}",
         f"  status         {document['status']}",
+        f"  now            {step_words(document)}",
         f"  updated        {document['updatedAt']}",
     ]
+    if document.get("startedBy"):
+        starter = document["startedBy"]
+        lines.append(f"  started by     {starter.get('workflow')} {starter.get('id')}  ({starter.get('resourceId')})")
     if document.get("nextStepDueAt") and document["status"] not in TERMINAL_STATUSES:
         lines.append(f"  next step at   {document['nextStepDueAt']}")
     if document.get("regions"):
@@ -96,14 +126,7 @@ def format_status(document: dict[str, Any], *, history_lines: int = 15) -> str:
     if document.get("error"):
         error = document["error"]
         lines.append(f"Error: {error.get('code', '')}: {error.get('message', '')}")
-    history = document.get("history") or []
-    if history:
-        lines.append("History:")
-        for entry in history[-history_lines:]:
-            summary = detail_text(entry.get("detail") or {})
-            lines.append(f"  {entry['at']}  {entry['kind']:<28} {entry['status']:<12} {shorten(summary, DETAIL_WIDTH)}")
-    lines.insert(3, f"  now            {step_words(document)}")
-    return "\n".join(lines)
+    return lines
 
 
 DETAIL_WIDTH = 160
@@ -146,7 +169,9 @@ _STEP_WORDS = {
 
 
 def step_words(document: dict[str, Any]) -> str:
-    """What the build is doing or how it ended, in words (never an internal event name)."""
+    """What the build (or snapshot intake) is doing or how it ended, in words (never an internal event name)."""
+    if is_snapshot_document(document):
+        return snapshot_words(document)
     status = document["status"]
     regions = document.get("regions") or {}
     if status in _STEP_WORDS:

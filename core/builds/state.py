@@ -103,6 +103,7 @@ class BuildState(StepFields):
     request: dict[str, Any] | None = None
     fingerprint: str | None = None
     origin: str = "queue"
+    started_by: dict[str, str] | None = None  # the record that submitted it ({workflow, id, resourceId}), if any
     attempt: int = 1
     polls: int = 0
     operation_url: str | None = None

@@ -16,7 +16,6 @@ from core.builds.submissions import UnprocessableMessage, derive_resource_id
 from core.engine.messages import StepMessage
 from core.entry.http import routes as api_builds
 from core.entry.http.messages import ApiRequest, ApiResponse
-from core.snapshots import intake as snapshot_builds
 from core.snapshots.eventgrid import event_to_dict
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,8 @@ def _build_id_of_step(text: str) -> str | None:
 
 
 def handle_step_message(msg: func.QueueMessage) -> None:
-    """An internal step message: run the build's next step (a span in the build's trace)."""
+    """An internal step message: run the next step of its record, a build or a snapshot's intake (a span in
+    the record's trace)."""
     text = msg.get_body().decode("utf-8", errors="replace")
     with telemetry.build_span("build.step", _build_id_of_step(text), **{"messaging.message.id": msg.id}):
         outcome = runtime().runner.handle_step_text(text)
@@ -106,16 +106,9 @@ def handle_request_schema(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def handle_snapshot_event(event: func.EventGridEvent) -> None:
-    """An Event Grid event (either schema): a new snapshot that a template matches becomes a build request."""
-    outcome = snapshot_builds.builder(runtime()).handle_event(event_to_dict(event))
-    log.debug("event %s: %s", event.id, outcome)
-
-
-def handle_snapshot_message(msg: func.QueueMessage) -> None:
-    """A `snapshot-events` message: look at a snapshot again (still provisioning, or a retry)."""
-    text = msg.get_body().decode("utf-8", errors="replace")
-    outcome = snapshot_builds.builder(runtime()).handle_work_text(text)
-    log.debug("snapshot message %s: %s", msg.id, outcome)
+    """An Event Grid event (either schema): a snapshot write makes its intake's record at once."""
+    record = runtime().snapshots.handle_event(event_to_dict(event))
+    log.debug("event %s: %s", event.id, f"record {record.record_id} {record.status}" if record else "no record")
 
 
 def handle_audit_timer(timer: func.TimerRequest) -> None:

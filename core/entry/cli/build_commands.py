@@ -6,13 +6,13 @@ import sys
 from typing import Any
 
 from core.app.request_input import InputInvalid, read_request_file
+from core.app.status import TERMINAL_STATUSES
 from core.entry.cli.environment import known_regions, runtime
 from core.entry.cli.outcomes import EXIT_INVALID, EXIT_OK, Exit, exit_for_status, report
 from core.request import RequestInvalid, parse_request
 from core.request.encryption import to_body
 
 EXIT_NOT_FOUND = Exit.NOT_FOUND
-TERMINAL_STATUSES = ("Succeeded", "Failed", "Rejected", "Cancelled")
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -98,7 +98,7 @@ def run_status(args: argparse.Namespace) -> int:
     if args.watch and not args.json and document["status"] not in TERMINAL_STATUSES:
         from core.entry.cli.live import watch
 
-        items = watch(lambda: [(f"Build {document['buildId']}", _document(rt, args.build))], interval=args.interval,
+        items = watch(lambda: [(f"Build {document['id']}", _document(rt, args.build))], interval=args.interval,
                       stop=lambda items: not items[0][1] or items[0][1]["status"] in TERMINAL_STATUSES)
         document = items[0][1] or document
     while True:
@@ -128,14 +128,14 @@ def run_cancel(args: argparse.Namespace) -> int:
         print(f"nothing to cancel: build {build_id} already ended {loaded[0].status}", file=sys.stderr)
         return Exit.REFUSED
     state = rt.runner.cancel(build_id, args.reason)
-    print(f"{state.build_id}: {state.status}" + (f" ({state.error['message']})" if state.error else ""))
+    print(f"{state.record_id}: {state.status}" + (f" ({state.error['message']})" if state.error else ""))
     return EXIT_OK
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """The most recently updated builds, one line each."""
+    """The most recently updated records (builds, snapshot intakes), one line each."""
     rt = runtime()
     states = rt.store.in_flight() if args.in_flight else rt.store.recent(args.limit)
     for state in states:
-        print(f"{state.build_id}  {state.status!s:<12} {state.updated_at}  {state.resource_id}")
+        print(f"{state.record_id}  {state.status!s:<12} {state.updated_at}  {state.resource_id}")
     return EXIT_OK

@@ -120,7 +120,7 @@ def list_builds(runtime: Any, request: ApiRequest) -> ApiResponse:
                        instance=_path(request), errors=problems)
     table_query, parameters = query.table_filter()
     states, token = runtime.store.page(table_query, parameters, top=query.top, continuation=query.continuation)
-    documents = [build_status(runtime.store, state.build_id, with_history=False)
+    documents = [build_status(runtime.store, state.record_id, with_history=False)
                  for state in sorted(states, key=lambda s: s.updated_at, reverse=True) if query.matches(state)]
     headers = {}
     encoded = encode_continuation(token)
@@ -139,7 +139,7 @@ def get_build(runtime: Any, request: ApiRequest) -> ApiResponse:
         return not_found(reference, _path(request))
     if document["status"] in TERMINAL_STATUSES:
         return json_response(200, document)
-    location = management_urls(request, document["buildId"])["statusQueryGetUri"]
+    location = management_urls(request, document["id"])["statusQueryGetUri"]
     return json_response(202, document, {"Location": location, "Retry-After": RETRY_AFTER_SECONDS})
 
 
@@ -162,7 +162,7 @@ def terminate_build(runtime: Any, request: ApiRequest) -> ApiResponse:
     state = _admitted(runtime, request)
     if isinstance(state, ApiResponse):
         return state
-    build_id = state.build_id
+    build_id = state.record_id
     if state.status.terminal:
         return problem(410, "build-ended", "The build has already ended",
                        f"build {build_id} is {state.status}: there is nothing to cancel", instance=_path(request),
@@ -179,7 +179,7 @@ def retry_build(runtime: Any, request: ApiRequest) -> ApiResponse:
     state = _admitted(runtime, request)
     if isinstance(state, ApiResponse):
         return state
-    build_id = state.build_id
+    build_id = state.record_id
     if state.status is not BuildStatus.FAILED or state.request is None:
         fix = {BuildStatus.REJECTED: "fix the request and submit it again",
                BuildStatus.CANCELLED: "submit the request again"}.get(state.status, "only a Failed build is retried")
