@@ -34,8 +34,9 @@ class SnapshotIntake:
 
     def handle_event(self, event: Mapping[str, Any]) -> SnapshotState | None:
         """One Event Grid event (either schema): the snapshot's record as written, None for an event ignored
-        or refused. Invalid templates raise TemplatesInvalid (each problem logged) before anything is written,
-        so Event Grid delivers the event again once they are fixed; storage errors propagate likewise."""
+        or refused. Invalid templates raise TemplatesInvalid (each problem logged) before the event is even
+        classified, so Event Grid delivers it again once they are fixed; storage errors propagate likewise."""
+        self.workflow.templates()  # cached: only the first invocation (or one after a fix) reads the files
         result = classify(event, self.workflow.snapshot_settings.allowlist)
         if isinstance(result, Ignored):
             log.debug("event %s ignored: %s", result.event_id, result.reason)
@@ -49,7 +50,6 @@ class SnapshotIntake:
         if isinstance(result, Refused):
             log.warning("event %s refused: %s", result.event_id, result.reason)
             return None
-        self.workflow.templates()
         snapshot = result
         written = self.runner.apply(record_id_for(snapshot.snapshot_id),
                                     lambda existing, now: receive(existing, snapshot, now))
