@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -113,3 +114,17 @@ def put_snapshot(stack: LocalStack, name: str, *, tags: dict[str, str] | None = 
             return body
         time.sleep(0.1)
     return client.snapshots.get(resource_group, name).as_dict()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def os_snapshot(stack: LocalStack, *, tags: dict[str, str] | None = None, wait: bool = True, **kwargs: Any) -> str:
+    """An OS snapshot for the seed template, with its data disk at LUN 0 (the template encrypts LUN 0)."""
+    data = unique("dd")
+    put_snapshot(stack, data, os_type=None, wait=False)  # ready no later than the OS snapshot below
+    name = unique("os")
+    put_snapshot(stack, name, tags={"imageBuilder.template": "seed-linux", "imageBuilder.dataDisk.0": data,
+                                    **(tags or {})}, wait=wait, **kwargs)
+    return name

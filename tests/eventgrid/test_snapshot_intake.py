@@ -24,7 +24,7 @@ from core.snapshots.reservations import table_key
 from core.snapshots.state import SnapshotState, SnapshotStatus, record_id_for
 from core.snapshots.templates import TemplatesInvalid
 from simulator import Fault
-from tests.eventgrid.conftest import put_snapshot, run_steps
+from tests.eventgrid.conftest import os_snapshot, put_snapshot, run_steps, unique
 from tests.eventgrid.samples import snapshot_event, snapshot_id
 
 pytestmark = pytest.mark.integration
@@ -48,20 +48,6 @@ def builds(env: dict[str, str]) -> list[BuildState]:
 
 def history(env: dict[str, str], record_id: str) -> list[str]:
     return [entry.kind for entry in runtime(env).store.history(record_id)]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def os_snapshot(stack, *, tags: dict[str, str] | None = None, wait: bool = True, **kwargs) -> str:
-    """An OS snapshot for the seed template, with its data disk at LUN 0."""
-    data = unique("dd")
-    put_snapshot(stack, data, os_type=None, wait=False)  # ready no later than the OS snapshot below
-    name = unique("os")
-    put_snapshot(stack, name, tags={"imageBuilder.template": "seed-linux", "imageBuilder.dataDisk.0": data,
-                                    **(tags or {})}, wait=wait, **kwargs)
-    return name
 
 
 def test_a_new_snapshot_becomes_one_build_with_the_templates_encryption_linked_both_ways(stack, env):
