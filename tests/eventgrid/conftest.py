@@ -28,7 +28,7 @@ from core.snapshots.state import SnapshotState
 from core.snapshots.templates import DEFAULT_DIR
 from devstack.stack import LocalStack
 from tests.eventgrid.samples import SUBSCRIPTION, TOPIC
-from tests.integration.conftest import FAST
+from tests.integration.conftest import FAST, app  # noqa: F401 - the fixture (test_intake_budget.py)
 
 SNAPSHOT_SECONDS = 1.0
 
