@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from core.azure import resource_ids
 from core.builds.admission import build_id_for
-from core.engine.record import StepFields
+from core.engine.record import StepFields, state_from_dict, state_to_dict
 
 SCHEMA_VERSION = 1
 # The workflow's name: the records table's `Workflow` column and the status document's `name`.
@@ -71,10 +71,6 @@ class InvalidTransition(ValueError):
 def check_transition(record_id: str, from_status: SnapshotStatus, to_status: SnapshotStatus) -> None:
     if from_status != to_status and to_status not in TRANSITIONS[from_status]:
         raise InvalidTransition(record_id, from_status, to_status)
-
-
-class UnknownSchemaVersion(ValueError):
-    """Stored state written by a newer version of this app; refuse rather than misread it."""
 
 
 def record_id_for(snapshot_id: str) -> str:
@@ -152,21 +148,10 @@ class SnapshotState(StepFields):
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON primitives, for `json.dumps`: nested values are this state's own (not copies)."""
-        data = {f.name: getattr(self, f.name) for f in _FIELDS}
-        data["status"] = str(self.status)
-        return data
+        return state_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SnapshotState:
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise UnknownSchemaVersion(
-                f"snapshot record {data.get('record_id')} has state schema {version}; this app reads {SCHEMA_VERSION}"
-            )
-        values = {k: v for k, v in data.items() if k in _NAMES}
-        values["status"] = SnapshotStatus(values["status"])
-        return cls(**values)
-
-
-_FIELDS = dataclasses.fields(SnapshotState)
-_NAMES = frozenset(f.name for f in _FIELDS)
+        """The state `to_dict` wrote; UnknownSchemaVersion for one written by a newer version of this app."""
+        return state_from_dict(cls, data, status_type=SnapshotStatus, schema_version=SCHEMA_VERSION,
+                               what=f"snapshot record {data.get('record_id')}")

@@ -11,7 +11,7 @@ import pytest
 from core.azure.arm import ArmFailure
 from core.azure.settings import Settings
 from core.base.timestamps import utc_iso
-from core.engine.record import Decision
+from core.engine.record import Decision, UnknownSchemaVersion
 from core.snapshots import costs
 from core.snapshots.decide import UnexpectedEvent, cancel, decide, poisoned, receive, refuse
 from core.snapshots.eventgrid import SnapshotWritten, TopicAllowlist, Unusable
@@ -28,7 +28,6 @@ from core.snapshots.state import (
     InvalidTransition,
     SnapshotState,
     SnapshotStatus,
-    UnknownSchemaVersion,
     check_transition,
     event_record_id,
     record_id_for,
