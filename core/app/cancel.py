@@ -32,8 +32,8 @@ def cancel_build(runtime: Runtime, reference: str, reason: str) -> CancelResult:
     there. Raises BuildNotFound, BuildNotAdmitted (still on the request queue) or BuildEnded."""
     state = admitted_build(runtime, reference)
     if state.status.terminal:
-        raise BuildEnded(state.build_id, str(state.status))
-    cancelled = runtime.runner.cancel(state.build_id, reason)
+        raise BuildEnded(state.record_id, str(state.status))
+    cancelled = runtime.runner.cancel(state.record_id, reason)
     if cancelled is None:
         raise BuildNotFound(reference)
-    return CancelResult(cancelled.build_id, str(cancelled.status), (cancelled.error or {}).get("message", ""))
+    return CancelResult(cancelled.record_id, str(cancelled.status), (cancelled.error or {}).get("message", ""))

@@ -9,6 +9,7 @@ from core.app.runtime import Runtime
 from core.app.status import StatusDocument, build_status
 from core.builds.state import BuildState, BuildStatus
 from core.engine.store import STATE_ROW
+from core.snapshots.state import SnapshotStatus
 
 DEFAULT_TOP = 100
 
@@ -17,7 +18,7 @@ DEFAULT_TOP = 100
 class ListQuery:
     """Which builds a page holds; ``continuation`` is where the previous page ended (None: from the start)."""
 
-    statuses: tuple[BuildStatus, ...] = ()
+    statuses: tuple[BuildStatus | SnapshotStatus, ...] = ()
     created_from: str | None = None
     created_to: str | None = None
     image: str | None = None
@@ -70,7 +71,7 @@ def list_builds(runtime: Runtime, query: ListQuery) -> BuildPage:
     have a next one: the time and image filters apply after the Table query)."""
     table_query, parameters = query.table_filter()
     states, token = runtime.store.page(table_query, parameters, top=query.top, continuation=query.continuation)
-    documents = [build_status(runtime, state.build_id, with_history=False)
+    documents = [build_status(runtime, state.record_id, with_history=False)
                  for state in sorted(states, key=lambda s: s.updated_at, reverse=True) if query.matches(state)]
     return BuildPage([document for document in documents if document], token)
 
@@ -78,7 +79,7 @@ def list_builds(runtime: Runtime, query: ListQuery) -> BuildPage:
 def recent_builds(runtime: Runtime, *, limit: int, in_flight: bool = False) -> list[BuildLine]:
     """The most recently updated builds (``limit`` of them), or every build that has not ended."""
     states = runtime.store.in_flight() if in_flight else runtime.store.recent(limit)
-    return [BuildLine(state.build_id, str(state.status), state.updated_at, state.resource_id) for state in states]
+    return [BuildLine(state.record_id, str(state.status), state.updated_at, state.resource_id) for state in states]
 
 
 def any_in_flight(runtime: Runtime) -> bool:

@@ -1,5 +1,5 @@
 """What the queue and timer triggers hand over: a build request to admit, a build step to run, the re-drive
-of overdue steps, a snapshot event to look at. Each runs in the build's trace where it has one."""
+of overdue steps, a snapshot event to record. Each runs in the record's trace where it has one."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from core.base import telemetry
 from core.builds.admission import Admission, build_id_for
 from core.builds.submissions import UnprocessableMessage, derive_resource_id
 from core.engine.messages import StepMessage
-from core.snapshots import intake
+from core.engine.record import Record
 
 
 class MessagePoisoned(Exception):
@@ -85,11 +85,7 @@ def handle_poisoned_step(runtime: Runtime, body: bytes) -> str:
     return runtime.runner.handle_poisoned_step(body.decode("utf-8", errors="replace"))
 
 
-def handle_snapshot_event(runtime: Runtime, event: Mapping[str, Any]) -> intake.Outcome:
-    """An Event Grid event (either schema): a new snapshot that a template matches becomes a build request."""
-    return intake.builder(runtime).handle_event(event)
-
-
-def handle_snapshot_message(runtime: Runtime, body: bytes) -> intake.Outcome:
-    """A `snapshot-events` message: look at a snapshot again (still provisioning, or a retry)."""
-    return intake.builder(runtime).handle_work_text(body.decode("utf-8", errors="replace"))
+def handle_snapshot_event(runtime: Runtime, event: Mapping[str, Any]) -> Record | None:
+    """An Event Grid event (either schema): a snapshot write makes its intake's record at once (None: an event
+    that is not a snapshot write of an allowed topic)."""
+    return runtime.snapshots.handle_event(event)

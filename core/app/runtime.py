@@ -27,6 +27,11 @@ from core.engine.runner import Runner
 from core.engine.store import RecordStore
 from core.events.outbox import Outbox
 from core.events.sinks import sinks_from_settings
+from core.snapshots.intake import SnapshotIntake
+from core.snapshots.reservations import VersionReservations
+from core.snapshots.snapshot_settings import SnapshotSettings
+from core.snapshots.state import SnapshotState
+from core.snapshots.workflow import SnapshotWorkflow
 
 
 @dataclass
@@ -40,6 +45,7 @@ class Runtime:
     runner: Runner
     build_workflow: BuildWorkflow
     builds: BuildSubmissions
+    snapshots: SnapshotIntake
 
     def poison(self, queue_name: str, text: str) -> None:
         """Move a message that cannot be processed to ``<queue_name>-poison`` (and count it)."""
@@ -59,7 +65,6 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
     """
     from core.audit.auditor import AuditConfig
     from core.policy.enforcement import PolicyConfigError, config_from_env
-    from core.snapshots.snapshot_settings import SnapshotSettings
 
     settings = Settings.from_env(env)
     SnapshotSettings.from_env(env)
@@ -73,7 +78,7 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
 
 def record_store(tables: TableServiceClient, table_name: str = "builds") -> RecordStore:
     """The store of every workflow's records (one table), knowing each workflow's state type."""
-    return RecordStore(tables, table_name, {BuildWorkflow.name: BuildState})
+    return RecordStore(tables, table_name, {BuildWorkflow.name: BuildState, SnapshotWorkflow.name: SnapshotState})
 
 
 def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[str, Any] | None = None) -> Runtime:
@@ -88,8 +93,11 @@ def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[st
     sinks = sinks_from_settings(settings, queues)
     outbox = Outbox(store.table, sinks) if sinks else None
     build_workflow = BuildWorkflow(settings, Registrar(tables, settings), outbox)
-    runner = Runner(settings, store, queues, [build_workflow], budget=budget)
-    return Runtime(settings, queues, store, runner, build_workflow, BuildSubmissions(runner, settings))
+    snapshot_workflow = SnapshotWorkflow(settings, SnapshotSettings.from_env(env), VersionReservations(tables))
+    runner = Runner(settings, store, queues, [build_workflow, snapshot_workflow], budget=budget)
+    builds = BuildSubmissions(runner, settings)
+    snapshot_workflow.connect(builds)
+    return Runtime(settings, queues, store, runner, build_workflow, builds, SnapshotIntake(runner, snapshot_workflow))
 
 
 _runtime: Runtime | None = None

@@ -1,4 +1,8 @@
-"""A build's status document: what `python -m core status`, `GET /api/builds/{id}` and the listing show."""
+"""A record's status for people (`python -m core status ID`) and programs (`--json`, the HTTP API).
+
+Every document names its workflow (`name`, as Durable's status does) and its record (`id`); a build's is
+rendered here, a snapshot intake's by `core.snapshots.status_view`.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,13 @@ from core.app.build_lookup import BuildNotFound
 from core.app.runtime import Runtime
 from core.builds.state import BuildStatus
 from core.builds.submissions import find_build_id
+from core.builds.workflow import BuildWorkflow
+from core.snapshots.state import SnapshotState, SnapshotStatus
+from core.snapshots.status_view import snapshot_document
 
 QUEUED = "Queued"
-TERMINAL_STATUSES = tuple(str(status) for status in BuildStatus if status.terminal)
+TERMINAL_STATUSES = tuple(dict.fromkeys(str(status) for statuses in (BuildStatus, SnapshotStatus)
+                                        for status in statuses if status.terminal))
 
 # The public JSON of a build (camelCase keys, as the HTTP API and `status --json` print it).
 StatusDocument = dict[str, Any]
@@ -25,7 +33,8 @@ def is_terminal(status: str) -> bool:
 def _queued_document(build_id: str, queued: dict[str, str]) -> StatusDocument:
     """A build submitted but not yet admitted by a worker: only what the submission said."""
     return {
-        "buildId": build_id, "resourceId": queued["ResourceId"], "status": QUEUED, "attempt": 1,
+        "name": BuildWorkflow.name, "id": build_id, "buildId": build_id, "resourceId": queued["ResourceId"],
+        "status": QUEUED, "attempt": 1,
         "origin": queued["Origin"], "createdAt": queued["SubmittedAt"], "updatedAt": queued["SubmittedAt"],
         "nextStepDueAt": None, "regions": {}, "verification": {}, "problems": [], "error": None, "registration": {},
         "history": [],
@@ -39,11 +48,15 @@ def build_status(runtime: Runtime, build_id: str, *, with_history: bool = True) 
     new attempt of a build that ended), so that `status` right after `submit` finds the build."""
     store = runtime.store
     loaded = store.get(build_id)
+    if loaded is not None and isinstance(loaded[0], SnapshotState):
+        return snapshot_document(store, loaded[0], with_history=with_history)
     queued = store.queued(build_id)
     if loaded is None:
         return _queued_document(build_id, queued) if queued else None
     state, _ = loaded
     document: StatusDocument = {
+        "name": BuildWorkflow.name,
+        "id": state.build_id,
         "buildId": state.build_id,
         "resourceId": state.resource_id,
         "status": str(state.status),
@@ -58,6 +71,8 @@ def build_status(runtime: Runtime, build_id: str, *, with_history: bool = True) 
         "error": state.error,
         "registration": state.registration,
     }
+    if state.started_by:
+        document["startedBy"] = state.started_by
     if with_history:
         document["history"] = [asdict(entry) for entry in store.history(build_id)]
     if queued and state.status.terminal and queued["SubmittedAt"] > state.updated_at:

@@ -48,7 +48,8 @@ def configure(env: Mapping[str, str] | None = None) -> bool:
 
 
 class Traced(Protocol):
-    """What telemetry reads of a workflow's record; a build's `request`, `attempt` and `regions` when it has them."""
+    """What telemetry reads of a workflow's record; a build's `request`, `attempt` and `regions` when it has them.
+    A record whose class says `counts_as_build = False` is left out of the builds' metrics."""
 
     resource_id: str
     created_at: str
@@ -158,6 +159,8 @@ def record_write(before: Traced | None, after: Traced) -> None:
             seconds = _seconds(after.created_at, after.updated_at)
             if seconds is not None:
                 instruments["region"].record(seconds, {"cloud.region": name})
+    if not getattr(after, "counts_as_build", True):  # another workflow's record (a snapshot's intake)
+        return
     if after.status.terminal and (before is None or not before.status.terminal
                                   or getattr(before, "attempt", 1) != getattr(after, "attempt", 1)):
         outcome = {"outcome": str(after.status)}

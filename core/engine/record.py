@@ -8,6 +8,7 @@ schedules the next step message after `delay_seconds`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, Self, TypeVar
@@ -74,6 +75,32 @@ class Record(Protocol):
 
 
 R = TypeVar("R", bound=Record)
+S = TypeVar("S")
+
+
+class UnknownSchemaVersion(ValueError):
+    """Stored state written by a newer version of this app; refuse rather than misread it."""
+
+
+def state_to_dict(state: Any) -> dict[str, Any]:
+    """A state dataclass's fields as JSON primitives, for `json.dumps`: nested values are the state's own (not
+    copies); its `status` as the status's text."""
+    data = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
+    data["status"] = str(state.status)
+    return data
+
+
+def state_from_dict(state_type: type[S], data: dict[str, Any], *, status_type: type, schema_version: int,
+                    what: str) -> S:
+    """The state `state_to_dict` wrote (fields it does not know are dropped); UnknownSchemaVersion, naming `what`,
+    for a state written in another schema."""
+    version = data.get("schema_version", schema_version)
+    if version != schema_version:
+        raise UnknownSchemaVersion(f"{what} has state schema {version}; this app reads {schema_version}")
+    names = {f.name for f in dataclasses.fields(state_type)}  # type: ignore[arg-type]
+    values = {k: v for k, v in data.items() if k in names}
+    values["status"] = status_type(values["status"])
+    return state_type(**values)
 
 
 @dataclass(frozen=True)

@@ -70,15 +70,9 @@ def handle_request_schema(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def handle_snapshot_event(event: func.EventGridEvent) -> None:
-    """An Event Grid event (either schema): a new snapshot that a template matches becomes a build request."""
-    outcome = queue_work.handle_snapshot_event(runtime(), event_to_dict(event))
-    log.debug("event %s: %s", event.id, outcome)
-
-
-def handle_snapshot_message(msg: func.QueueMessage) -> None:
-    """A `snapshot-events` message: look at a snapshot again (still provisioning, or a retry)."""
-    outcome = queue_work.handle_snapshot_message(runtime(), msg.get_body())
-    log.debug("snapshot message %s: %s", msg.id, outcome)
+    """An Event Grid event (either schema): a snapshot write makes its intake's record at once."""
+    record = queue_work.handle_snapshot_event(runtime(), event_to_dict(event))
+    log.debug("event %s: %s", event.id, f"record {record.record_id} {record.status}" if record else "no record")
 
 
 def handle_audit_timer(timer: func.TimerRequest) -> None:

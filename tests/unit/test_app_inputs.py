@@ -65,8 +65,11 @@ def test_a_build_is_planned_offline():
 
 
 def test_the_end_states_are_one_list_that_every_door_reads():
-    """Derived from the build model; the CLI's exit codes give each end state its own code."""
-    assert set(TERMINAL_STATUSES) == {str(s) for s in BuildStatus if s.terminal}
+    """Derived from the workflows' models; the CLI's exit codes give each end state its own code."""
+    from core.snapshots.state import SnapshotStatus
+
+    assert set(TERMINAL_STATUSES) == {str(s) for statuses in (BuildStatus, SnapshotStatus) for s in statuses
+                                      if s.terminal}
     assert all(is_terminal(status) for status in TERMINAL_STATUSES) and not is_terminal("Queued")
     assert {exit_for_status(status) for status in TERMINAL_STATUSES} == \
         {Exit.OK, Exit.FAILED, Exit.REJECTED, Exit.CANCELLED}

@@ -108,7 +108,7 @@ def run_status(args: argparse.Namespace) -> int:
     if args.watch and not args.json and not is_terminal(document["status"]):
         from core.entry.cli.live import watch
 
-        items = watch(lambda: [(f"Build {document['buildId']}", _document(rt, args.build))], interval=args.interval,
+        items = watch(lambda: [(f"Build {document['id']}", _document(rt, args.build))], interval=args.interval,
                       stop=lambda items: not items[0][1] or is_terminal(items[0][1]["status"]))
         document = items[0][1] or document
     while True:

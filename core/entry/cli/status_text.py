@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.app.status import StatusDocument, is_terminal
+from core.snapshots.status_view import is_snapshot_document, snapshot_lines, snapshot_words
 
 
 def _bar(progress: Any, width: int = 20) -> str:
@@ -26,12 +27,27 @@ def format_regions(regions: dict[str, dict[str, Any]]) -> list[str]:
 
 def format_status(document: StatusDocument, *, history_lines: int = 15) -> str:
     """A few readable lines: what, where it stands, each region, every problem, recent history."""
+    lines = snapshot_lines(document) if is_snapshot_document(document) else _build_lines(document)
+    history = document.get("history") or []
+    if history:
+        lines.append("History:")
+        for entry in history[-history_lines:]:
+            summary = detail_text(entry.get("detail") or {})
+            lines.append(f"  {entry['at']}  {entry['kind']:<28} {entry['status']:<12} {shorten(summary, DETAIL_WIDTH)}")
+    return "\n".join(lines)
+
+
+def _build_lines(document: StatusDocument) -> list[str]:
     lines = [
         f"Build {document['buildId']}  (attempt {document['attempt']}, from {document['origin']})",
         f"  image version  {document['resourceId']}",
         f"  status         {document['status']}",
+        f"  now            {step_words(document)}",
         f"  updated        {document['updatedAt']}",
     ]
+    if document.get("startedBy"):
+        starter = document["startedBy"]
+        lines.append(f"  started by     {starter.get('workflow')} {starter.get('id')}  ({starter.get('resourceId')})")
     if document.get("nextStepDueAt") and not is_terminal(document["status"]):
         lines.append(f"  next step at   {document['nextStepDueAt']}")
     if document.get("regions"):
@@ -51,14 +67,7 @@ def format_status(document: StatusDocument, *, history_lines: int = 15) -> str:
     if document.get("error"):
         error = document["error"]
         lines.append(f"Error: {error.get('code', '')}: {error.get('message', '')}")
-    history = document.get("history") or []
-    if history:
-        lines.append("History:")
-        for entry in history[-history_lines:]:
-            summary = detail_text(entry.get("detail") or {})
-            lines.append(f"  {entry['at']}  {entry['kind']:<28} {entry['status']:<12} {shorten(summary, DETAIL_WIDTH)}")
-    lines.insert(3, f"  now            {step_words(document)}")
-    return "\n".join(lines)
+    return lines
 
 
 DETAIL_WIDTH = 160
@@ -101,7 +110,9 @@ _STEP_WORDS = {
 
 
 def step_words(document: StatusDocument) -> str:
-    """What the build is doing or how it ended, in words (never an internal event name)."""
+    """What the build (or snapshot intake) is doing or how it ended, in words (never an internal event name)."""
+    if is_snapshot_document(document):
+        return snapshot_words(document)
     status = document["status"]
     regions = document.get("regions") or {}
     if status in _STEP_WORDS:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from core.app.listing import ListQuery
 from core.base.timestamps import utc_iso
 from core.builds.state import BuildStatus
+from core.snapshots.state import SnapshotStatus
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
 MAX_TOP = 1000
@@ -51,12 +52,13 @@ def parse_list_query(params: Mapping[str, str], continuation: str | None) -> tup
             problems.append({"field": name, "message": f"unknown parameter; use {', '.join(KNOWN_PARAMETERS[:-1])}"})
     if params.get("runtimeStatus", "").strip():
         statuses = []
-        by_name = {status.value.lower(): status for status in BuildStatus}
+        known = list(dict.fromkeys((*BuildStatus, *SnapshotStatus)))  # a name both have is the build's
+        by_name = {status.value.lower(): status for status in reversed(known)}
         for part in params["runtimeStatus"].split(","):
             status = by_name.get(part.strip().lower())
             if status is None:
                 problems.append({"field": "runtimeStatus", "message": f"{part.strip()!r} is not a status; use "
-                                 f"{', '.join(s.value for s in BuildStatus)} (comma-separated)"})
+                                 f"{', '.join(known)} (comma-separated)"})
             else:
                 statuses.append(status)
         values["statuses"] = tuple(dict.fromkeys(statuses))

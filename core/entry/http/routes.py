@@ -162,7 +162,7 @@ def get_build(runtime: Runtime, request: ApiRequest) -> ApiResponse:
     document = get_status(runtime, request.route_params.get("id", ""), with_history=with_history)
     if is_terminal(document["status"]):
         return json_response(200, document)
-    location = management_urls(request, document["buildId"])["statusQueryGetUri"]
+    location = management_urls(request, document["id"])["statusQueryGetUri"]
     return json_response(202, document, {"Location": location, "Retry-After": RETRY_AFTER_SECONDS})
 
 
