@@ -268,8 +268,8 @@ def test_every_link_resolves(path: Path):
     for target in doc.links(text(path)):
         file, _, anchor = target.partition("#")
         resolved = (path.parent / file).resolve() if file else path
-        anchor_missing = bool(anchor) and resolved.suffix == ".md" and anchor not in doc.anchors(text(resolved))
-        if not resolved.exists() or anchor_missing:
+        exists = resolved.exists()
+        if not exists or (anchor and resolved.suffix == ".md" and anchor not in doc.anchors(text(resolved))):
             broken.append(target)
     assert broken == []
 
