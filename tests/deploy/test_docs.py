@@ -230,8 +230,8 @@ def test_every_request_field_is_in_the_field_tables():
 
 
 def test_every_translation_is_found():
-    assert [(e.name, t.name) for e, t in doc.translations()] == [("README.md", "README.zh-CN.md"),
-                                                                 ("deploy.md", "deploy.zh-CN.md")]
+    assert {(e.name, t.name) for e, t in doc.translations()} >= {("README.md", "README.zh-CN.md"),
+                                                                 ("deploy.md", "deploy.zh-CN.md")}
 
 
 @pytest.mark.parametrize(("english", "translated"), doc.translations(), ids=lambda p: p.name)
