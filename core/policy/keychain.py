@@ -1,0 +1,391 @@
+"""The key chain behind a disk encryption set, as facts and pure verdicts (no I/O).
+
+A DES names its Key Vault key in ``properties.activeKey`` (``keyUrl``, ``sourceVault.id``) and reaches it
+with its managed identity. What can break between the DES and the disks made from an image:
+
+- the key version: disabled, expired, not yet valid, without ``wrapKey``/``unwrapKey``, or of a type or
+  size the disk service does not take (RSA or RSA-HSM of 2048, 3072 or 4096 bits);
+- the identity's access: on a vault with ``enableRbacAuthorization`` only role assignments count (data
+  actions ``keys/read``, ``keys/wrap/action``, ``keys/unwrap/action``, wildcards understood,
+  ``notDataActions`` honoured); on any other vault only access policies count (keys: get, wrapKey,
+  unwrapKey);
+- the vault: a firewall that denies by default without letting trusted Azure services through
+  (``networkAcls.bypass`` AzureServices), and soft delete / purge protection (DES creation requires both).
+
+``KeyChain`` holds what was read from ARM's management plane for one DES (``core.policy.key_facts``
+gathers it); the functions below judge it. Everything here is pure: tests use literal dicts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+Json = dict[str, Any]
+
+# The data actions the disk service performs with the DES identity (what the built-in "Key Vault Crypto
+# Service Encryption User", e147488a-f6f5-4113-8e2d-b22465e65bf6, grants).
+NEEDED_DATA_ACTIONS = (
+    "Microsoft.KeyVault/vaults/keys/read",
+    "Microsoft.KeyVault/vaults/keys/wrap/action",
+    "Microsoft.KeyVault/vaults/keys/unwrap/action",
+)
+# The same, as vault access policy key permissions.
+NEEDED_KEY_PERMISSIONS = ("get", "wrapKey", "unwrapKey")
+NEEDED_KEY_OPS = ("wrapKey", "unwrapKey")
+KEY_TYPES = ("RSA", "RSA-HSM")
+KEY_SIZES = (2048, 3072, 4096)
+CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+DEFAULT_EXPIRY_HORIZON_DAYS = 30
+
+# The management-plane reads of the key chain, as the RBAC actions ARM checks for them.
+READ_VAULT = "Microsoft.KeyVault/vaults/read"
+READ_KEY_VERSION = "Microsoft.KeyVault/vaults/keys/versions/read"
+READ_ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments/read"
+READ_ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions/read"
+
+
+def _get(obj: object, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+# --- what the DES names ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """A key named by URL: ``https://<vault>.vault.azure.net/keys/<name>/<version>``."""
+
+    url: str
+    host: str
+    name: str
+    version: str | None
+
+    @property
+    def vault_name(self) -> str:
+        return self.host.split(".", 1)[0]
+
+    @property
+    def managed_hsm(self) -> bool:
+        """A Managed HSM key (``*.managedhsm.azure.net`` and the sovereign clouds' equivalents)."""
+        return ".managedhsm." in self.host
+
+
+_KEY_PATH = re.compile(r"^/keys/(?P<name>[^/]+)(?:/(?P<version>[^/]+))?/?$")
+
+
+def parse_key_url(url: object) -> KeyRef | None:
+    """The key a URL names, or None when it is not a Key Vault key URL."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    match = _KEY_PATH.match(parts.path)
+    if parts.scheme.lower() != "https" or not parts.hostname or match is None:
+        return None
+    return KeyRef(url.strip(), parts.hostname.lower(), match["name"], match["version"])
+
+
+def active_key(des: Json) -> KeyRef | None:
+    return parse_key_url(_get(des, "properties", "activeKey", "keyUrl"))
+
+
+def source_vault_id(des: Json) -> str | None:
+    value = _get(des, "properties", "activeKey", "sourceVault", "id")
+    return str(value) if value else None
+
+
+def federated_client_id(des: Json) -> str | None:
+    """A DES whose key is in another tenant names the multi-tenant application it reaches it with."""
+    value = _get(des, "properties", "federatedClientId")
+    return str(value) if value and str(value).lower() != "none" else None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A principal the DES reaches its key with: "system-assigned" or the user-assigned identity's ID."""
+
+    label: str
+    principal_id: str
+
+
+def identities(des: Json) -> list[Identity]:
+    """The DES's managed identities that have a principal ID, system-assigned first."""
+    found = []
+    principal = _get(des, "identity", "principalId")
+    if principal:
+        found.append(Identity("system-assigned identity", str(principal)))
+    for resource_id, user in (_get(des, "identity", "userAssignedIdentities") or {}).items():
+        if _get(user, "principalId"):
+            found.append(Identity(f"user-assigned identity '{resource_id.rstrip('/').rsplit('/', 1)[-1]}'",
+                                  str(user["principalId"])))
+    return found
+
+
+def key_version_id(vault_id: str, key: KeyRef) -> str:
+    """The ARM ID of the key version a DES uses (``.../vaults/<v>/keys/<k>/versions/<ver>``)."""
+    return f"{vault_id.rstrip('/')}/keys/{key.name}/versions/{key.version}"
+
+
+def key_id(vault_id: str, key: KeyRef) -> str:
+    return f"{vault_id.rstrip('/')}/keys/{key.name}"
+
+
+# --- what was read -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A read the app was refused (403): the RBAC action to grant and the scope to grant it at."""
+
+    what: str
+    action: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class KeyChain:
+    """What ARM showed of one DES's key chain.
+
+    ``vault`` / ``key_version``: the REST bodies, None when not read (see ``unread``, ``not_checked``) or
+    absent (``vault_found`` / ``key_found`` False). ``assignments``: per principal ID (lower case), the
+    role assignments that apply at the key's scope, read for RBAC vaults only (None: not read).
+    ``role_definitions``: by lower-case ID. ``not_checked``: what ARM cannot show, in words.
+    """
+
+    key: KeyRef | None = None
+    vault_id: str | None = None
+    vault: Json | None = None
+    vault_found: bool = True
+    key_version: Json | None = None
+    key_found: bool = True
+    assignments: dict[str, tuple[Json, ...]] | None = None
+    role_definitions: dict[str, Json] = field(default_factory=dict)
+    unread: tuple[Unread, ...] = ()
+    not_checked: tuple[str, ...] = ()
+
+    @property
+    def vault_name(self) -> str:
+        if self.vault_id:
+            return self.vault_id.rstrip("/").rsplit("/", 1)[-1]
+        return self.key.vault_name if self.key else "?"
+
+    @property
+    def key_label(self) -> str:
+        """"key 'cmk' (version 0123...) in vault 'kv1'"."""
+        if self.key is None:
+            return "its key"
+        version = f" (version {self.key.version})" if self.key.version else ""
+        return f"key '{self.key.name}'{version} in vault '{self.vault_name}'"
+
+
+# --- verdicts ------------------------------------------------------------------------------------------------
+
+
+def _epoch(value: object) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def key_attributes(version: Json) -> Json:
+    return _get(version, "properties", "attributes") or {}
+
+
+def key_enabled(version: Json) -> bool:
+    return key_attributes(version).get("enabled") is not False
+
+
+def key_expires(version: Json) -> datetime | None:
+    return _epoch(key_attributes(version).get("exp"))
+
+
+def key_not_before(version: Json) -> datetime | None:
+    return _epoch(key_attributes(version).get("nbf"))
+
+
+def expiry_state(version: Json, now: datetime, horizon_days: int) -> tuple[str, datetime] | None:
+    """("expired" | "expiring", exp) when the key has expired or expires within ``horizon_days``."""
+    expires = key_expires(version)
+    if expires is None:
+        return None
+    if expires <= now:
+        return "expired", expires
+    if expires <= now + timedelta(days=horizon_days):
+        return "expiring", expires
+    return None
+
+
+def missing_key_ops(version: Json) -> list[str]:
+    """wrapKey / unwrapKey when the key's permitted operations (``keyOps``) leave them out."""
+    ops = _get(version, "properties", "keyOps")
+    if not isinstance(ops, list):
+        return []  # not stated: every operation the key type allows
+    have = {str(op).lower() for op in ops}
+    return [op for op in NEEDED_KEY_OPS if op.lower() not in have]
+
+
+def unsupported_key(version: Json) -> str | None:
+    """Why the disk service cannot use the key's type or size, or None."""
+    properties = _get(version, "properties") or {}
+    kty, size = properties.get("kty"), properties.get("keySize")
+    if kty is not None and str(kty).upper() not in KEY_TYPES:
+        return f"its type is {kty}"
+    if isinstance(size, int) and not isinstance(size, bool) and size not in KEY_SIZES:
+        return f"its size is {size} bits"
+    return None
+
+
+def rbac_vault(vault: Json) -> bool:
+    return _get(vault, "properties", "enableRbacAuthorization") is True
+
+
+def firewall_blocks_trusted_services(vault: Json) -> bool:
+    """A firewall that denies by default and does not let trusted Microsoft services through."""
+    acls = _get(vault, "properties", "networkAcls") or {}
+    denies = str(acls.get("defaultAction") or "Allow").lower() == "deny"
+    return denies and "azureservices" not in str(acls.get("bypass") or "None").lower().replace(" ", "")
+
+
+def recovery_missing(vault: Json) -> list[str]:
+    """"soft delete" / "purge protection" when the vault lacks them."""
+    properties = _get(vault, "properties") or {}
+    missing = []
+    if properties.get("enableSoftDelete") is False:
+        missing.append("soft delete")
+    if properties.get("enablePurgeProtection") is not True:
+        missing.append("purge protection")
+    return missing
+
+
+def policy_permissions(vault: Json, principal_id: str) -> set[str]:
+    """The key permissions the vault's access policies give ``principal_id`` (lower case; policies add up)."""
+    granted: set[str] = set()
+    for policy in _get(vault, "properties", "accessPolicies") or []:
+        if str(_get(policy, "objectId") or "").lower() == principal_id.lower():
+            granted |= {str(p).lower() for p in _get(policy, "permissions", "keys") or []}
+    return granted
+
+
+def missing_policy_permissions(vault: Json, principal_id: str) -> list[str]:
+    granted = policy_permissions(vault, principal_id)
+    if "all" in granted:
+        return []
+    return [p for p in NEEDED_KEY_PERMISSIONS if p.lower() not in granted]
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """An RBAC action pattern (``*`` wildcards, case-insensitive) against one action."""
+    return fnmatch.fnmatchcase(action.lower(), pattern.lower().replace("[", "[[]"))
+
+
+def granted_data_actions(definition: Json, wanted: tuple[str, ...] = NEEDED_DATA_ACTIONS) -> set[str]:
+    """Which of ``wanted`` a role definition grants: per permission block, a matching ``dataActions``
+    entry and no matching ``notDataActions`` entry (blocks add up)."""
+    granted: set[str] = set()
+    for block in _get(definition, "properties", "permissions") or []:
+        allowed = [str(a) for a in _get(block, "dataActions") or []]
+        denied = [str(a) for a in _get(block, "notDataActions") or []]
+        for action in wanted:
+            if any(action_matches(p, action) for p in allowed) and not any(action_matches(p, action) for p in denied):
+                granted.add(action)
+    return granted
+
+
+def scope_covers(scope: str, resource_id: str) -> bool:
+    """Whether a role assignment at ``scope`` applies to ``resource_id`` (the same or an ancestor scope)."""
+    outer = [s for s in scope.lower().split("/") if s]
+    inner = [s for s in resource_id.lower().split("/") if s]
+    return not outer or inner[: len(outer)] == outer
+
+
+def role_grants(chain: KeyChain, principal_id: str) -> tuple[set[str], list[str]]:
+    """(data actions granted at the key's scope, role definitions that could not be read) for a principal."""
+    granted: set[str] = set()
+    unreadable: list[str] = []
+    scope = key_id(chain.vault_id, chain.key) if chain.vault_id and chain.key else chain.vault_id or ""
+    for assignment in (chain.assignments or {}).get(principal_id.lower(), ()):
+        assigned_at = str(_get(assignment, "properties", "scope") or "")
+        if assigned_at and scope and not scope_covers(assigned_at, scope):
+            continue
+        role = str(_get(assignment, "properties", "roleDefinitionId") or "")
+        definition = chain.role_definitions.get(role.lower())
+        if definition is None:
+            unreadable.append(role)
+            continue
+        granted |= granted_data_actions(definition)
+    return granted, unreadable
+
+
+@dataclass(frozen=True)
+class AccessVerdict:
+    """Whether one identity can use the key: ``missing`` names what it lacks (empty: it has access);
+    ``unknown`` says why it could not be told (then ``missing`` is empty)."""
+
+    identity: Identity
+    model: str  # "access policy" | "RBAC"
+    missing: tuple[str, ...] = ()
+    unknown: str | None = None
+
+
+def access(chain: KeyChain, identity: Identity) -> AccessVerdict:
+    """Judge one identity's access under the vault's permission model (RBAC or access policies)."""
+    if chain.vault is None:
+        return AccessVerdict(identity, "?", unknown="the vault was not read")
+    if not rbac_vault(chain.vault):
+        return AccessVerdict(identity, "access policy",
+                             tuple(missing_policy_permissions(chain.vault, identity.principal_id)))
+    if chain.assignments is None:
+        return AccessVerdict(identity, "RBAC", unknown="the role assignments were not read")
+    granted, unreadable = role_grants(chain, identity.principal_id)
+    missing = tuple(a for a in NEEDED_DATA_ACTIONS if a not in granted)
+    if missing and unreadable:
+        return AccessVerdict(identity, "RBAC", unknown=f"role definition(s) {', '.join(unreadable)} were not read")
+    return AccessVerdict(identity, "RBAC", missing)
+
+
+def verdict(chain: KeyChain, des: Json, now: datetime, horizon_days: int = DEFAULT_EXPIRY_HORIZON_DAYS) -> str:
+    """One line on the whole chain, for a person (``python -m core plan --check``): "healthy: ..." or the
+    first things wrong."""
+    problems: list[str] = []
+    if chain.key is None:
+        return "no active key"
+    if not chain.vault_found:
+        problems.append(f"vault '{chain.vault_name}' not found")
+    if not chain.key_found:
+        problems.append(f"{chain.key_label} not found")
+    if chain.key_version is not None:
+        if not key_enabled(chain.key_version):
+            problems.append("key disabled")
+        state = expiry_state(chain.key_version, now, horizon_days)
+        if state:
+            problems.append(f"key {state[0]} {state[1].date().isoformat()}")
+        not_before = key_not_before(chain.key_version)
+        if not_before is not None and not_before > now:
+            problems.append(f"key not valid before {not_before.date().isoformat()}")
+        if missing_key_ops(chain.key_version):
+            problems.append(f"key operations lack {', '.join(missing_key_ops(chain.key_version))}")
+        why = unsupported_key(chain.key_version)
+        if why:
+            problems.append(f"key unusable for disks ({why})")
+    if chain.vault is not None:
+        for identity in identities(des):
+            judged = access(chain, identity)
+            if judged.missing:
+                problems.append(f"{identity.label} lacks {', '.join(judged.missing)}")
+        if firewall_blocks_trusted_services(chain.vault):
+            problems.append("vault firewall blocks trusted services")
+        problems += [f"vault without {m}" for m in recovery_missing(chain.vault)]
+    unread = [f"not read: {u.what} (grant {u.action})" for u in chain.unread]
+    notes = [*problems, *unread, *(f"not checked: {n}" for n in chain.not_checked)]
+    return "; ".join(notes) if notes else f"healthy: {chain.key_label}"
