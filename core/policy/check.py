@@ -22,8 +22,8 @@ from core.policy.registry import RULES, Rule, Violation, rule
 from core.request import BuildRequest
 
 # Importing a rule module registers its rules; registration order is evaluation (and report) order:
-# what exists, the source, the request's own shape, then encryption.
-for _module in ("resource", "source", "request", "encryption"):
+# what exists, the source, the request's own shape, encryption, then the key chain behind each set.
+for _module in ("resource", "source", "request", "encryption", "keys"):
     importlib.import_module(f"core.policy.rules.{_module}")
 
 __all__ = ["RULES", "Finding", "Rule", "Severity", "Violation", "check_live", "default_config", "describe_rules",
