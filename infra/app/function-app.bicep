@@ -15,6 +15,7 @@ param eventGridTopicAllowlist string
 param auditGalleries string
 param auditSubscriptions string
 param auditSchedule string
+param keyExpiryWarningDays int = 30
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
@@ -80,6 +81,7 @@ var appSettings = [
   { name: 'AUDIT_SCHEDULE', value: auditSchedule }
   { name: 'AUDIT_GALLERIES', value: auditGalleries }
   { name: 'AUDIT_SUBSCRIPTIONS', value: auditSubscriptions }
+  { name: 'KEY_EXPIRY_WARNING_DAYS', value: string(keyExpiryWarningDays) }
 ]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
