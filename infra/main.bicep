@@ -141,6 +141,18 @@ module monitoring 'core/monitoring.bicep' = {
   }
 }
 
+module alerts 'core/alerts.bicep' = if (!empty(alertActionGroupId)) {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsId: monitoring.outputs.id
+    actionGroupId: alertActionGroupId
+    location: location
+    tags: tags
+    namePrefix: 'alert-cmk-${resourceToken}'
+  }
+}
+
 module storageAccess 'core/storage-access.bicep' = {
   name: 'storage-access'
   scope: rg
