@@ -196,3 +196,16 @@ def test_expiring_is_an_error_in_the_hardened_profile_and_the_horizon_is_a_fact(
 def test_sets_of_other_subscriptions_have_no_chain() -> None:
     """Only sets in the image's subscription are read; a chain is never looked up for another's."""
     assert keyed_facts().key_chain(des_id("westus", "os", sub="99999999-8888-7777-6666-555555555555")) is None
+
+
+def test_plan_verdicts_name_what_is_wrong_with_each_chain() -> None:
+    """One verdict per set the request names: the broken one says what, the others are healthy."""
+    expired = int((NOW - timedelta(days=1)).timestamp())
+    vault = vault_fact("westus", (PRINCIPAL,))
+    vault["properties"]["networkAcls"] = {"defaultAction": "Deny", "bypass": "None"}
+    gathered = with_chain(keyed_facts(), WEST_OS, vault=vault,
+                          key_version=key_version_fact("westus", "westus-os", exp=expired, enabled=False))
+    verdicts = policy.key_chain_verdicts(request(), gathered)
+    assert len(verdicts) == 6 and verdicts[0]["diskEncryptionSetId"] == WEST_OS
+    assert verdicts[0]["verdict"] == ("key disabled; key expired 2029-12-31; vault firewall blocks trusted services")
+    assert all(v["verdict"].startswith("healthy: ") for v in verdicts[1:])

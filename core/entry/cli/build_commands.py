@@ -25,9 +25,13 @@ def run_plan(args: argparse.Namespace) -> int:
     if not args.check:
         print(json.dumps(plan, indent=2))
         return EXIT_OK
-    findings = _check_live(request)
+    checked = _check_live(request)
+    findings = checked.findings
     plan["findings"] = [finding.to_dict() for finding in findings]
+    plan["keyChains"] = checked.key_chains
     print(json.dumps(plan, indent=2))
+    for chain in checked.key_chains:
+        print(f"key chain: {chain['diskEncryptionSetId'].rsplit('/', 1)[-1]}: {chain['verdict']}", file=sys.stderr)
     errors = 0
     for finding in findings:
         errors += finding.severity == "error"
@@ -35,15 +39,16 @@ def run_plan(args: argparse.Namespace) -> int:
     return EXIT_INVALID if errors else EXIT_OK
 
 
-def _check_live(request: Any) -> list[Any]:
-    """The pre-flight rules over facts read from ARM (reads only), with the configured policy."""
+def _check_live(request: Any) -> Any:
+    """The pre-flight rules over facts read from ARM (reads only), with the configured policy, and each
+    DES's key-chain verdict (a ``core.policy.LiveCheck``)."""
     from core.azure.arm import Arm
     from core.azure.settings import Settings, SettingsError
-    from core.policy.check import check_live
+    from core.policy.check import check_live_report
     from core.policy.enforcement import PolicyConfigError
 
     try:
-        return check_live(request, Arm(Settings.from_env(), request.subscription_id))
+        return check_live_report(request, Arm(Settings.from_env(), request.subscription_id))
     except (SettingsError, PolicyConfigError) as error:
         print(f"configuration: {error}", file=sys.stderr)
         raise SystemExit(EXIT_INVALID) from None
