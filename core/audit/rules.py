@@ -17,6 +17,7 @@ from typing import Any
 
 from core.azure import resource_ids
 from core.azure.regions import normalize_region
+from core.base.json_input import dig as _get
 from core.policy.facts import encrypted_disks
 from core.policy.keychain import DEFAULT_EXPIRY_HORIZON_DAYS, KeyChain
 
@@ -99,13 +100,6 @@ def audit_rule(code: str, severity: Severity) -> Callable[[Check], Check]:
 
 # --- views over a version ----------------------------------------------------------------------------------
 
-
-def _get(obj: object, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _region(name: object) -> str:

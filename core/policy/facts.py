@@ -33,6 +33,7 @@ from core.azure import resource_ids
 from core.azure.arm import Arm
 from core.azure.regions import normalize_region
 from core.azure.settings import read_int
+from core.base.json_input import dig as _get
 from core.policy.key_facts import read_key_chains
 from core.policy.keychain import DEFAULT_EXPIRY_HORIZON_DAYS, KeyChain
 from core.request import BuildRequest
@@ -204,13 +205,6 @@ def gather(arm: Arm, request: BuildRequest, *, kept_des: dict[str, Json] | None 
 
 # --- pure views over the facts -----------------------------------------------------------------------------
 
-
-def _get(obj: object, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _list(value: object) -> list[Any]:

@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.base.json_input import dig as _get
+
 Json = dict[str, Any]
 
 # The data actions the disk service performs with the DES identity (what the built-in "Key Vault Crypto
@@ -48,13 +50,6 @@ READ_KEY_VERSION = "Microsoft.KeyVault/vaults/keys/versions/read"
 READ_ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments/read"
 READ_ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions/read"
 
-
-def _get(obj: object, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 # --- what the DES names ------------------------------------------------------------------------------------
