@@ -12,8 +12,8 @@ encryption set in the versions' own subscriptions, and the key chain of each set
 gallery that cannot be read is reported and its findings stay as they were (not resolved for want of data).
 
 Key health (`core.audit.key_health`): each finding of a key-health code is also a log record (logger
-`core.audit.key_health`, attributes `key_health.code`, `image_version.id`, `cloud.region`), a count of the
-metric `audit.key_health`, and a CloudEvent `CmkImageBuilder.KeyHealth.<code>` sent to the completion-event
+`core.audit.key_health`, attributes `key_health.code`, `key_health.version`, `key_health.region`), a count
+of the metric `audit.key_health`, and a CloudEvent `CmkImageBuilder.KeyHealth.<code>` sent to the completion-event
 sinks (`COMPLETION_EVENTS_QUEUE` / `COMPLETION_EVENTS_TOPIC_ENDPOINT`), every audit run while it lasts.
 
 Table rows: PartitionKey = the version ID (lower case, '/' as '|'), RowKey = code|subject; a finding no
@@ -272,8 +272,8 @@ class Auditor:
             telemetry.record_key_health(finding.code, str(finding.severity), region)
             key_log.log(logging.ERROR if finding.severity is Severity.ERROR else logging.WARNING,
                         "key health: %s %s: %s", finding.code, short_version(finding.version_id), finding.message,
-                        extra={"key_health.code": finding.code, "image_version.id": finding.version_id,
-                               "cloud.region": region or ""})
+                        extra={"key_health.code": finding.code, "key_health.version": finding.version_id,
+                               "key_health.region": region or ""})
             for sink in self.sinks:
                 try:
                     sink.send(event)

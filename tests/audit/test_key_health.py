@@ -78,7 +78,7 @@ def test_log_records_an_alert_can_use(broken):
     report, _, records, _ = broken
     assert len(records) == len(report.key_health)
     assert {getattr(r, "key_health.code") for r in records} == {code for code, _ in SEEDED.values()}
-    assert all(getattr(r, "image_version.id").startswith(GALLERY) for r in records)
+    assert all(getattr(r, "key_health.version").startswith(GALLERY) for r in records)
 
 
 def test_each_vault_and_key_version_is_read_once_per_audit(broken):

@@ -25,6 +25,8 @@ DRIVERS = ("tests/integration/", "tests/eventgrid/", "tests/audit/", "tests/poli
 NOT_APP_BEHAVIOUR = {
     "tests/hardening/test_arm_guard.py::test_every_client_of_the_factory_has_the_guard":
         "lists providers and features only to see the endpoint guard on every client",
+    "tests/hardening/test_arm_guard.py::test_the_key_chain_clients_have_the_guard":
+        "lists role assignments at subscription scope only to see the endpoint guard on the key chain clients",
 }
 
 
