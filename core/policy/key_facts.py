@@ -9,6 +9,7 @@ Per DES (``core.policy.keychain`` judges what is read):
   assignments at the scope and above it; ``Microsoft.Authorization/roleAssignments/read``) and each role
   definition they name (``Microsoft.Authorization/roleDefinitions/read``).
 
+Only the parts the verdicts read are kept (``keychain.slim_*``: the build's record of its reads is bounded).
 Each vault, key version, assignment list and role definition is read once per build: ``Reads`` remembers
 every answer of this validation (404s and 403s too), and ``kept`` holds the bodies an earlier try of the
 same validation read (the build's DES cache, ``core.builds.des_cache``), keyed by lower-case ARM ID.
@@ -83,13 +84,14 @@ class Reads:
     def vault(self, vault_id: str) -> object:
         rid = resource_ids.parse_resource_id(vault_id)
         client = self.arm.for_subscription(rid.subscription).keyvault
-        return self._once(vault_id, lambda: client.vaults.get(rid.resource_group, rid.name).as_dict())
+        return self._once(vault_id, lambda: keychain.slim_vault(client.vaults.get(rid.resource_group,
+                                                                                   rid.name).as_dict()))
 
     def key_version(self, vault_id: str, key: keychain.KeyRef) -> object:
         rid = resource_ids.parse_resource_id(vault_id)
         client = self.arm.for_subscription(rid.subscription).keyvault
-        return self._once(keychain.key_version_id(vault_id, key), lambda: client.keys.get_version(
-            rid.resource_group, rid.name, key.name, str(key.version)).as_dict())
+        return self._once(keychain.key_version_id(vault_id, key), lambda: keychain.slim_key_version(
+            client.keys.get_version(rid.resource_group, rid.name, key.name, str(key.version)).as_dict()))
 
     def assignments(self, scope: str, principal_id: str) -> object:
         rid = resource_ids.parse_resource_id(scope)
@@ -98,13 +100,14 @@ class Reads:
         def read() -> Json:
             pages = client.role_assignments.list_for_scope(scope.lstrip("/"),
                                                            filter=f"principalId eq '{principal_id}'")
-            return _grouped_in_dict([item.serialize(keep_readonly=True) for item in pages])
+            return _grouped_in_dict([keychain.slim_assignment(item.serialize(keep_readonly=True)) for item in pages])
 
         return self._once(f"{scope}|roleAssignments|{principal_id}", read)
 
     def role_definition(self, role_id: str, subscription: str) -> object:
         client = self.arm.for_subscription(subscription).authorization
-        return self._once(role_id, lambda: client.role_definitions.get_by_id(role_id).serialize(keep_readonly=True))
+        return self._once(role_id, lambda: keychain.slim_role_definition(
+            client.role_definitions.get_by_id(role_id).serialize(keep_readonly=True)))
 
 
 def _vault_kind(vault_id: str) -> str | None:

@@ -136,6 +136,38 @@ def key_id(vault_id: str, key: KeyRef) -> str:
 # --- what was read -----------------------------------------------------------------------------------------
 
 
+def _pick(body: object, *keys: str) -> Json:
+    return {key: body[key] for key in keys if isinstance(body, dict) and body.get(key) is not None}
+
+
+def slim_vault(vault: Json) -> Json:
+    """The parts of a vault the verdicts read (a build keeps what it read in a Table row of bounded size,
+    keyed by the ARM ID, so the body leaves its ID out)."""
+    properties = vault.get("properties") or {}
+    policies = [{"objectId": _get(p, "objectId"), "permissions": {"keys": _get(p, "permissions", "keys") or []}}
+                for p in properties.get("accessPolicies") or []]
+    slim = _pick(properties, "enableSoftDelete", "enablePurgeProtection", "enableRbacAuthorization")
+    acls = _pick(properties.get("networkAcls"), "defaultAction", "bypass")
+    return {**_pick(vault, "location"),
+            "properties": {**slim, "accessPolicies": policies, **({"networkAcls": acls} if acls else {})}}
+
+
+def slim_key_version(version: Json) -> Json:
+    properties = version.get("properties") or {}
+    return {"properties": {**_pick(properties, "kty", "keySize", "keyOps"),
+                           "attributes": _pick(properties.get("attributes"), "enabled", "nbf", "exp")}}
+
+
+def slim_role_definition(definition: Json) -> Json:
+    blocks = [{"dataActions": _get(b, "dataActions") or [], "notDataActions": _get(b, "notDataActions") or []}
+              for b in _get(definition, "properties", "permissions") or []]
+    return {"properties": {"permissions": blocks}}
+
+
+def slim_assignment(assignment: Json) -> Json:
+    return {"properties": _pick(assignment.get("properties"), "scope", "roleDefinitionId", "principalId")}
+
+
 @dataclass(frozen=True)
 class Unread:
     """A read the app was refused (403): the RBAC action to grant and the scope to grant it at."""
