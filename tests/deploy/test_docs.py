@@ -12,7 +12,7 @@ ENGLISH = PROJECT_ROOT / "README.md"
 CHINESE = PROJECT_ROOT / "README.zh-CN.md"
 ROLE_ROWS = {"CMK Image Builder": "builderActions", "CMK Image Builder registration": "registrationActions",
              "CMK Image Builder audit": "auditActions", "CMK Image Builder verification": "verificationActions",
-             "CMK Image Builder network": "networkActions"}  # fmt: skip
+             "CMK Image Builder network": "networkActions", "CMK Image Builder key chain": "keyChainActions"}  # fmt: skip
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 SETTING = re.compile(r"\b(?:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|AzureWebJobsStorage(?:__\w+)?)\b")
 INLINE = re.compile(r"`([^`\n]+)`")
