@@ -14,7 +14,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from core.app.submit import read_change
 from core.azure.arm import Arm
 from core.azure.settings import Settings, SettingsError
-from core.policy.check import Finding, check_live
+from core.policy.check import LiveCheck, check_live_report
 from core.policy.enforcement import PolicyConfigError
 from core.request import BuildRequest, Problem, RequestInvalid, change, parse_request
 from core.request.encryption import to_body
@@ -44,12 +44,13 @@ def plan_build(raw: object, *, known_regions: frozenset[str]) -> BuildPlan:
     return BuildPlan(request, request.resource_id, to_body(request))
 
 
-def check_build(request: BuildRequest, settings: Settings) -> list[Finding]:
-    """The pre-flight rules over facts read from ARM (reads only), with the configured policy.
+def check_build(request: BuildRequest, settings: Settings) -> LiveCheck:
+    """The pre-flight rules over facts read from ARM (reads only), with the configured policy, and each disk
+    encryption set's key-chain verdict.
 
     Raises SettingsError for a policy setting that cannot be used."""
     try:
-        return check_live(request, Arm(settings, request.subscription_id))
+        return check_live_report(request, Arm(settings, request.subscription_id))
     except PolicyConfigError as error:
         raise SettingsError(str(error)) from None
 

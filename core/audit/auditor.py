@@ -6,9 +6,15 @@ Scope (app settings): `AUDIT_GALLERIES` (gallery resource IDs) and/or `AUDIT_SUB
 in each). Policy: `AUDIT_REQUIRE_CMK` (default true) and `AUDIT_EOL_WARNING_DAYS` (default 30).
 
 Reads per audit: one list of galleries per subscription, one list of definitions per gallery, one list of
-versions per definition, one GET (`$expand=ReplicationStatus`) per version, and one GET per distinct disk
-encryption set in the versions' own subscriptions. A gallery that cannot be read is reported and its
-findings stay as they were (not resolved for want of data).
+versions per definition, one GET (`$expand=ReplicationStatus`) per version, one GET per distinct disk
+encryption set in the versions' own subscriptions, and the key chain of each set found
+(`core.policy.key_facts`: each vault and key version once per audit, role reads on RBAC vaults only). A
+gallery that cannot be read is reported and its findings stay as they were (not resolved for want of data).
+
+Key health (`core.audit.key_health`): each finding of a key-health code is also a log record (logger
+`core.audit.key_health`, attributes `key_health.code`, `key_health.version`, `key_health.region`), a count
+of the metric `audit.key_health`, and a CloudEvent `CmkImageBuilder.KeyHealth.<code>` sent to the completion-event
+sinks (`COMPLETION_EVENTS_QUEUE` / `COMPLETION_EVENTS_TOPIC_ENDPOINT`), every audit run while it lasts.
 
 Table rows: PartitionKey = the version ID (lower case, '/' as '|'), RowKey = code|subject; a finding no
 longer seen in an audit that read its gallery gets `Status` resolved and `ResolvedAt`.
@@ -31,15 +37,21 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
+from core.audit.key_health import KEY_HEALTH_CODES, key_health_event
 from core.audit.rules import AuditFacts, AuditFinding, AuditPolicy, Severity, audit_version, referenced_des
 from core.azure import resource_ids
 from core.azure.arm import ARM_ERRORS, Arm, classify
 from core.azure.settings import Settings, SettingsError, read_int
 from core.azure.storage import table_service
+from core.base import telemetry
 from core.base.timestamps import utc_iso
-from core.policy.facts import read_disk_encryption_set
+from core.events.sinks import Sink, sinks_from_settings
+from core.policy.facts import key_horizon_days, read_disk_encryption_set
+from core.policy.key_facts import Reads, read_key_chain
+from core.policy.keychain import KeyChain
 
 log = logging.getLogger(__name__)
+key_log = logging.getLogger("core.audit.key_health")
 
 TABLE = "auditfindings"
 OPEN, RESOLVED = "open", "resolved"
@@ -93,7 +105,8 @@ class AuditConfig:
                            if not override else "--gallery", _gallery_id),
             subscriptions=_ids(given_subscriptions if override else env.get("AUDIT_SUBSCRIPTIONS"),
                                "AUDIT_SUBSCRIPTIONS" if not override else "--subscription", _subscription_id),
-            policy=AuditPolicy(require_customer_key=require in ("true", "1"), eol_warning_days=days),
+            policy=AuditPolicy(require_customer_key=require in ("true", "1"), eol_warning_days=days,
+                               key_horizon_days=key_horizon_days(env)),
         )
 
 
@@ -142,6 +155,11 @@ class AuditReport:
     new: int = 0
     resolved: list[dict[str, Any]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    events_sent: int = 0  # key-health CloudEvents handed to the sinks
+
+    @property
+    def key_health(self) -> list[AuditFinding]:
+        return [finding for finding in self.findings if finding.code in KEY_HEALTH_CODES]
 
     @property
     def noncompliant_versions(self) -> list[str]:
@@ -164,6 +182,7 @@ class AuditReport:
         return {"auditedAt": utc_iso(self.audited_at), "galleries": self.galleries, "versions": self.versions,
                 "noncompliantVersions": self.noncompliant_versions, "findings": findings,
                 "resolved": [_row_dict(row) for row in self.resolved], "unreadable": self.unreadable,
+                "keyHealthFindings": len(self.key_health), "keyHealthEventsSent": self.events_sent,
                 "summary": self.summary()}
 
 
@@ -177,11 +196,12 @@ class Auditor:
     """Reads ARM (through `arm_for`), evaluates, and records in the findings table (when ``tables`` is given)."""
 
     def __init__(self, settings: Settings, tables: TableServiceClient | None, arm_for: Callable[[str], Arm],
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), sinks: list[Sink] | None = None) -> None:
         self.settings = settings
         self.tables = tables
         self.arm_for = arm_for
         self.clock = clock
+        self.sinks = sinks or []
 
     # --- reading ---------------------------------------------------------------------------------------
     def _galleries(self, config: AuditConfig, unreadable: list[str]) -> list[str]:
@@ -225,6 +245,43 @@ class Auditor:
                                 _reason(error))
         return read
 
+    def _key_chains(self, des: dict[str, dict[str, Any] | None]) -> dict[str, KeyChain]:
+        """The key chain of each DES found, each vault and key version read once for the whole audit."""
+        chains: dict[str, KeyChain] = {}
+        reads: Reads | None = None
+        for key, body in des.items():
+            if body is None:
+                continue
+            if reads is None:
+                reads = Reads(self.arm_for(resource_ids.parse_resource_id(str(body["id"])).subscription), {})
+            try:
+                chains[key] = read_key_chain(reads, body)
+            except ARM_ERRORS as error:
+                log.warning("audit: cannot read the key chain of %s (%s); its key health is skipped", body["id"],
+                            _reason(error))
+        return chains
+
+    def _announce(self, findings: list[AuditFinding], now: datetime) -> int:
+        """Key-health findings as log records, metric counts and CloudEvents; how many events were sent."""
+        sent = 0
+        for finding in findings:
+            if finding.code not in KEY_HEALTH_CODES:
+                continue
+            event = key_health_event(finding, now)
+            region = event["data"]["region"]
+            telemetry.record_key_health(finding.code, str(finding.severity), region)
+            key_log.log(logging.ERROR if finding.severity is Severity.ERROR else logging.WARNING,
+                        "key health: %s %s: %s", finding.code, short_version(finding.version_id), finding.message,
+                        extra={"key_health.code": finding.code, "key_health.version": finding.version_id,
+                               "key_health.region": region or ""})
+            for sink in self.sinks:
+                try:
+                    sink.send(event)
+                    sent += 1
+                except Exception as error:  # one sink down must not stop the audit or the other sinks
+                    log.error("audit: key-health event %s not sent to %s: %s", event["id"], sink.name, error)
+        return sent
+
     # --- the audit ---------------------------------------------------------------------------------------
     def run(self, config: AuditConfig, *, record: bool = True) -> AuditReport:
         now = self.clock()
@@ -239,9 +296,11 @@ class Auditor:
             except ARM_ERRORS as error:
                 unreadable.append(f"{gallery_id}: {_reason(error)}")
         des = self._des(versions)
+        chains = self._key_chains(des)
         findings = [finding for version in versions
-                    for finding in audit_version(AuditFacts(version, des, now, config.policy))]
+                    for finding in audit_version(AuditFacts(version, des, now, config.policy, chains))]
         report = AuditReport(now, audited, [str(v["id"]) for v in versions], findings, unreadable=unreadable)
+        report.events_sent = self._announce(findings, now)
         if record and self.tables is not None:
             table = self._table()
             open_rows = list(table.query_entities("Status eq @status", parameters={"status": OPEN}))
@@ -292,7 +351,8 @@ def auditor(runtime: Any, *, record: bool = True) -> Auditor:
     """An auditor on the app's runtime (`core.app.runtime.Runtime`)."""
     env = runtime.settings.env or os.environ
     tables = table_service(env, runtime.settings.storage_connection) if record else None
-    return Auditor(runtime.settings, tables, runtime.runner.arm_for, runtime.runner.clock)
+    return Auditor(runtime.settings, tables, runtime.runner.arm_for, runtime.runner.clock,
+                   sinks=sinks_from_settings(runtime.settings, runtime.queues))
 
 
 def run_scheduled(runtime: Any, *, past_due: bool = False) -> AuditReport | None:

@@ -140,6 +140,8 @@ def _instruments() -> dict[str, Any]:
                                          description="build creation to the region's replication Completed"),
         "throttled": meter.create_counter("arm.throttled", description="ARM 429 responses seen"),
         "poisoned": meter.create_counter("messages.poisoned", description="messages moved to a poison queue"),
+        "key_health": meter.create_counter("audit.key_health", description="key-health findings of an audit run, "
+                                                                            "by code and severity"),
     }
     return _instruments_by_provider[id(provider)]
 
@@ -176,3 +178,8 @@ def record_throttled(step: str) -> None:
 
 def record_poisoned(queue: str) -> None:
     _instruments()["poisoned"].add(1, {"queue": queue})
+
+
+def record_key_health(code: str, severity: str, region: str | None) -> None:
+    """One key-health finding of an audit run (the key-health alert sums these)."""
+    _instruments()["key_health"].add(1, {"code": code, "severity": severity, "cloud.region": region or ""})

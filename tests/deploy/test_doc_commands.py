@@ -312,7 +312,7 @@ def test_the_readme_request_is_the_example_file():
 
 
 def test_the_queries_name_real_metrics_and_attributes():
-    telemetry = (PROJECT_ROOT / "core" / "base" / "telemetry.py").read_text()
+    telemetry = " ".join(path.read_text(encoding="utf-8") for path in (PROJECT_ROOT / "core").rglob("*.py"))
     queries = " ".join(doc.blocks(doc.read(PROJECT_ROOT / "docs" / "operations.md"), "kusto"))
     tables = " ".join(row[1] for row in doc.table_rows(doc.read(PROJECT_ROOT / "docs" / "operations.md"))
                       if len(row) == 3)  # fmt: skip

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from core.audit import key_health  # noqa: F401  (registers the key-health rules)
 from core.audit.rules import RULES as AUDIT_RULES
 from core.azure.settings import Settings
 from core.entry.cli.outcomes import Exit
@@ -31,7 +32,7 @@ DOCS = PROJECT_ROOT / "docs"
 README = PROJECT_ROOT / "README.md"
 ROLE_ROWS = {"CMK Image Builder": "builderActions", "CMK Image Builder registration": "registrationActions",
              "CMK Image Builder audit": "auditActions", "CMK Image Builder verification": "verificationActions",
-             "CMK Image Builder network": "networkActions"}  # fmt: skip
+             "CMK Image Builder network": "networkActions", "CMK Image Builder key chain": "keyChainActions"}  # fmt: skip
 # Read by devstack/localworker only (the local Functions host), documented with the settings.
 LOCAL_WORKER_SETTINGS = {"LOCAL_WORKER_MAX_POLLING_SECONDS", "LOCAL_WORKER_MESSAGE_LEASE_SECONDS",
                          "AzureFunctionsWebHost__hostid", "WEBSITE_TIME_ZONE"}  # fmt: skip
@@ -197,16 +198,28 @@ def test_the_exit_code_table_is_the_clis():
 # --- rules and fields ------------------------------------------------------------------------------------
 
 
+def resolved_profiles() -> dict[str, dict[str, str]]:
+    """Each shipped profile's level for every code (a profile with a `base` overrides its base's)."""
+    raw = {path.stem: json.loads(path.read_text()) for path in PROFILES_DIR.glob("*.json")}
+
+    def levels(name: str) -> dict[str, str]:
+        base = raw[name].get("base")
+        return {**(levels(base) if base else {}), **raw[name]["rules"]}
+
+    return {name: levels(name) for name in raw}
+
+
 def test_the_policy_rule_table_is_the_profiles():
-    profiles = {}
-    for path in PROFILES_DIR.glob("*.json"):
-        profiles[path.stem] = json.loads(path.read_text())
-    current = profiles["current"]["rules"]
-    preview = {**current, **profiles["preview-2020"]["rules"]}
-    rows = {first_code(row[0])[0]: (row[1], row[2]) for row in doc.table_rows(text(DOCS / "requests.md"))
-            if len(row) == 4 and row[0].startswith("`") and row[1] in ("error", "warning", "off")}  # fmt: skip
-    assert rows == {code: (current[code], preview[code]) for code in current}
-    assert set(profiles) == {"current", "preview-2020"}, "a new profile: add its column to docs/requests.md"
+    """One column per shipped profile (named in the header), one row per rule code, each level the profile's."""
+    rows = doc.table_rows(doc.section(text(DOCS / "requests.md"), "Checks before any write"))
+    header = next(row for row in rows if row[0] == "code")
+    columns = [first_code(cell)[0] for cell in header[1:-1]]
+    profiles = resolved_profiles()
+    assert sorted(columns) == sorted(profiles), "a profile was added or removed: give it its column"
+    documented = {first_code(row[0])[0]: dict(zip(columns, row[1:-1], strict=True)) for row in rows
+                  if row[0] != "code" and len(row) == len(header)}  # fmt: skip
+    expected = {code: {name: profiles[name][code] for name in columns} for code in profiles["current"]}
+    assert documented == expected
 
 
 def test_the_audit_table_is_the_audit_rules():

@@ -88,3 +88,17 @@ def test_the_storage_account_makes_exactly_the_queues_the_triggers_read():
     triggers = set(json.loads(done.stdout))
     assert set(bicep.string_list(bicep.INFRA / "core" / "storage.bicep", "queues")) == \
         {name for name in triggers if not name.endswith("-poison")}
+
+
+def test_alerts_as_code_watch_metrics_the_app_emits_and_only_with_an_action_group():
+    """Each alert rule's query reads a metric the app creates (core/base/telemetry.py) or its build traces; the
+    module is deployed only when alertActionGroupId is set; the key-health alert is among them."""
+    alerts = bicep.parse(bicep.INFRA / "core" / "alerts.bicep")["variables"]["alerts"]["value"]
+    telemetry = (PROJECT_ROOT / "core" / "base" / "telemetry.py").read_text(encoding="utf-8")
+    emitted = set(re.findall(r'create_(?:counter|histogram)\("([^"]+)"', telemetry))
+    for alert in alerts:
+        metrics = set(re.findall(r'name == "([^"]+)"', alert["query"]))
+        assert metrics <= emitted and (metrics or "build.id" in alert["query"]), alert["name"]
+    assert {"build-failed", "poison-message", "build-stuck", "arm-throttling", "key-health"} == {a["name"] for a in alerts}
+    condition = json.dumps(bicep.parse(bicep.INFRA / "main.bicep")["modules"]["alerts"]["config"]["condition"])
+    assert "alertActionGroupId" in condition and '"not"' in condition

@@ -65,7 +65,9 @@ def test_hundreds_of_snapshot_events_beside_builds_stay_inside_the_budgets_share
     ended = [runtime.store.get(record_id)[0] for record_id in records]
     assert all(isinstance(state, SnapshotState) for state in ended)
     statuses = [str(state.status) for state in ended]
-    assert statuses == [SnapshotStatus.BUILD_STARTED] * BUILT_EVENTS + [SnapshotStatus.SKIPPED] * SKIPPED_EVENTS
+    assert statuses == [SnapshotStatus.BUILD_STARTED] * BUILT_EVENTS + [SnapshotStatus.SKIPPED] * SKIPPED_EVENTS, \
+        [(state.record_id, str(state.status), state.reason, runtime.store.history(state.record_id)[-3:])
+         for state in ended if str(state.status) not in (SnapshotStatus.BUILD_STARTED, SnapshotStatus.SKIPPED)]
     started = [state.started_build_id for state in ended[:BUILT_EVENTS]]
     for build_id in [*build_ids, *started]:
         state = app.state(str(build_id))

@@ -37,11 +37,14 @@ def run_plan(args: argparse.Namespace) -> int:
     if not args.check:
         print(json.dumps(document, indent=2))
         return EXIT_OK
-    findings = check_build(plan.request, settings())
-    document["findings"] = [finding.to_dict() for finding in findings]
+    checked = check_build(plan.request, settings())
+    document["findings"] = [finding.to_dict() for finding in checked.findings]
+    document["keyChains"] = checked.key_chains
     print(json.dumps(document, indent=2))
+    for chain in checked.key_chains:
+        print(f"key chain: {chain['diskEncryptionSetId'].rsplit('/', 1)[-1]}: {chain['verdict']}", file=sys.stderr)
     errors = 0
-    for finding in findings:
+    for finding in checked.findings:
         errors += finding.severity == "error"
         print(f"{finding.severity}: [{finding.code}] {finding.field}: {finding.message}", file=sys.stderr)
     return EXIT_INVALID if errors else EXIT_OK
