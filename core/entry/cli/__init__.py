@@ -1,6 +1,6 @@
 """`python -m core`: one subparser and one handler function per verb.
 
-Verbs that touch storage or ARM read their configuration from the environment (see README):
+Verbs that touch storage or ARM read their configuration from the environment (docs/configuration.md):
 ``submit`` puts a request on the request queue, ``status`` and ``cancel`` read and change a build,
 ``worker`` serves function_app.py locally.
 

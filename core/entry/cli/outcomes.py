@@ -1,4 +1,4 @@
-"""Exit codes of `python -m core` (`MEANING` is the table `--help` and the README show), and the one line
+"""Exit codes of `python -m core` (`MEANING` is the table `--help` and docs/cli.md show), and the one line
 (with the fix) that replaces a traceback for Ctrl-C, a closed pipe, unreachable storage or ARM, no credential."""
 
 from __future__ import annotations
