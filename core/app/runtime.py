@@ -10,12 +10,13 @@ import contextlib
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
+from core.app.callers import ApiSettings
 from core.azure.settings import Settings, SettingsError
 from core.azure.storage import queue_service, table_service
 from core.base import telemetry
@@ -40,6 +41,7 @@ class Runtime:
     runner: Runner
     build_workflow: BuildWorkflow
     builds: BuildSubmissions
+    api: ApiSettings = field(default_factory=ApiSettings)  # how the HTTP API knows its callers, its links' origin
 
     def poison(self, queue_name: str, text: str) -> None:
         """Move a message that cannot be processed to ``<queue_name>-poison`` (and count it)."""
@@ -62,6 +64,7 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
     from core.snapshots.snapshot_settings import SnapshotSettings
 
     settings = Settings.from_env(env)
+    ApiSettings.from_env(env)
     SnapshotSettings.from_env(env)
     AuditConfig.from_env(env)
     try:
@@ -89,7 +92,8 @@ def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[st
     outbox = Outbox(store.table, sinks) if sinks else None
     build_workflow = BuildWorkflow(settings, Registrar(tables, settings), outbox)
     runner = Runner(settings, store, queues, [build_workflow], budget=budget)
-    return Runtime(settings, queues, store, runner, build_workflow, BuildSubmissions(runner, settings))
+    return Runtime(settings, queues, store, runner, build_workflow, BuildSubmissions(runner, settings),
+                   ApiSettings.from_env(env))
 
 
 _runtime: Runtime | None = None
