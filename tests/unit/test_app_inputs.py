@@ -63,7 +63,7 @@ def test_the_size_is_the_utf8_the_worker_measures_never_an_escaped_copy():
     carries, and the text is sent as received (so the worker's size is this size)."""
     body = json.dumps({"tags": {"k": "镜像" * 2500}}, ensure_ascii=False).encode()
     assert len(body) < MAX_REQUEST_BYTES < len(json.dumps(json.loads(body)).encode())
-    raw, text = load_submitted_bytes(body, "request body")
+    _, text = load_submitted_bytes(body, "request body")
     assert text.encode() == body and message_bytes(text) == len(body)
     utf16 = b"\xff\xfe" + json.dumps({"k": "镜像" * 3000}, ensure_ascii=False).encode("utf-16-le")
     assert len(utf16) < MAX_REQUEST_BYTES
