@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = verbs.add_parser("worker", help="serve function_app.py locally: queues, timers, HTTP")
     worker.add_argument("--until-idle", action="store_true", help="stop once no build is in flight")
     worker.add_argument("--http-port", type=int, default=None, help="serve the HTTP triggers on this port")
+    worker.add_argument("--sign-in", action="store_true",
+                        help="stand in for App Service authentication: trust the X-MS-CLIENT-PRINCIPAL headers "
+                             "clients send (tests); the app needs API_AUTH=entra")
+    worker.add_argument("--sign-in-as", metavar="NAME=ROLE,ROLE",
+                        help="stand in for App Service authentication, signing requests in as NAME with these "
+                             "app roles (Builds.Read, Builds.Submit, Builds.Operate)")
     worker.set_defaults(handler=run_worker)
 
     templates = verbs.add_parser("templates", help="build templates (TEMPLATES_DIR)")
