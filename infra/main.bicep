@@ -48,6 +48,9 @@ param auditSubscriptionIds string = ''
 @description('NCRONTAB schedule of the compliance audit (AUDIT_SCHEDULE).')
 param auditSchedule string = '0 0 6 * * *'
 
+@description('Client ID of the API\'s Entra ID app registration (infra/auth/app-roles.json holds its app roles); empty: no sign-in, the API takes function keys. See README "Sign-in and roles".')
+param apiClientId string = ''
+
 @description('Principal ID of a user to grant the storage data roles (for local debugging); empty for none.')
 param principalId string = ''
 
@@ -153,6 +156,7 @@ module functionApp 'app/function-app.bicep' = {
     auditGalleries: auditGalleries
     auditSubscriptions: join(auditSubscriptions, ',')
     auditSchedule: auditSchedule
+    apiClientId: apiClientId
   }
   dependsOn: [storageAccess]
 }
@@ -243,3 +247,4 @@ output AZURE_FUNCTION_NAME string = functionApp.outputs.name
 output AZURE_STORAGE_ACCOUNT string = storage.outputs.name
 output APP_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output BUILDER_ROLE_NAME string = roles.outputs.builderRoleName
+output API_SIGN_IN string = empty(apiClientId) ? 'off (function keys)' : 'Entra ID (app ${apiClientId})'
