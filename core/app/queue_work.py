@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.app.runtime import Runtime
+from core.app.submit import note_queued
 from core.base import telemetry
 from core.base.actors import Actor, ActorKind
 from core.builds.admission import Admission, build_id_for
@@ -88,11 +89,18 @@ def handle_poisoned_step(runtime: Runtime, body: bytes) -> str:
     return runtime.runner.handle_poisoned_step(body.decode("utf-8", errors="replace"))
 
 
+def _snapshot_builder(runtime: Runtime) -> intake.SnapshotBuilder:
+    """Snapshot intake on the runtime, noting the event behind each build request it queues."""
+    builder = intake.builder(runtime)
+    builder.note_queued = lambda text, by: note_queued(runtime, text, origin="eventgrid", by=by)
+    return builder
+
+
 def handle_snapshot_event(runtime: Runtime, event: Mapping[str, Any]) -> intake.Outcome:
     """An Event Grid event (either schema): a new snapshot that a template matches becomes a build request."""
-    return intake.builder(runtime).handle_event(event)
+    return _snapshot_builder(runtime).handle_event(event)
 
 
 def handle_snapshot_message(runtime: Runtime, body: bytes) -> intake.Outcome:
     """A `snapshot-events` message: look at a snapshot again (still provisioning, or a retry)."""
-    return intake.builder(runtime).handle_work_text(body.decode("utf-8", errors="replace"))
+    return _snapshot_builder(runtime).handle_work_text(body.decode("utf-8", errors="replace"))

@@ -21,7 +21,13 @@ from core.azure.storage import send_message
 from core.base.actors import Actor
 from core.base.timestamps import utc_iso
 from core.builds.admission import Outcome, Submission, admit
-from core.builds.submissions import MAX_REQUEST_BYTES, change_submission, message_bytes
+from core.builds.submissions import (
+    MAX_REQUEST_BYTES,
+    UnprocessableMessage,
+    change_submission,
+    message_bytes,
+    submission_from_text,
+)
 from core.request import Problem, RequestInvalid, change, parse_request, request_to_dict
 from core.request.change import RegionChange
 
@@ -123,6 +129,18 @@ def queue_submission(runtime: Runtime, prepared: PreparedSubmission, *, now: dat
                              by=submission.by, fingerprint=submission.fingerprint)
     send_message(runtime.queues.get_queue_client(runtime.settings.request_queue), prepared.text)
     return SubmitResult(admission.outcome, submission.build_id, submission.resource_id, QUEUED, admission.reason)
+
+
+def note_queued(runtime: Runtime, text: str, *, origin: str, by: Actor) -> None:
+    """Before a request message ``text`` is put on the request queue by a door that does not submit through
+    ``queue_submission`` (snapshot intake): its `Queued` row, naming ``by`` and the request, so that the
+    worker's admission records who asked. A message naming no image version is left as it is."""
+    try:
+        submission = submission_from_text(text, origin=origin, known_regions=runtime.settings.known_regions)
+    except UnprocessableMessage:
+        return
+    runtime.store.put_queued(submission.build_id, submission.resource_id, at=utc_iso(datetime.now(UTC)),
+                             origin=origin, by=by.to_dict(), fingerprint=submission.fingerprint)
 
 
 def submit_build(runtime: Runtime, data: bytes, *, where: str, origin: str, by: Actor | None = None) -> SubmitResult:

@@ -43,6 +43,7 @@ from core.azure import resource_ids
 from core.azure.arm import Arm, classify
 from core.azure.settings import Settings
 from core.azure.storage import send_message, table_service
+from core.base.actors import Actor, ActorKind
 from core.base.timestamps import parse_iso, utc_iso
 from core.builds.admission import build_id_for
 from core.builds.submissions import derive_resource_id
@@ -97,6 +98,9 @@ class SnapshotBuilder:
         self.arm_for = arm_for
         self.clock = clock
         self._table: TableClient | None = None
+        # Notes who asks for a build before its request is queued (core/app/submit.py note_queued), so that the
+        # build's history names this snapshot's event rather than the request queue.
+        self.note_queued: Callable[[str, Actor], None] | None = None
 
     # --- entry points --------------------------------------------------------------------------------
     def handle_event(self, event: Mapping[str, Any]) -> Outcome:
@@ -294,6 +298,8 @@ class SnapshotBuilder:
             claim.update(Version=version, BuildId=build_id_for(resource_id), Request=text)
             self.table.update_entity(claim, mode=UpdateMode.REPLACE, etag=etag,
                                      match_condition=MatchConditions.IfNotModified)
+        if self.note_queued is not None:
+            self.note_queued(text, Actor(ActorKind.EVENT_GRID, work.event_id, work.snapshot_id))
         send_message(self.queues.get_queue_client(self.settings.request_queue), text)
         self.table.update_entity({"PartitionKey": claim["PartitionKey"], "RowKey": CLAIM_ROW, "Status": "Submitted",
                                   "SubmittedAt": utc_iso(self.clock())}, mode=UpdateMode.MERGE)
