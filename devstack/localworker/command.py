@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.azure.settings import SettingsError
+from core.entry.cli.parser import add_sign_in_arguments
 from core.entry.local_settings import load_local_settings
 from devstack.localworker.errors import WorkerConfigError
 from devstack.localworker.sign_in import SignInStandIn
@@ -50,16 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_sign_in_arguments(parser)
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
-
-
-def add_sign_in_arguments(parser: argparse.ArgumentParser) -> None:
-    """--sign-in and --sign-in-as: the local host standing in for App Service authentication (sign_in.py)."""
-    parser.add_argument("--sign-in", action="store_true",
-                        help="stand in for App Service authentication: pass the X-MS-CLIENT-PRINCIPAL headers "
-                             "clients send (API_AUTH=entra locally)")
-    parser.add_argument("--sign-in-as", metavar="NAME=ROLE,ROLE",
-                        help="stand in for App Service authentication, signing every request without a "
-                             "principal in as NAME with these app roles, e.g. alice=Builds.Read,Builds.Submit")
 
 
 def sign_in_of(args: argparse.Namespace) -> SignInStandIn | None:

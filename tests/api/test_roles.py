@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 
 import pytest
@@ -125,3 +127,23 @@ def test_a_request_dropped_on_the_queue_is_recorded_as_the_queue_message(app: Ap
     [submitted] = app.runtime.store.history(build_id)[:1]
     assert submitted.detail["by"] == {"kind": "queue", "id": message.id, "name": "image-build-requests"}
     assert submitted.detail["origin"] == "queue"
+
+
+def _call(method: str, url: str, body: object = None) -> tuple[int, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_local_worker_signs_requests_in_as_the_caller_it_is_given(app: App):
+    with app.http_worker("--sign-in-as", "alice@contoso.com=Builds.Submit,Builds.Read") as base:
+        status, body = _call("POST", f"{base}/builds", example("seed-cli-managed-image.json"))
+        assert status == 202, body
+        status, document = _call("GET", f"{base}/builds/{body['id']}")
+        assert status == 202 and document["submittedBy"]["name"] == "alice@contoso.com"
+        status, refused = _call("POST", f"{base}/builds/{body['id']}/terminate")
+        assert status == 403 and refused["role"] == "Builds.Operate"
