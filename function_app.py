@@ -9,7 +9,8 @@ REQUEST_QUEUE = "image-build-requests"
 STEP_QUEUE = "image-build-steps"
 STORAGE = "AzureWebJobsStorage"
 
-app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+# Function keys, or anonymous to the host behind App Service authentication with Entra ID (API_AUTH=entra).
+app = func.FunctionApp(http_auth_level=handlers.http_auth_level())
 
 
 @app.queue_trigger(arg_name="msg", queue_name=REQUEST_QUEUE, connection=STORAGE)
@@ -65,6 +66,11 @@ def retry_build(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="schemas/request-v1.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def request_schema(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.handle_request_schema(req)
+
+
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_openapi(req)
 
 
 @app.event_grid_trigger(arg_name="event")

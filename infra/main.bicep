@@ -60,6 +60,9 @@ param keyExpiryWarningDays int = 30
 @description('Resource ID of the action group the alert rules notify (failed build, poison message, stuck build, ARM throttling, key health). Empty: no alert rules.')
 param alertActionGroupId string = ''
 
+@description('Client ID of the API\'s Entra ID app registration (infra/auth/app-roles.json holds its app roles); empty: no sign-in, the API takes function keys. See README "Sign-in and roles".')
+param apiClientId string = ''
+
 @description('Principal ID of a user to grant the storage data roles (for local debugging); empty for none.')
 param principalId string = ''
 
@@ -188,6 +191,7 @@ module functionApp 'app/function-app.bicep' = {
     auditSchedule: auditSchedule
     verificationVmSizes: verificationVmSizes
     keyExpiryWarningDays: keyExpiryWarningDays
+    apiClientId: apiClientId
   }
   dependsOn: [storageAccess]
 }
@@ -301,3 +305,4 @@ output AZURE_FUNCTION_NAME string = functionApp.outputs.name
 output AZURE_STORAGE_ACCOUNT string = storage.outputs.name
 output APP_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output BUILDER_ROLE_NAME string = roles.outputs.builderRoleName
+output API_SIGN_IN string = empty(apiClientId) ? 'off (function keys)' : 'Entra ID (app ${apiClientId})'

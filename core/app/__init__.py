@@ -2,6 +2,7 @@
 written once, returning typed results or raising typed errors that each door renders its own way.
 
 - ``runtime``        ``Runtime``, ``build_runtime``, ``runtime()``, ``check_configuration``
+- ``callers``        the API's app roles, an identified ``Caller``, the sign-in settings (``API_AUTH``, links' origin)
 - ``submit``         submit a build or a change of regions (prepare offline, then queue with its `Queued` row)
 - ``plan``           plan a build (offline), check it live, plan a change of regions
 - ``status``         a build's status document; ``TERMINAL_STATUSES``

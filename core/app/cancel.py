@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from core.app.build_lookup import BuildNotFound, admitted_build
 from core.app.runtime import Runtime
+from core.base.actors import Actor
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,14 @@ class BuildEnded(RuntimeError):
         self.status = status
 
 
-def cancel_build(runtime: Runtime, reference: str, reason: str) -> CancelResult:
-    """Cancel the build ``reference`` names, recording ``reason``; a step already writing to Azure finishes
-    there. Raises BuildNotFound, BuildNotAdmitted (still on the request queue) or BuildEnded."""
+def cancel_build(runtime: Runtime, reference: str, reason: str, *, by: Actor | None = None) -> CancelResult:
+    """Cancel the build ``reference`` names, recording ``reason`` and who asked (``by``); a step already
+    writing to Azure finishes there. Raises BuildNotFound, BuildNotAdmitted (still on the request queue) or
+    BuildEnded."""
     state = admitted_build(runtime, reference)
     if state.status.terminal:
         raise BuildEnded(state.record_id, str(state.status))
-    cancelled = runtime.runner.cancel(state.record_id, reason)
+    cancelled = runtime.runner.cancel(state.record_id, reason, by=by.to_dict() if by else None)
     if cancelled is None:
         raise BuildNotFound(reference)
     return CancelResult(cancelled.record_id, str(cancelled.status), (cancelled.error or {}).get("message", ""))

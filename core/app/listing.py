@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.app.runtime import Runtime
-from core.app.status import StatusDocument, build_status
+from core.app.status import StatusDocument, status_document
 from core.builds.state import BuildState, BuildStatus
 from core.engine.store import STATE_ROW
-from core.snapshots.state import SnapshotStatus
+from core.snapshots.state import SnapshotState, SnapshotStatus
+from core.snapshots.status_view import snapshot_document
 
 DEFAULT_TOP = 100
 
@@ -71,9 +72,20 @@ def list_builds(runtime: Runtime, query: ListQuery) -> BuildPage:
     have a next one: the time and image filters apply after the Table query)."""
     table_query, parameters = query.table_filter()
     states, token = runtime.store.page(table_query, parameters, top=query.top, continuation=query.continuation)
-    documents = [build_status(runtime, state.record_id, with_history=False)
-                 for state in sorted(states, key=lambda s: s.updated_at, reverse=True) if query.matches(state)]
-    return BuildPage([document for document in documents if document], token)
+    shown = sorted((state for state in states if query.matches(state)), key=lambda s: s.updated_at, reverse=True)
+    queued = _queued_overlay(runtime, shown)
+    return BuildPage([snapshot_document(runtime.store, state, with_history=False) if isinstance(state, SnapshotState)
+                      else status_document(state, queued.get(state.record_id)) for state in shown], token)
+
+
+def _queued_overlay(runtime: Runtime, states: list[BuildState]) -> dict[str, dict[str, str]]:
+    """The `queued` rows that can change how an ended build of the page shows (a new attempt on its way): one
+    query over the page's key range, written after the oldest end, instead of one read per build."""
+    ended = [state for state in states if state.status.terminal]
+    if not ended:
+        return {}
+    keys = sorted(state.record_id for state in states)
+    return runtime.store.queued_since(keys[0], keys[-1], min(state.updated_at for state in ended))
 
 
 def recent_builds(runtime: Runtime, *, limit: int, in_flight: bool = False) -> list[BuildLine]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from core.app.runtime import Runtime
 from core.base import telemetry
+from core.base.actors import Actor, ActorKind
 from core.builds.admission import Admission, build_id_for
 from core.builds.submissions import UnprocessableMessage, derive_resource_id
 from core.engine.messages import StepMessage
@@ -48,7 +49,8 @@ def _build_id_of_step(text: str) -> str | None:
 
 
 def admit_request_message(runtime: Runtime, body: bytes, *, message_id: str) -> Admission:
-    """Admit a message of the request queue; MessagePoisoned when it names no image version or is not text."""
+    """Admit a message of the request queue (recorded as the message's, unless its build's `queued` row says who
+    sent it); MessagePoisoned when it names no image version or is not text."""
     queue = runtime.settings.request_queue
     try:
         text = body.decode("utf-8")
@@ -57,7 +59,8 @@ def admit_request_message(runtime: Runtime, body: bytes, *, message_id: str) -> 
         raise MessagePoisoned("is not UTF-8 text") from None
     try:
         with telemetry.build_span("build.admit", _build_id_of_request(text), **{"messaging.message.id": message_id}):
-            return runtime.builds.handle_request_text(text, message_id=message_id)
+            return runtime.builds.handle_request_text(text, message_id=message_id,
+                                                      by=Actor(ActorKind.QUEUE, message_id, queue).to_dict())
     except UnprocessableMessage as exc:
         runtime.poison(queue, text)
         raise MessagePoisoned(f"cannot be processed: {exc}") from None

@@ -4,7 +4,7 @@ import sys
 from typing import TextIO
 
 from core.base import json_input
-from core.builds.submissions import MAX_REQUEST_BYTES
+from core.builds.submissions import MAX_REQUEST_BYTES, message_bytes
 from core.request import Problem, RequestInvalid
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
@@ -51,12 +51,23 @@ def load_request_bytes(data: bytes, where: str) -> object:
     return load_json(_decode(data, where), where)
 
 
-def load_submitted_bytes(data: bytes, where: str) -> object:
-    """A request to queue, as decoded JSON: RequestTooLarge beyond the size a build keeps, else as
-    ``load_request_bytes``."""
-    if len(data) > MAX_REQUEST_BYTES:
+def decode_submitted_bytes(data: bytes, where: str) -> str:
+    """The text of a request to queue, to be sent as it is (never re-serialised): RequestTooLarge when its
+    UTF-8 form, the size the worker measures (``message_bytes``), is over the limit; InputInvalid when the
+    bytes are not text."""
+    if len(data) > 2 * MAX_REQUEST_BYTES + len(_BOMS[0][0]):  # no decoding can bring it under the limit
         raise RequestTooLarge(len(data))
-    return load_request_bytes(data, where)
+    text = _decode(data, where)
+    if message_bytes(text) > MAX_REQUEST_BYTES:
+        raise RequestTooLarge(message_bytes(text))
+    return text
+
+
+def load_submitted_bytes(data: bytes, where: str) -> tuple[object, str]:
+    """A request to queue, as decoded JSON and as the text to send (``decode_submitted_bytes``): RequestTooLarge
+    beyond the size a build keeps, InputInvalid when it is not JSON."""
+    text = decode_submitted_bytes(data, where)
+    return load_json(text, where), text
 
 
 def read_request_source(path: str, stdin: TextIO | None = None) -> tuple[bytes, str]:

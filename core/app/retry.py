@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from core.app.build_lookup import admitted_build
 from core.app.runtime import Runtime
+from core.base.actors import Actor
 from core.builds.admission import Outcome, Submission
 from core.builds.state import BuildStatus
 from core.builds.submissions import change_submission
@@ -35,8 +37,9 @@ class NotRetryable(RuntimeError):
         self.fix = fix
 
 
-def retry_build(runtime: Runtime, reference: str) -> RetryResult:
-    """Start a new attempt of the Failed build ``reference`` names, with its own request.
+def retry_build(runtime: Runtime, reference: str, *, by: Actor | None = None) -> RetryResult:
+    """Start a new attempt of the Failed build ``reference`` names, with its own request, recording who asked
+    (``by``).
 
     Raises BuildNotFound, BuildNotAdmitted (still on the request queue) or NotRetryable."""
     state = admitted_build(runtime, reference)
@@ -46,6 +49,6 @@ def retry_build(runtime: Runtime, reference: str) -> RetryResult:
     if change.is_change(state.request):  # a change of regions is keyed by its content, not the version alone
         submission = change_submission(state.request, state.resource_id, origin="retry",
                                        known_regions=runtime.settings.known_regions)
-    admission = runtime.builds.submit(submission)
+    admission = runtime.builds.submit(dataclasses.replace(submission, by=by.to_dict() if by else None))
     return RetryResult(state.build_id, state.resource_id, str(BuildStatus.ACCEPTED), admission.outcome,
                        admission.reason)

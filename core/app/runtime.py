@@ -10,12 +10,13 @@ import contextlib
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
+from core.app.callers import ApiSettings
 from core.azure.settings import Settings, SettingsError
 from core.azure.storage import queue_service, table_service
 from core.base import telemetry
@@ -46,6 +47,7 @@ class Runtime:
     build_workflow: BuildWorkflow
     builds: BuildSubmissions
     snapshots: SnapshotIntake
+    api: ApiSettings = field(default_factory=ApiSettings)  # how the HTTP API knows its callers, its links' origin
 
     def poison(self, queue_name: str, text: str) -> None:
         """Move a message that cannot be processed to ``<queue_name>-poison`` (and count it)."""
@@ -67,6 +69,7 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
     from core.policy.enforcement import PolicyConfigError, config_from_env
 
     settings = Settings.from_env(env)
+    ApiSettings.from_env(env)
     SnapshotSettings.from_env(env)
     AuditConfig.from_env(env)
     try:
@@ -97,7 +100,8 @@ def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[st
     runner = Runner(settings, store, queues, [build_workflow, snapshot_workflow], budget=budget)
     builds = BuildSubmissions(runner, settings)
     snapshot_workflow.connect(builds)
-    return Runtime(settings, queues, store, runner, build_workflow, builds, SnapshotIntake(runner, snapshot_workflow))
+    return Runtime(settings, queues, store, runner, build_workflow, builds, SnapshotIntake(runner, snapshot_workflow),
+                   ApiSettings.from_env(env))
 
 
 _runtime: Runtime | None = None

@@ -6,12 +6,13 @@ rendered here, a snapshot intake's by `core.snapshots.status_view`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
 from core.app.build_lookup import BuildNotFound
 from core.app.runtime import Runtime
-from core.builds.state import BuildStatus
+from core.builds.state import BuildState, BuildStatus
 from core.builds.submissions import find_build_id
 from core.builds.workflow import BuildWorkflow
 from core.snapshots.state import SnapshotState, SnapshotStatus
@@ -37,23 +38,19 @@ def _queued_document(build_id: str, queued: dict[str, str]) -> StatusDocument:
         "status": QUEUED, "attempt": 1,
         "origin": queued["Origin"], "createdAt": queued["SubmittedAt"], "updatedAt": queued["SubmittedAt"],
         "nextStepDueAt": None, "regions": {}, "verification": {}, "problems": [], "error": None, "registration": {},
-        "history": [],
+        "submittedBy": _by(queued.get("By", "")), "cancelledBy": None, "history": [],
     }
 
 
-def build_status(runtime: Runtime, build_id: str, *, with_history: bool = True) -> StatusDocument | None:
-    """The status document of build ``build_id``, or None if there is no such build.
+def _by(text: str) -> dict[str, str] | None:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
-    A request on the request queue that no worker has admitted yet shows as `Queued` (also when it starts a
-    new attempt of a build that ended), so that `status` right after `submit` finds the build."""
-    store = runtime.store
-    loaded = store.get(build_id)
-    if loaded is not None and isinstance(loaded[0], SnapshotState):
-        return snapshot_document(store, loaded[0], with_history=with_history)
-    queued = store.queued(build_id)
-    if loaded is None:
-        return _queued_document(build_id, queued) if queued else None
-    state, _ = loaded
+
+def status_document(state: BuildState, queued: dict[str, str] | None) -> StatusDocument:
+    """The status document of an admitted build (no history) from its state and its `queued` row. Pure."""
     document: StatusDocument = {
         "name": BuildWorkflow.name,
         "id": state.build_id,
@@ -70,13 +67,31 @@ def build_status(runtime: Runtime, build_id: str, *, with_history: bool = True) 
         "problems": state.problems,
         "error": state.error,
         "registration": state.registration,
+        "submittedBy": state.submitted_by,
+        "cancelledBy": state.cancelled_by,
     }
     if state.started_by:
         document["startedBy"] = state.started_by
-    if with_history:
-        document["history"] = [asdict(entry) for entry in store.history(build_id)]
     if queued and state.status.terminal and queued["SubmittedAt"] > state.updated_at:
         document.update(status=QUEUED, queuedAt=queued["SubmittedAt"])
+    return document
+
+
+def build_status(runtime: Runtime, build_id: str, *, with_history: bool = True) -> StatusDocument | None:
+    """The status document of build ``build_id``, or None if there is no such build.
+
+    A request on the request queue that no worker has admitted yet shows as `Queued` (also when it starts a
+    new attempt of a build that ended), so that `status` right after `submit` finds the build."""
+    store = runtime.store
+    loaded = store.get(build_id)
+    if loaded is not None and isinstance(loaded[0], SnapshotState):
+        return snapshot_document(store, loaded[0], with_history=with_history)
+    queued = store.queued(build_id)
+    if loaded is None:
+        return _queued_document(build_id, queued) if queued else None
+    document = status_document(loaded[0], queued)
+    if with_history:
+        document["history"] = [asdict(entry) for entry in store.history(build_id)]
     return document
 
 

@@ -9,17 +9,25 @@ with a build, instead of learning it later from the build's history.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core.app.request_input import load_submitted_bytes
+from core.app.request_input import RequestTooLarge, load_submitted_bytes
 from core.app.runtime import Runtime
 from core.app.status import QUEUED
 from core.azure.storage import send_message
+from core.base.actors import Actor
 from core.base.timestamps import utc_iso
 from core.builds.admission import Outcome, Submission, admit
-from core.builds.submissions import change_submission
+from core.builds.submissions import (
+    MAX_REQUEST_BYTES,
+    UnprocessableMessage,
+    change_submission,
+    message_bytes,
+    submission_from_text,
+)
 from core.request import Problem, RequestInvalid, change, parse_request, request_to_dict
 from core.request.change import RegionChange
 
@@ -67,14 +75,17 @@ class PreparedSubmission:
     text: str
 
 
-def prepare_build(data: bytes, *, where: str, origin: str, known_regions: frozenset[str]) -> PreparedSubmission:
+def prepare_build(data: bytes, *, where: str, origin: str, known_regions: frozenset[str],
+                  by: Actor | None = None) -> PreparedSubmission:
     """The build request in ``data`` (the bytes of a file or an HTTP body; ``where`` names it in problems), to
-    be sent as written. Offline: raises RequestTooLarge, or RequestInvalid (InputInvalid when it is not even
-    JSON) listing every problem."""
-    raw = load_submitted_bytes(data, where)
+    be sent as written (decoded, never re-serialised: its size is the one the worker will measure), submitted
+    by ``by``. Offline: raises RequestTooLarge, or RequestInvalid (InputInvalid when it is not even JSON)
+    listing every problem."""
+    raw, text = load_submitted_bytes(data, where)
     request = parse_request(raw, known_regions=known_regions)
-    return PreparedSubmission(Submission(request.resource_id, request_to_dict(request), (), None, origin),
-                              json.dumps(raw))
+    submission = Submission(request.resource_id, request_to_dict(request), (), None, origin,
+                            by=by.to_dict() if by else None)
+    return PreparedSubmission(submission, text)
 
 
 def read_change(raw: object, *, known_regions: frozenset[str], origin: str) -> tuple[RegionChange, Submission]:
@@ -90,11 +101,16 @@ def read_change(raw: object, *, known_regions: frozenset[str], origin: str) -> t
     return parsed, submission
 
 
-def prepare_change(data: bytes, *, where: str, origin: str, known_regions: frozenset[str]) -> PreparedSubmission:
-    """The change of regions in ``data``, to be sent in its canonical form. Offline: raises as
-    ``prepare_build``."""
-    _, submission = read_change(load_submitted_bytes(data, where), known_regions=known_regions, origin=origin)
-    return PreparedSubmission(submission, json.dumps(submission.request))
+def prepare_change(data: bytes, *, where: str, origin: str, known_regions: frozenset[str],
+                   by: Actor | None = None) -> PreparedSubmission:
+    """The change of regions in ``data``, to be sent in its canonical form, submitted by ``by``. Offline:
+    raises as ``prepare_build``."""
+    raw, _ = load_submitted_bytes(data, where)
+    _, submission = read_change(raw, known_regions=known_regions, origin=origin)
+    text = json.dumps(submission.request, ensure_ascii=False)
+    if message_bytes(text) > MAX_REQUEST_BYTES:
+        raise RequestTooLarge(message_bytes(text))
+    return PreparedSubmission(dataclasses.replace(submission, by=by.to_dict() if by else None), text)
 
 
 def queue_submission(runtime: Runtime, prepared: PreparedSubmission, *, now: datetime | None = None) -> SubmitResult:
@@ -109,18 +125,31 @@ def queue_submission(runtime: Runtime, prepared: PreparedSubmission, *, now: dat
     if admission.outcome is Outcome.DUPLICATE:
         status = str(existing.status) if existing else QUEUED
         return SubmitResult(admission.outcome, submission.build_id, submission.resource_id, status, admission.reason)
-    runtime.store.put_queued(submission.build_id, submission.resource_id, at=utc_iso(now), origin=submission.origin)
+    runtime.store.put_queued(submission.build_id, submission.resource_id, at=utc_iso(now), origin=submission.origin,
+                             by=submission.by, fingerprint=submission.fingerprint)
     send_message(runtime.queues.get_queue_client(runtime.settings.request_queue), prepared.text)
     return SubmitResult(admission.outcome, submission.build_id, submission.resource_id, QUEUED, admission.reason)
 
 
-def submit_build(runtime: Runtime, data: bytes, *, where: str, origin: str) -> SubmitResult:
+def note_queued(runtime: Runtime, text: str, *, origin: str, by: Actor) -> None:
+    """Before a request message ``text`` is put on the request queue by a door that does not submit through
+    ``queue_submission`` (snapshot intake): its `Queued` row, naming ``by`` and the request, so that the
+    worker's admission records who asked. A message naming no image version is left as it is."""
+    try:
+        submission = submission_from_text(text, origin=origin, known_regions=runtime.settings.known_regions)
+    except UnprocessableMessage:
+        return
+    runtime.store.put_queued(submission.build_id, submission.resource_id, at=utc_iso(datetime.now(UTC)),
+                             origin=origin, by=by.to_dict(), fingerprint=submission.fingerprint)
+
+
+def submit_build(runtime: Runtime, data: bytes, *, where: str, origin: str, by: Actor | None = None) -> SubmitResult:
     """Prepare the build request in ``data`` and queue it (``prepare_build``, ``queue_submission``)."""
-    return queue_submission(runtime, prepare_build(data, where=where, origin=origin,
+    return queue_submission(runtime, prepare_build(data, where=where, origin=origin, by=by,
                                                    known_regions=runtime.settings.known_regions))
 
 
-def submit_change(runtime: Runtime, data: bytes, *, where: str, origin: str) -> SubmitResult:
+def submit_change(runtime: Runtime, data: bytes, *, where: str, origin: str, by: Actor | None = None) -> SubmitResult:
     """Prepare the change of regions in ``data`` and queue it (``prepare_change``, ``queue_submission``)."""
-    return queue_submission(runtime, prepare_change(data, where=where, origin=origin,
+    return queue_submission(runtime, prepare_change(data, where=where, origin=origin, by=by,
                                                     known_regions=runtime.settings.known_regions))

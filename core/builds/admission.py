@@ -54,6 +54,7 @@ class Submission:
     build_key: str | None = None
     # The record of another workflow that submitted it ({workflow, id, resourceId}: a snapshot's intake).
     started_by: dict[str, str] | None = None
+    by: dict[str, str] | None = None  # who submitted it (`core.base.actors.Actor.to_dict`), when known
 
     @property
     def build_id(self) -> str:
@@ -77,21 +78,25 @@ def _remember(ids: list[str], message_id: str | None) -> list[str]:
     return [*ids, message_id][-MESSAGE_ID_MEMORY:]
 
 
+def _said(sub: Submission, **detail: Any) -> dict[str, Any]:
+    """A history entry's detail: where the submission came from and, when known, who made it."""
+    started = {"startedBy": dict(sub.started_by)} if sub.started_by else {}
+    return {"origin": sub.origin, **({"by": sub.by} if sub.by else {}), **started, **detail}
+
+
 def _start(state: BuildState, sub: Submission, now: datetime, kind: str) -> Decision:
     at = utc_iso(now)
-    base = state.replace(message_ids=_remember(state.message_ids, sub.message_id), updated_at=at)
-    detail: dict[str, Any] = {"origin": sub.origin, "attempt": state.attempt}
-    if sub.started_by:
-        detail["startedBy"] = dict(sub.started_by)
+    base = state.replace(message_ids=_remember(state.message_ids, sub.message_id), updated_at=at,
+                         submitted_by=sub.by, cancelled_by=None)
     if sub.problems:
         rejected = base.replace(status=BuildStatus.REJECTED, problems=list(sub.problems))
         entries = (
-            HistoryEntry(at, kind, str(BuildStatus.ACCEPTED), detail),
+            HistoryEntry(at, kind, str(BuildStatus.ACCEPTED), _said(sub, attempt=state.attempt)),
             HistoryEntry(at, "Rejected", str(BuildStatus.REJECTED), {"problems": list(sub.problems)}),
         )
         return Decision(finish(rejected, now), entries, None)
     accepted = base.replace(status=BuildStatus.ACCEPTED)
-    entry = HistoryEntry(at, kind, str(BuildStatus.ACCEPTED), detail)
+    entry = HistoryEntry(at, kind, str(BuildStatus.ACCEPTED), _said(sub, attempt=state.attempt))
     return Decision(schedule(accepted, now, 0), (entry,), 0)
 
 
@@ -136,7 +141,7 @@ def admit(existing: BuildState | None, sub: Submission, *, now: datetime) -> Adm
     remembered = existing.replace(message_ids=_remember(existing.message_ids, sub.message_id), updated_at=at)
     if sub.fingerprint is not None and sub.fingerprint == existing.fingerprint:
         reason = f"the same request is already build {existing.build_id} ({existing.status})"
-        entry = HistoryEntry(at, "DuplicateSubmission", str(existing.status), {"origin": sub.origin})
+        entry = HistoryEntry(at, "DuplicateSubmission", str(existing.status), _said(sub))
         return Admission(Outcome.DUPLICATE, Decision(remembered, (entry,), None), reason)
 
     if existing.status is BuildStatus.SUCCEEDED:
@@ -149,7 +154,7 @@ def admit(existing: BuildState | None, sub: Submission, *, now: datetime) -> Adm
             f"image version {existing.resource_id} is being built by build {existing.build_id} "
             f"({existing.status}) from a different request; wait for it to end or cancel it first"
         )
-    detail: dict[str, Any] = {"origin": sub.origin, "reason": reason}
+    detail: dict[str, Any] = _said(sub, reason=reason)
     if sub.problems:
         detail["problems"] = list(sub.problems)
     entry = HistoryEntry(at, "ConflictingSubmissionRefused", str(existing.status), detail)

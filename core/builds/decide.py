@@ -212,8 +212,10 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
                 f"; the image-version operation already started in Azure continues: delete {state.resource_id} "
                 "if it is not wanted"
             )
-        cancelled = move(state, BuildStatus.CANCELLED, now, error={"code": "Cancelled", "message": note})
-        return end(cancelled, now, _entry(cancelled, now, "Cancelled", reason=note))
+        cancelled = move(state, BuildStatus.CANCELLED, now, error={"code": "Cancelled", "message": note},
+                         cancelled_by=event.by)
+        who = {"by": event.by} if event.by else {}
+        return end(cancelled, now, _entry(cancelled, now, "Cancelled", reason=note, **who))
 
     if isinstance(event, ArmCallFailed):
         if state.status.terminal:

@@ -86,7 +86,10 @@ class ArmCallFailed:
 
 @dataclass(frozen=True)
 class CancelRequested:
+    """Someone asked to stop the build: ``reason`` as they gave it, ``by`` who they are (an actor's dict)."""
+
     reason: str = "cancelled by a user"
+    by: dict[str, str] | None = None
 
 
 Event = (

@@ -110,6 +110,8 @@ class BuildState(StepFields):
     error: dict[str, Any] | None = None
     registration: dict[str, Any] = field(default_factory=dict)
     des_reads: dict[str, dict[str, Any]] = field(default_factory=dict)  # kept for a validation's retry (des_reads.py)
+    submitted_by: dict[str, str] | None = None  # who started this attempt (core.base.actors), when known
+    cancelled_by: dict[str, str] | None = None  # who cancelled it
     schema_version: int = SCHEMA_VERSION
 
     @property

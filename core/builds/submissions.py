@@ -13,10 +13,25 @@ from core.azure.resource_ids import named_image_version_id
 from core.base import json_input
 from core.base.problems import ProblemList
 from core.builds.admission import Submission, build_id_for, fingerprint
+from core.engine.store import stored_json
 from core.request import RequestInvalid, change, parse_request, request_to_dict
 
 # A request larger than this is refused (queue messages stop at 64 KiB; a build's state row keeps it).
 MAX_REQUEST_BYTES = 16 * 1024
+# A rejected request of up to this many characters (as stored) is kept with its Rejected build.
+MAX_KEPT_CHARS = 24 * 1024
+
+
+def message_bytes(text: str) -> int:
+    """The size of a request message as the request queue carries it and the limit counts it: its UTF-8 bytes.
+    The HTTP API and the CLI measure what they send with this, the worker what it received: one number."""
+    return len(text.encode("utf-8", errors="surrogatepass"))
+
+
+def _fits_a_row(raw: Any) -> bool:
+    """Whether a request can be kept in its build's state row (a Table string column holds 32K UTF-16 units;
+    the rest of the state needs some of them): an oversized request is kept when it fits."""
+    return len(stored_json(raw).encode("utf-16-le")) // 2 <= MAX_KEPT_CHARS
 
 
 class UnprocessableMessage(ValueError):
@@ -56,7 +71,7 @@ def submission_from_text(text: str, *, message_id: str | None = None, origin: st
     Whatever can be read is used: a message too deep, too large or with unusable text, but whose
     identifying fields are there, becomes a Rejected build listing why, never a poisoned message.
     """
-    size = len(text.encode("utf-8", errors="surrogatepass"))
+    size = message_bytes(text)
     decoded = json_input.decode(text, "(message)")
     if not decoded.complete:
         reason = "; ".join(problem.message for problem in decoded.problems)
@@ -81,7 +96,7 @@ def submission_from_text(text: str, *, message_id: str | None = None, origin: st
             problems.extend(exc.problems)
         else:
             return Submission(request.resource_id, request_to_dict(request), (), message_id, origin)
-    kept = raw if size <= MAX_REQUEST_BYTES and not decoded.problems else None
+    kept = raw if not decoded.problems and _fits_a_row(raw) else None  # a rejected request stays with its build
     return Submission(resource_id, kept, tuple(problem.to_dict() for problem in problems.final()), message_id, origin)
 
 

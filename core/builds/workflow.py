@@ -6,6 +6,8 @@ start or restart builds (from the request queue, the HTTP API, the CLI and snaps
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from core.azure.arm import ArmFailure
 from core.azure.settings import Settings
 from core.base import telemetry
+from core.base.actors import Actor
 from core.builds import costs, steps
 from core.builds.admission import Admission, Outcome, Submission, admit
 from core.builds.decide import begin_step, decide
@@ -56,8 +59,8 @@ class BuildWorkflow:
     def decide(self, state: BuildState, event: object, now: datetime) -> Decision:
         return decide(state, event, now=now, settings=self.settings)  # type: ignore[arg-type]
 
-    def cancel(self, state: BuildState, reason: str, now: datetime) -> Decision:
-        return decide(state, CancelRequested(reason), now=now, settings=self.settings)
+    def cancel(self, state: BuildState, reason: str, now: datetime, by: dict[str, str] | None = None) -> Decision:
+        return decide(state, CancelRequested(reason, by), now=now, settings=self.settings)
 
     def poisoned(self, state: BuildState, now: datetime) -> Decision | None:
         """A build's step is sent again by the re-drive timer (the state says what the step is)."""
@@ -83,6 +86,15 @@ class BuildWorkflow:
                 log.exception("build %s: completion event not delivered now", after.build_id)
 
 
+def _actor(text: str) -> dict[str, str] | None:
+    """The actor a `queued` row's By column holds (JSON), or None."""
+    try:
+        actor = Actor.from_dict(json.loads(text)) if text else None
+    except ValueError:
+        return None
+    return actor.to_dict() if actor else None
+
+
 class BuildSubmissions:
     """Admits submissions: one build per image-version resource ID (see `core.builds.admission`)."""
 
@@ -105,6 +117,13 @@ class BuildSubmissions:
             log.log(level, "build %s: submission %s %s", submission.build_id, admission.outcome, admission.reason)
         return admission
 
-    def handle_request_text(self, text: str, *, message_id: str | None = None, origin: str = "queue") -> Admission:
-        return self.submit(submission_from_text(text, message_id=message_id, origin=origin,
-                                                known_regions=self.settings.known_regions))
+    def handle_request_text(self, text: str, *, message_id: str | None = None, origin: str = "queue",
+                            by: dict[str, str] | None = None) -> Admission:
+        """Admit a request message. Who sent it is what its build's `queued` row says, when that row notes this
+        very request (the HTTP API and the CLI write it before sending); else ``origin`` and ``by`` as given."""
+        submission = submission_from_text(text, message_id=message_id, origin=origin,
+                                          known_regions=self.settings.known_regions)
+        noted = self.runner.store.queued(submission.build_id)
+        if noted and noted["Fingerprint"] and noted["Fingerprint"] == submission.fingerprint:
+            origin, by = noted["Origin"] or origin, _actor(noted["By"]) or by
+        return self.submit(dataclasses.replace(submission, origin=origin, by=by))

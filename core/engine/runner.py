@@ -116,10 +116,12 @@ class Runner:
             return dataclasses.replace(decision, state=state)
         raise StaleState(f"record {record_id}: too much contention while writing a change")
 
-    def cancel(self, record_id: str, reason: str = "cancelled by a user") -> Any | None:
-        """Cancel a record of any workflow; its state afterwards (unchanged if it had ended), None if unknown."""
+    def cancel(self, record_id: str, reason: str = "cancelled by a user", *,
+               by: dict[str, str] | None = None) -> Any | None:
+        """Cancel a record of any workflow (``by``: who asks, an actor's dict); its state afterwards (unchanged
+        if it had ended), None if unknown."""
         written = self.apply(record_id, lambda state, now: None if state is None
-                             else self.workflow_of(state).cancel(state, reason, now))  # fmt: skip
+                             else self.workflow_of(state).cancel(state, reason, now, by))  # fmt: skip
         return written.state if written is not None else None
 
     # --- steps ---------------------------------------------------------------------------------------

@@ -39,9 +39,6 @@ class UnknownWorkflow(ValueError):
     """A state row of a workflow this app does not run (or a state type no workflow decodes)."""
 
 
-
-
-
 _KEY_FORBIDDEN = frozenset("/\\#?")
 
 
@@ -51,8 +48,23 @@ def is_table_key(text: str) -> bool:
                                             or 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
 
 
+def stored_json(value: Any) -> str:
+    """Compact JSON for a Table string column: non-ASCII kept as it is (a CJK character is one UTF-16 unit of the
+    column's 32K, not the six of a ``\\uXXXX`` escape), escaped only when the text holds a lone surrogate."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return text
+
+
 def _history_key(seq: int) -> str:
     return f"{_HISTORY_PREFIX}{seq:08d}"
+
+
+def _queued_columns(entity: Mapping[str, Any]) -> dict[str, str]:
+    return {key: str(entity.get(key) or "") for key in ("ResourceId", "SubmittedAt", "Origin", "By", "Fingerprint")}
 
 
 def _is_precondition_failure(exc: TableTransactionError) -> bool:
@@ -111,6 +123,9 @@ class RecordStore:
         return self.decode(entity), entity.metadata["etag"]
 
     def history(self, record_id: str) -> list[HistoryEntry]:
+        """The record's history, oldest first (none for an ID that cannot be a key)."""
+        if not is_table_key(record_id):
+            return []
         self.ensure_table()
         rows = self.table.query_entities(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
@@ -149,21 +164,37 @@ class RecordStore:
         rows = list(next(pages, []))
         return [self.decode(r) for r in rows], pages.continuation_token
 
-    def put_queued(self, record_id: str, resource_id: str, *, at: str, origin: str) -> None:
-        """Note that a request for this build was just put on the request queue (see `queued`)."""
+    def put_queued(self, record_id: str, resource_id: str, *, at: str, origin: str,
+                   by: Mapping[str, str] | None = None, fingerprint: str | None = None) -> None:
+        """Note that a request for this build was just put on the request queue (see `queued`): when, from where,
+        by whom (``by``, an actor's dict) and which request (``fingerprint``), for the worker's admission."""
+        if not is_table_key(record_id):
+            raise ValueError(f"{record_id!r} cannot be a record ID")
         self.ensure_table()
         entity = {"PartitionKey": record_id, "RowKey": QUEUED_ROW, "ResourceId": resource_id, "SubmittedAt": at,
-                  "Origin": origin}
+                  "Origin": origin, "By": stored_json(dict(by)) if by else "", "Fingerprint": fingerprint or ""}
         self.table.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
     def queued(self, record_id: str) -> dict[str, str] | None:
-        """The last submission sent to the request queue for this build: ResourceId, SubmittedAt, Origin."""
+        """The last submission sent to the request queue for this build: ResourceId, SubmittedAt, Origin, By (an
+        actor as JSON, '' when unknown) and Fingerprint; None when there is none (or the ID cannot be a key)."""
+        if not is_table_key(record_id):  # as `get`: never sent to storage, which would answer 400 or worse
+            return None
         self.ensure_table()
         try:
             entity = self.table.get_entity(partition_key=record_id, row_key=QUEUED_ROW)
         except ResourceNotFoundError:
             return None
-        return {key: str(entity.get(key, "")) for key in ("ResourceId", "SubmittedAt", "Origin")}
+        return _queued_columns(entity)
+
+    def queued_since(self, first: str, last: str, since: str) -> dict[str, dict[str, str]]:
+        """The queued rows of the records ``first``..``last`` (their IDs, in key order) written after ``since``:
+        one query however many records lie between (a listing page's overlay), by record ID."""
+        self.ensure_table()
+        rows = self.table.query_entities(
+            "RowKey eq @rk and PartitionKey ge @lo and PartitionKey le @hi and SubmittedAt gt @since",
+            parameters={"rk": QUEUED_ROW, "lo": first, "hi": last, "since": since})
+        return {str(row["PartitionKey"]): _queued_columns(row) for row in rows}
 
     def recent(self, limit: int = 50) -> list[Any]:
         states = self._states("RowKey eq @rk", {"rk": STATE_ROW})
@@ -183,7 +214,7 @@ class RecordStore:
             "DueAt": state.due_at or "",
             "LeaseUntil": state.lease_until or "",
             "UpdatedAt": state.updated_at,
-            "State": json.dumps(state.to_dict(), separators=(",", ":")),
+            "State": stored_json(state.to_dict()),
         }
         history = [
             (
@@ -194,7 +225,7 @@ class RecordStore:
                     "At": h.at,
                     "Kind": h.kind,
                     "Status": h.status,
-                    "Detail": json.dumps(h.detail, separators=(",", ":"), default=str),
+                    "Detail": stored_json(h.detail),
                 },
             )
             for i, h in enumerate(decision.history)

@@ -59,8 +59,8 @@ class Workflow(Protocol):
         """The next state, its history and the delay before the next step. Pure."""
         ...
 
-    def cancel(self, state: Any, reason: str, now: datetime) -> Decision:
-        """Someone asked to stop the record. Pure."""
+    def cancel(self, state: Any, reason: str, now: datetime, by: dict[str, str] | None = None) -> Decision:
+        """Someone (``by``, an actor's dict, when known) asked to stop the record. Pure."""
         ...
 
     def poisoned(self, state: Any, now: datetime) -> Decision | None:

@@ -4,11 +4,13 @@ to a log line or an HTTP response. `function_app.py` binds them and does nothing
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 
 import azure.functions as func
 
 from core.app import compliance_audit, queue_work
+from core.app.callers import AUTH_SETTING, AuthMode
 from core.app.runtime import Runtime, runtime
 from core.entry.http import routes as api_builds
 from core.entry.http.messages import ApiRequest, ApiResponse
@@ -67,6 +69,22 @@ def handle_api(route: Callable[[Runtime, ApiRequest], ApiResponse], req: func.Ht
 def handle_request_schema(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/schemas/request-v1.json: needs no storage, so no runtime."""
     return _http_response(api_builds.request_schema(api_request(req)))
+
+
+def handle_openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/openapi.json: the OpenAPI 3.1 document of the API (anonymous, no runtime)."""
+    from core.entry.http.openapi import openapi_text
+
+    return _http_response(ApiResponse(200, openapi_text().encode(), "application/json"))
+
+
+def http_auth_level(env: Mapping[str, str] | None = None) -> func.AuthLevel:
+    """The authorisation level of the API's routes: anonymous to the Functions host when sign-in is on
+    (`API_AUTH=entra`: App Service authentication signs callers in before the host sees them, and function
+    keys are off), else a function key."""
+    env = os.environ if env is None else env
+    signed_in = (env.get(AUTH_SETTING) or "").strip().lower() == AuthMode.ENTRA
+    return func.AuthLevel.ANONYMOUS if signed_in else func.AuthLevel.FUNCTION
 
 
 def handle_snapshot_event(event: func.EventGridEvent) -> None:

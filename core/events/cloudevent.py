@@ -17,6 +17,8 @@ class EndedBuild(Protocol):
     regions: dict[str, dict[str, Any]]
     error: dict[str, Any] | None
     problems: list[dict[str, Any]]
+    submitted_by: dict[str, str] | None
+    cancelled_by: dict[str, str] | None
 
     @property
     def status(self) -> Any: ...
@@ -62,6 +64,10 @@ def completion_event(state: EndedBuild) -> dict[str, Any]:
         "createdAt": state.created_at,
         "endedAt": state.updated_at,
     }
+    for key, attribute in (("submittedBy", "submitted_by"), ("cancelledBy", "cancelled_by")):
+        actor = getattr(state, attribute, None)  # who started this attempt, who cancelled it (core.base.actors)
+        if actor:
+            data[key] = actor
     if state.error:
         data["error"] = state.error
     if state.problems:

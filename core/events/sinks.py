@@ -18,6 +18,14 @@ from core.azure.storage import send_message
 
 QUEUE_SETTING = "COMPLETION_EVENTS_QUEUE"
 TOPIC_SETTING = "COMPLETION_EVENTS_TOPIC_ENDPOINT"
+# One send to the topic ends within about SEND_SECONDS, retries included (the SDK's default retries 10 times
+# with backoff up to 2 minutes, and waits for as long as a Retry-After says): a stuck topic fails the send,
+# and the outbox row is sent again by the re-drive timer. The outbox renews its claim while a send runs.
+SEND_SECONDS = 30
+SEND_LIMITS: dict[str, Any] = {
+    "retry_total": 2, "retry_connect": 2, "retry_read": 2, "retry_status": 2, "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 4, "connection_timeout": 5, "read_timeout": 10, "timeout": SEND_SECONDS,
+}
 _QUEUE_NAME = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]")
 
 
@@ -59,7 +67,7 @@ class EventGridSink:
         from azure.eventgrid import EventGridPublisherClient
 
         if self._client is None:
-            self._client = EventGridPublisherClient(self.endpoint, self.credential_factory())
+            self._client = EventGridPublisherClient(self.endpoint, self.credential_factory(), **SEND_LIMITS)
         self._client.send([CloudEvent.from_dict(event)], **self.request_options)
 
 

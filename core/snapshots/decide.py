@@ -58,12 +58,15 @@ def move(state: SnapshotState, to: SnapshotStatus, now: datetime, **changes: Any
 
 
 def _stop(state: SnapshotState, to: SnapshotStatus, now: datetime, kind: str, code: str, message: str,
-          problems: list[dict[str, Any]] | None = None) -> Decision:
-    """End without a build (Skipped, Rejected, Failed, Cancelled), the reason in the state and the history."""
+          problems: list[dict[str, Any]] | None = None, by: dict[str, str] | None = None) -> Decision:
+    """End without a build (Skipped, Rejected, Failed, Cancelled), the reason in the state and the history
+    (``by``: who asked, for a cancel)."""
     stopped = move(state, to, now, reason={"code": code, "message": message}, problems=list(problems or []))
     detail: dict[str, Any] = {"code": code, "message": message}
     if problems:
         detail["problems"] = list(problems)
+    if by:
+        detail["by"] = dict(by)
     return end(stopped, now, entry(stopped, now, kind, **detail))
 
 
@@ -270,14 +273,14 @@ def decide(state: SnapshotState, event: Event, *, now: datetime, settings: Setti
     raise UnexpectedEvent(f"unknown event {event!r}")
 
 
-def cancel(state: SnapshotState, reason: str, now: datetime) -> Decision:
-    """Someone asked to stop the intake: Cancelled, unless it has ended."""
+def cancel(state: SnapshotState, reason: str, now: datetime, by: dict[str, str] | None = None) -> Decision:
+    """Someone (``by``, when known) asked to stop the intake: Cancelled, unless it has ended."""
     if state.status.terminal:
         note = f"the snapshot's intake already ended {state.status}"
         return Decision(state, (entry(state, now, "CancelIgnored", reason=note),))
     if state.status is Status.STARTING_BUILD:
         reason += "; its build may have been submitted already: cancel that build too if it is not wanted"
-    return _stop(state, Status.CANCELLED, now, "Cancelled", "Cancelled", reason)
+    return _stop(state, Status.CANCELLED, now, "Cancelled", "Cancelled", reason, by=by)
 
 
 def poisoned(state: SnapshotState, now: datetime) -> Decision:

@@ -17,6 +17,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from core.azure import resource_ids
 from core.azure.arm import ARM_ERRORS, Arm, classify
+from core.base.actors import Actor, ActorKind
 from core.builds.submissions import submission_from_text
 from core.builds.workflow import BuildSubmissions
 from core.engine.workflow import StepContext
@@ -127,8 +128,9 @@ def start_build(state: SnapshotState, ctx: IntakeContext) -> Event:
     text = json.dumps(state.build_request)
     submission = submission_from_text(text, message_id=f"{state.record_id}-{state.attempt}", origin=ORIGIN,
                                       known_regions=ctx.step.settings.known_regions)
+    event = Actor(ActorKind.EVENT_GRID, state.event_id, state.resource_id)  # who asked: the snapshot's event
     submission = dataclasses.replace(submission, started_by={"workflow": WORKFLOW, "id": state.record_id,
-                                                             "resourceId": state.resource_id})
+                                                             "resourceId": state.resource_id}, by=event.to_dict())
     admission = ctx.builds.submit(submission)
     status = str(admission.decision.state.status) if admission.decision is not None else ""
     return BuildSubmitted(submission.build_id, submission.resource_id, str(admission.outcome), status,

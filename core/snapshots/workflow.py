@@ -65,8 +65,8 @@ class SnapshotWorkflow:
     def decide(self, state: SnapshotState, event: Any, now: datetime) -> Decision:
         return decide.decide(state, event, now=now, settings=self.settings, timing=self.snapshot_settings)
 
-    def cancel(self, state: SnapshotState, reason: str, now: datetime) -> Decision:
-        return decide.cancel(state, reason, now)
+    def cancel(self, state: SnapshotState, reason: str, now: datetime, by: dict[str, str] | None = None) -> Decision:
+        return decide.cancel(state, reason, now, by)
 
     def poisoned(self, state: SnapshotState, now: datetime) -> Decision:
         """A poisoned step message ends the intake as a recorded Failed record (its reason names the step)."""

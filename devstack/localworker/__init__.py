@@ -5,9 +5,10 @@ Functions Core Tools cannot be installed on these machines, so this package read
 against the storage named by each binding's connection. Entry points: `run_worker` and `main`.
 """
 
-from devstack.localworker.command import main
+from devstack.localworker.command import main, sign_in_of
 from devstack.localworker.connections import queue_service_client
 from devstack.localworker.errors import StorageUnavailable, WorkerConfigError
 from devstack.localworker.worker import Worker, run_worker
 
-__all__ = ["StorageUnavailable", "Worker", "WorkerConfigError", "main", "queue_service_client", "run_worker"]
+__all__ = ["StorageUnavailable", "Worker", "WorkerConfigError", "main", "queue_service_client", "run_worker",
+           "sign_in_of"]

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.azure.settings import SettingsError
+from core.entry.cli.parser import add_sign_in_arguments
 from core.entry.local_settings import load_local_settings
 from devstack.localworker.errors import WorkerConfigError
+from devstack.localworker.sign_in import SignInStandIn
 from devstack.localworker.worker import EXIT_CONFIG, run_worker
 
 log = logging.getLogger("devstack.localworker")
@@ -46,8 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--http-host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
+    add_sign_in_arguments(parser)
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
+
+
+def sign_in_of(args: argparse.Namespace) -> SignInStandIn | None:
+    """The stand-in the arguments ask for (None: principal headers are removed); ValueError for a bad one."""
+    if args.sign_in_as:
+        return SignInStandIn.signed_in_as(args.sign_in_as)
+    return SignInStandIn() if args.sign_in else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log.info("Setting %r from %s skipped: already set in the environment", name, settings.name)
         if str(app_dir) not in sys.path:
             sys.path.insert(0, str(app_dir))
-    except (WorkerConfigError, SettingsError) as error:
+        sign_in = sign_in_of(args)
+    except (WorkerConfigError, SettingsError, ValueError) as error:
         log.error("Configuration problem: %s", error)
         return EXIT_CONFIG
     return run_worker(
@@ -76,4 +87,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         until_idle=args.until_idle,
         http_port=args.http_port,
         http_host=args.http_host,
+        sign_in=sign_in,
     )

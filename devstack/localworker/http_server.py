@@ -2,6 +2,8 @@
 
 Keys are not checked locally, as with the host's local runs: a function with authLevel `function` or
 `admin` accepts any request, with or without `code` / `x-functions-key` (the worker says so at start-up).
+App Service authentication's principal headers are removed unless the worker stands in for sign-in
+(`sign_in.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from core.base import json_input
 from devstack.localworker.discovery import EventGridFunction, HttpFunction
 from devstack.localworker.eventgrid import BadEventPayload, event_list, to_event, validation_code
 from devstack.localworker.invocation import invoke
+from devstack.localworker.sign_in import SignInStandIn, request_headers
 
 log = logging.getLogger("devstack.localworker")
 EVENT_GRID_WEBHOOK = "/runtime/webhooks/eventgrid"
@@ -40,8 +43,10 @@ class FunctionsHttpServer(ThreadingHTTPServer):
         http_functions: Sequence[HttpFunction],
         event_grid_functions: Sequence[EventGridFunction],
         route_prefix: str,
+        sign_in: SignInStandIn | None = None,
     ) -> None:
         super().__init__(address, _Handler)
+        self.sign_in = sign_in
         self.http_functions = sorted(http_functions, key=lambda f: f.route.precedence)
         self.event_grid_functions = {f.name.lower(): f for f in event_grid_functions}
         self.route_prefix = route_prefix.strip("/")
@@ -157,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = func.HttpRequest(
             method=self.command,
             url=f"http://{host}{self.path}",
-            headers=dict(self.headers.items()),
+            headers=request_headers(dict(self.headers.items()), self.server.sign_in),
             params=dict(parse_qsl(query, keep_blank_values=True)),
             route_params=params,
             body=body,

@@ -32,6 +32,7 @@ from devstack.localworker.hostconfig import HostConfig, load_host_config, local_
 from devstack.localworker.http_server import EVENT_GRID_WEBHOOK, FunctionsHttpServer
 from devstack.localworker.queue_listener import QueueListener
 from devstack.localworker.schedules import time_zone
+from devstack.localworker.sign_in import SignInStandIn
 from devstack.localworker.timer_lock import timer_lock_for
 from devstack.localworker.timer_runner import TimerRunner
 
@@ -71,8 +72,10 @@ class Worker:
         http_host: str = "127.0.0.1",
         env: Mapping[str, str] | None = None,
         stop_event: threading.Event | None = None,
+        sign_in: SignInStandIn | None = None,
     ) -> None:
         self.env: Mapping[str, str] = os.environ if env is None else env
+        self.sign_in = sign_in
         self.stop_event = stop_event or threading.Event()
         self.config: HostConfig = local_polling(load_host_config(host_json, self.env), self.env)
         self.lease = message_lease(self.env)
@@ -124,7 +127,9 @@ class Worker:
                 http_functions=self.discovery.of_type(HttpFunction),
                 event_grid_functions=self.discovery.of_type(EventGridFunction),
                 route_prefix=self.config.route_prefix,
+                sign_in=self.sign_in,
             )
+            self._platform_settings()
             self._http_thread = threading.Thread(
                 target=self._http.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
             )
@@ -137,6 +142,17 @@ class Worker:
             self._http_thread.start()
             log.info("HTTP functions listen on http://%s:%d", self._http_address[0], self.http_port)
         return self
+
+    def _platform_settings(self) -> None:
+        """What the platform tells the app about its HTTP front, as `func start` and App Service do: the host
+        name its links use (WEBSITE_HOSTNAME) and, when standing in for sign-in, WEBSITE_AUTH_ENABLED."""
+        if self.env is not os.environ or self._http is None:
+            return
+        host = str(self._http.server_address[0])
+        shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+        os.environ.setdefault("WEBSITE_HOSTNAME", f"{shown}:{self.http_port}")
+        if self.sign_in is not None:
+            os.environ["WEBSITE_AUTH_ENABLED"] = "True"
 
     def _report(self) -> None:
         for problem in self.discovery.problems:
@@ -222,6 +238,7 @@ def run_worker(
     http_host: str = "127.0.0.1",
     stop_event: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
+    sign_in: SignInStandIn | None = None,
 ) -> int:
     """Serve the app until SIGINT/SIGTERM, `stop_event`, or (with `until_idle`) no work is left.
 
@@ -235,7 +252,7 @@ def run_worker(
     try:
         worker = Worker(
             app_module, host_json=host_json, http_port=http_port, http_host=http_host, env=env,
-            stop_event=stop_event,
+            stop_event=stop_event, sign_in=sign_in,
         )  # fmt: skip
         restore = _install_signal_handlers(worker.stop_event)
         with worker:

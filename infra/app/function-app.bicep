@@ -18,6 +18,8 @@ param auditSchedule string
 @description('VERIFICATION_VM_SIZES: <region|*>[/<securityType>]=<VM size>,...; empty keeps the code\'s defaults.')
 param verificationVmSizes string = ''
 param keyExpiryWarningDays int = 30
+@description('Client ID of the API\'s Entra ID app registration (app roles Builds.Read, Builds.Submit, Builds.Operate). Empty: no sign-in, function keys.')
+param apiClientId string = ''
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
@@ -65,6 +67,13 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 // COMPLETION_EVENTS_QUEUE: none (no completion events)
 // COMPLETION_EVENTS_TOPIC_ENDPOINT: none (no completion events)
 // AUDIT_EOL_WARNING_DAYS: 30
+// API_BASE_URL: none: links use the platform's WEBSITE_HOSTNAME (set it for a custom domain or an API gateway)
+// WEBSITE_HOSTNAME: set by the platform (the app's default host name)
+// WEBSITE_AUTH_ENABLED: set by the platform to True when the authsettingsV2 below is on
+var signIn = !empty(apiClientId)
+// The API's anonymous routes (the request schema, the OpenAPI document) and Event Grid's webhook, which
+// carries its own system key, stay outside sign-in.
+var openPaths = ['/api/schemas/request-v1.json', '/api/openapi.json', '/runtime/webhooks/eventgrid']
 var appSettings = [
   // Identity-based host storage; service URIs (not an account name) so every cloud gets its own hosts.
   { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
@@ -86,6 +95,8 @@ var appSettings = [
   // Empty: the code's default (*=Standard_D2s_v5, */ConfidentialVM=Standard_DC2as_v5).
   { name: 'VERIFICATION_VM_SIZES', value: verificationVmSizes }
   { name: 'KEY_EXPIRY_WARNING_DAYS', value: string(keyExpiryWarningDays) }
+  // entra: App Service authentication signs callers in and the app checks each route's app role; keys: function keys.
+  { name: 'API_AUTH', value: signIn ? 'entra' : 'keys' }
 ]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -99,8 +110,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_222: Event Grid delivers to the function and operators call GET /api/builds over the public endpoint (function key); a VNet variant is not part of this template
-  // checkov:skip=CKV_AZURE_17: Event Grid cannot present a client certificate; HTTP functions use function keys
+  // checkov:skip=CKV_AZURE_222: Event Grid delivers to the function and operators call the API over the public endpoint (Entra ID sign-in, or function keys); a VNet variant is not part of this template
+  // checkov:skip=CKV_AZURE_17: Event Grid cannot present a client certificate; callers sign in with Entra ID (authsettingsV2 below) or use function keys
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero per queue length; state is in storage, so a lost instance loses no work
   // checkov:skip=CKV_AZURE_213: no HTTP health endpoint: the app is queue- and timer-driven, and the platform restarts failed instances
   name: name
@@ -114,7 +125,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
-    clientCertEnabled: false // build_status is protected by its function key (authLevel FUNCTION)
+    clientCertEnabled: false // the API is protected by Entra ID sign-in (authsettingsV2) or its function keys
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -138,6 +149,43 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: { name: 'python', version: '3.11' }
     }
+  }
+}
+
+// App Service authentication (Easy Auth) with Entra ID in front of the API, when an app registration is given:
+// callers without a token for it get 401 before the app runs; the app reads the caller's app roles from the
+// X-MS-CLIENT-PRINCIPAL header the platform adds (core/entry/http/principal.py).
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (signIn) {
+  // checkov:skip=CKV_AZURE_13: this resource is the authentication (authsettingsV2, platform.enabled); checkov reads only the v1 authsettings field
+  // checkov:skip=CKV_AZURE_63: a siteConfig check that checkov applies to every sites/config resource; authsettingsV2 has no logging field
+  // checkov:skip=CKV_AZURE_65: a siteConfig check that checkov applies to every sites/config resource; authsettingsV2 has no error-page field
+  // checkov:skip=CKV_AZURE_66: a siteConfig check that checkov applies to every sites/config resource; authsettingsV2 has no tracing field
+  // checkov:skip=CKV_AZURE_80: a siteConfig check (.NET version) that checkov applies to every sites/config resource; the app is Python
+  // checkov:skip=CKV_AZURE_88: a siteConfig check (Azure Files) that checkov applies to every sites/config resource; not a storage setting
+  // checkov:skip=CKV_AZURE_222: public network access is the site's (see its waiver); sign-in is what this resource adds to it
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: { enabled: true }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: openPaths
+    }
+    httpSettings: { requireHttps: true }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: apiClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: ['api://${apiClientId}', apiClientId]
+        }
+      }
+    }
+    login: { tokenStore: { enabled: false } }
   }
 }
 

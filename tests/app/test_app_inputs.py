@@ -12,7 +12,7 @@ from core.app.status import TERMINAL_STATUSES, is_terminal
 from core.app.submit import read_change
 from core.azure.regions import PUBLIC_REGIONS
 from core.builds.state import BuildStatus
-from core.builds.submissions import MAX_REQUEST_BYTES, change_submission
+from core.builds.submissions import MAX_REQUEST_BYTES, change_submission, message_bytes
 from core.entry.cli.outcomes import Exit, exit_for_status
 from core.request import RequestInvalid
 
@@ -55,7 +55,21 @@ def test_a_request_too_large_is_refused_before_it_is_read_and_bytes_that_are_not
     with pytest.raises(InputInvalid) as not_json:
         load_submitted_bytes(b"{nope", "request body")
     assert isinstance(not_json.value, RequestInvalid) and not_json.value.problems[0].field == "request body"
-    assert load_submitted_bytes(b"\xef\xbb\xbf{}", "request body") == {}
+    assert load_submitted_bytes(b"\xef\xbb\xbf{}", "request body") == ({}, "{}")
+
+
+def test_the_size_is_the_utf8_the_worker_measures_never_an_escaped_copy():
+    """CJK text is 3 bytes a character as UTF-8, 18 as a \\uXXXX escape: the limit counts the UTF-8 the queue
+    carries, and the text is sent as received (so the worker's size is this size)."""
+    body = json.dumps({"tags": {"k": "镜像" * 2500}}, ensure_ascii=False).encode()
+    assert len(body) < MAX_REQUEST_BYTES < len(json.dumps(json.loads(body)).encode())
+    _, text = load_submitted_bytes(body, "request body")
+    assert text.encode() == body and message_bytes(text) == len(body)
+    utf16 = b"\xff\xfe" + json.dumps({"k": "镜像" * 3000}, ensure_ascii=False).encode("utf-16-le")
+    assert len(utf16) < MAX_REQUEST_BYTES
+    with pytest.raises(RequestTooLarge) as large:  # 12 KB of UTF-16 is 18 KB of UTF-8: too large to queue
+        load_submitted_bytes(utf16, "request body")
+    assert large.value.size == message_bytes(utf16[2:].decode("utf-16-le"))
 
 
 def test_a_build_is_planned_offline():

@@ -36,7 +36,8 @@ SCHEMA = json.loads((PROJECT_ROOT / "core" / "request" / "schema.json").read_tex
 # The az commands the docs use; a new one joins this list once its flags are checked against az CLI 2.91's help.
 AZ_COMMANDS = ("cloud set", "login", "account set", "deployment sub create", "deployment sub show",
                "functionapp deployment source config-zip", "functionapp keys list", "storage message put",
-               "monitor scheduled-query create", "role assignment delete", "role definition delete")  # fmt: skip
+               "monitor scheduled-query create", "role assignment delete", "role definition delete",
+               "ad app create", "ad app update", "ad sp create", "ad sp update")  # fmt: skip
 PYTHON = re.compile(r"^(?:\.venv/bin/)?python3? -m ([\w.]+)\b ?(.*)$")
 
 

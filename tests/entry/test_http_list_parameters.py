@@ -40,7 +40,7 @@ def test_every_bad_parameter_is_one_problem_naming_it():
     assert "Succeeded" in problems[1]["message"] and "1 to 1000" in problems[3]["message"]
 
 
-@pytest.mark.parametrize("token", [{"NextPartitionKey": "1!8!YWJj", "NextRowKey": "1!8!c3RhdGU-"}])
+@pytest.mark.parametrize("token", [{"PartitionKey": "1!8!YWJj", "RowKey": "1!8!c3RhdGU-"}])
 def test_a_continuation_token_round_trips(token):
     encoded = encode_continuation(token)
     assert encoded and "=" not in encoded.rstrip("=")

@@ -3,11 +3,13 @@ same for every route; no storage is touched (the route raises before it would)."
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from core.app.build_lookup import BuildNotAdmitted, BuildNotFound
+from core.app.callers import ApiSettings, Caller, Role
 from core.app.cancel import BuildEnded
 from core.app.retry import NotRetryable
 from core.app.runtime import Runtime
@@ -18,12 +20,15 @@ from core.entry.http.messages import PROBLEM_JSON, ApiRequest, ApiResponse
 BASE = "https://img.example.net/api/builds"
 
 
+RUNTIME = SimpleNamespace(api=ApiSettings(base_url="https://img.example.net"))
+
+
 def answered(refusal: Exception) -> ApiResponse:
-    @routes._answered
-    def route(runtime: Runtime, request: ApiRequest) -> ApiResponse:
+    @routes._served(Role.OPERATE)
+    def route(runtime: Runtime, request: ApiRequest, caller: Caller) -> ApiResponse:
         raise refusal
 
-    return route(None, ApiRequest("POST", f"{BASE}/abc/terminate?code=k", params={"code": "k"}))  # type: ignore[arg-type]
+    return route(RUNTIME, ApiRequest("POST", f"{BASE}/abc/terminate?code=k", params={"code": "k"}))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("refusal", "status", "kind", "extra"), [
@@ -32,7 +37,7 @@ def answered(refusal: Exception) -> ApiResponse:
     (BuildEnded("abc", "Succeeded"), 410, "build-ended", {"buildStatus": "Succeeded"}),
     (NotRetryable("abc", "Rejected", "fix the request and submit it again"), 409, "build-not-failed", {}),
     (BuildConflict("abc", "/subscriptions/x", "being built"), 409, "build-conflict",
-     {"id": "abc", "statusQueryGetUri": f"{BASE}/abc?code=k"}),
+     {"id": "abc", "statusQueryGetUri": f"{BASE}/abc"}),
 ])
 def test_each_refusal_is_its_problem(refusal: Exception, status: int, kind: str, extra: dict[str, Any]):
     response = answered(refusal)

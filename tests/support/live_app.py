@@ -88,10 +88,11 @@ class App:
         )  # fmt: skip
 
     @contextlib.contextmanager
-    def http_worker(self) -> Iterator[str]:
-        """A worker serving the HTTP triggers too; yields the base URL of the API once it answers."""
+    def http_worker(self, *extra: str) -> Iterator[str]:
+        """A worker serving the HTTP triggers too (``extra``: more worker arguments); yields the base URL of the
+        API once it answers."""
         port = free_port()
-        worker = subprocess.Popen(self.worker_command("--http-port", str(port)), env=self.env, cwd=PROJECT_ROOT,
+        worker = subprocess.Popen(self.worker_command("--http-port", str(port), *extra), env=self.env, cwd=PROJECT_ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         base = f"http://127.0.0.1:{port}/api"
         try:

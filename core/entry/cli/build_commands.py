@@ -20,7 +20,7 @@ from core.app.request_input import RequestTooLarge, read_request_file, read_requ
 from core.app.runtime import Runtime
 from core.app.status import StatusDocument, get_status, is_terminal
 from core.app.submit import BuildConflict, PreparedSubmission, SubmitResult, prepare_build, queue_submission
-from core.entry.cli.environment import known_regions, runtime, settings
+from core.entry.cli.environment import known_regions, local_operator, runtime, settings
 from core.entry.cli.outcomes import EXIT_INVALID, EXIT_OK, Exit, exit_for_status, report
 from core.request import Problem, RequestInvalid
 
@@ -56,7 +56,7 @@ def submitted(prepare: Callable[..., PreparedSubmission], path: str) -> SubmitRe
     where = path
     try:
         data, where = read_request_source(path)
-        prepared = prepare(data, where=where, origin="cli", known_regions=known_regions())
+        prepared = prepare(data, where=where, origin="cli", known_regions=known_regions(), by=local_operator())
         return queue_submission(runtime(), prepared)
     except RequestTooLarge as large:
         return report([Problem(where, str(large))])
@@ -125,7 +125,7 @@ def run_status(args: argparse.Namespace) -> int:
 def run_cancel(args: argparse.Namespace) -> int:
     """Cancel a build that has not ended; one already writing to Azure is told what continues there."""
     try:
-        cancelled = cancel_build(runtime(), args.build, args.reason)
+        cancelled = cancel_build(runtime(), args.build, args.reason, by=local_operator())
     except BuildNotAdmitted as queued:
         print(f"build {queued.build_id} is still on the request queue: cancel it once a worker has admitted it",
               file=sys.stderr)

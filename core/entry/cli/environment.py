@@ -16,6 +16,7 @@ from core.entry.cli.outcomes import EXIT_INVALID
 if TYPE_CHECKING:
     from core.app.runtime import Runtime
     from core.azure.settings import Settings
+    from core.base.actors import Actor
 
 T = TypeVar("T")
 
@@ -51,3 +52,18 @@ def runtime() -> Runtime:
     from core.app.runtime import build_runtime
 
     return _configured(lambda: build_runtime(storage_options=CLI_STORAGE_OPTIONS))
+
+
+def local_operator() -> Actor:
+    """Who runs this command: the OS account at this machine, recorded as the actor of what it submits or
+    cancels (the command line needs storage rights, so its operator holds every app role)."""
+    import getpass
+    import socket
+
+    from core.base.actors import Actor, ActorKind
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no USER/LOGNAME in the environment (a bare container)
+        user = "unknown"
+    return Actor(ActorKind.CLI, f"{user}@{socket.gethostname()}", user)

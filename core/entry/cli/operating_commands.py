@@ -17,6 +17,7 @@ def run_worker(args: argparse.Namespace) -> int:
     """
     try:
         from devstack.localworker import run_worker as serve
+        from devstack.localworker import sign_in_of
     except ModuleNotFoundError as missing:
         if not (missing.name or "").startswith("devstack"):
             raise
@@ -31,6 +32,13 @@ def run_worker(args: argparse.Namespace) -> int:
     from core.azure.settings import SettingsError
 
     try:
+        sign_in = sign_in_of(args)
+    except ValueError as error:
+        print(f"worker: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    if sign_in is not None:  # the local host stands in for App Service authentication, and says so as it does
+        os.environ["WEBSITE_AUTH_ENABLED"] = "True"
+    try:
         check_configuration(os.environ)
     except SettingsError as error:
         print(f"configuration: {error}", file=sys.stderr)
@@ -41,7 +49,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
         rt = runtime()
         idle_check = lambda: not any_in_flight(rt)  # noqa: E731 - a delayed step message is not an empty queue
-    return serve(until_idle=args.until_idle, http_port=args.http_port, idle_check=idle_check)
+    return serve(until_idle=args.until_idle, http_port=args.http_port, idle_check=idle_check, sign_in=sign_in)
 
 
 def run_templates_check(args: argparse.Namespace) -> int:

@@ -10,6 +10,17 @@ from core.entry.cli.operating_commands import run_audit, run_templates_check, ru
 from core.entry.cli.outcomes import EXIT_HELP, EXIT_INVALID, run_guarded
 
 
+def add_sign_in_arguments(parser: argparse.ArgumentParser) -> None:
+    """--sign-in and --sign-in-as of the local host (`worker` here, `python -m devstack.localworker`): it stands in
+    for App Service authentication, as devstack/localworker/sign_in.py says (the app needs API_AUTH=entra)."""
+    parser.add_argument("--sign-in", action="store_true",
+                        help="stand in for App Service authentication: pass the X-MS-CLIENT-PRINCIPAL headers "
+                             "clients send (tests)")
+    parser.add_argument("--sign-in-as", metavar="NAME=ROLE,ROLE",
+                        help="stand in for App Service authentication, signing every request without a principal "
+                             "in as NAME with these app roles, e.g. alice=Builds.Read,Builds.Submit")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m core` parser; each verb's subparser sets ``handler`` to its function."""
     parser = argparse.ArgumentParser(prog="python -m core", epilog=EXIT_HELP,
@@ -51,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = verbs.add_parser("worker", help="serve function_app.py locally: queues, timers, HTTP")
     worker.add_argument("--until-idle", action="store_true", help="stop once no build is in flight")
     worker.add_argument("--http-port", type=int, default=None, help="serve the HTTP triggers on this port")
+    add_sign_in_arguments(worker)
     worker.set_defaults(handler=run_worker)
 
     templates = verbs.add_parser("templates", help="build templates (TEMPLATES_DIR)")

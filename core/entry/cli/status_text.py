@@ -48,6 +48,9 @@ def _build_lines(document: StatusDocument) -> list[str]:
     if document.get("startedBy"):
         starter = document["startedBy"]
         lines.append(f"  started by     {starter.get('workflow')} {starter.get('id')}  ({starter.get('resourceId')})")
+    for label, key in (("submitted by", "submittedBy"), ("cancelled by", "cancelledBy")):
+        if document.get(key):
+            lines.append(f"  {label:<14} {actor_text(document[key])}")
     if document.get("nextStepDueAt") and not is_terminal(document["status"]):
         lines.append(f"  next step at   {document['nextStepDueAt']}")
     if document.get("regions"):
@@ -89,11 +92,19 @@ def _brief(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def actor_text(actor: dict[str, Any]) -> str:
+    """Who did something (core/base/actors.py), as a person reads it: `alice@contoso.com (user)`."""
+    return f"{actor.get('name') or actor.get('id') or '?'} ({actor.get('kind', '?')})"
+
+
 def detail_text(detail: dict[str, Any]) -> str:
     """A history entry's detail in one line (problems are listed in their own section)."""
     parts = []
     for key, value in detail.items():
         if key == "problems" or value in (None, "", [], {}):
+            continue
+        if key == "by" and isinstance(value, dict):
+            parts.append(f"by {actor_text(value)}")
             continue
         parts.append(f"{key}: {_brief(value)}" if isinstance(value, dict | list) else f"{key}={_brief(value)}")
     return "; ".join(parts)

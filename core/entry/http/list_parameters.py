@@ -7,10 +7,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from core.app.listing import ListQuery
+from core.base.problems import clip
 from core.base.timestamps import utc_iso
 from core.builds.state import BuildStatus
 from core.snapshots.state import SnapshotStatus
@@ -18,6 +20,11 @@ from core.snapshots.state import SnapshotStatus
 CONTINUATION_HEADER = "x-ms-continuation-token"
 MAX_TOP = 1000
 KNOWN_PARAMETERS = ("runtimeStatus", "createdTimeFrom", "createdTimeTo", "image", "top", "code")
+TOKEN_KEYS = frozenset({"PartitionKey", "RowKey"})
+MAX_TOKEN_CHARS = 2048
+MAX_TOKEN_KEY_CHARS = 512
+MAX_IMAGE_CHARS = 1024
+_DIGITS = re.compile(r"[0-9]{1,4}")
 
 
 def _moment(raw: str) -> datetime:
@@ -33,14 +40,29 @@ def encode_continuation(token: Mapping[str, str] | None) -> str | None:
 
 
 def decode_continuation(text: str) -> dict[str, str]:
-    """ValueError when the token was not one this API returned."""
+    """The Table continuation a token this API returned holds; ValueError for anything else.
+
+    Tokens are validated strictly rather than signed: exactly the two keys Table storage returns, each a short
+    printable-ASCII string, the whole at most ``MAX_TOKEN_CHARS``. A token carries no authority (the filters and
+    the caller's role apply to every page), so a made-up one can only start a page elsewhere among the builds
+    the caller may list anyway; what it must never do is reach storage malformed (a 503, a 500)."""
+    refused = ValueError("is not a continuation token this API returned; repeat the request without it")
+    if len(text) > MAX_TOKEN_CHARS or not text.isascii():
+        raise refused
     try:
-        token = json.loads(base64.urlsafe_b64decode(text.encode()))
+        token = json.loads(base64.urlsafe_b64decode(text.encode()).decode("ascii"))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ValueError("is not a continuation token this API returned; repeat the request without it") from None
-    if not isinstance(token, dict) or not all(isinstance(v, str) for v in token.values()):
-        raise ValueError("is not a continuation token this API returned; repeat the request without it")
+        raise refused from None
+    if not isinstance(token, dict) or set(token) != TOKEN_KEYS or not all(
+            isinstance(value, str) and 0 < len(value) <= MAX_TOKEN_KEY_CHARS and value.isascii() and value.isprintable()
+            for value in token.values()):
+        raise refused
     return token
+
+
+def _top(raw: str) -> int | None:
+    """A page size in ASCII digits from 1 to MAX_TOP (not `isdigit`, which takes '²' that `int` refuses)."""
+    return int(raw) if _DIGITS.fullmatch(raw) and 1 <= int(raw) <= MAX_TOP else None
 
 
 def parse_list_query(params: Mapping[str, str], continuation: str | None) -> tuple[ListQuery, list[dict[str, str]]]:
@@ -57,7 +79,7 @@ def parse_list_query(params: Mapping[str, str], continuation: str | None) -> tup
         for part in params["runtimeStatus"].split(","):
             status = by_name.get(part.strip().lower())
             if status is None:
-                problems.append({"field": "runtimeStatus", "message": f"{part.strip()!r} is not a status; use "
+                problems.append({"field": "runtimeStatus", "message": f"{clip(part.strip(), 40)} is not a status; use "
                                  f"{', '.join(known)} (comma-separated)"})
             else:
                 statuses.append(status)
@@ -66,17 +88,23 @@ def parse_list_query(params: Mapping[str, str], continuation: str | None) -> tup
         if params.get(name, "").strip():
             try:
                 values[key] = utc_iso(_moment(params[name]))
-            except ValueError:
-                problems.append({"field": name, "message": f"{params[name]!r} is not an ISO 8601 time; "
-                                 "use e.g. 2026-12-01T00:00:00Z"})
+            except (ValueError, OverflowError):  # 9999-12-31T23:59:59-01:00 is past the last moment in UTC
+                problems.append({"field": name, "message": f"{clip(params[name], 60)} is not an ISO 8601 time "
+                                 "between years 0001 and 9999 in UTC; use e.g. 2026-12-01T00:00:00Z"})
     if params.get("image", "").strip():
-        values["image"] = params["image"].strip()
+        image = params["image"].strip()
+        if len(image) > MAX_IMAGE_CHARS or not image.isprintable():
+            problems.append({"field": "image", "message": f"is not an image definition's name or resource ID "
+                             f"(at most {MAX_IMAGE_CHARS} printable characters)"})
+        else:
+            values["image"] = image
     if params.get("top", "").strip():
         raw = params["top"].strip()
-        if raw.isdigit() and 1 <= int(raw) <= MAX_TOP:
-            values["top"] = int(raw)
+        top = _top(raw)
+        if top is None:
+            problems.append({"field": "top", "message": f"{clip(raw, 20)} is not a page size; use 1 to {MAX_TOP}"})
         else:
-            problems.append({"field": "top", "message": f"{raw!r} is not a page size; use 1 to {MAX_TOP}"})
+            values["top"] = top
     if continuation:
         try:
             values["continuation"] = decode_continuation(continuation)

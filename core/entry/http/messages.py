@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,8 @@ from urllib.parse import quote, urlsplit
 
 PROBLEM_TYPE = "urn:cmk-image-builder:problem:"
 PROBLEM_JSON = "application/problem+json"
+_TOKEN = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+/[a-z0-9!#$%&'*+.^_`|~-]+")
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 
 @dataclass(frozen=True)
@@ -28,18 +31,46 @@ class ApiRequest:
         return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
 
     @property
-    def base_url(self) -> str:
-        """Scheme and host the client used, e.g. https://app.azurewebsites.net."""
-        parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.netloc}"
+    def path(self) -> str:
+        """The path the client called, e.g. /api/builds/abc (never its host: a client chooses its `Host`)."""
+        return urlsplit(self.url).path
 
-    def link(self, path: str, **query: str) -> str:
-        """An absolute URL on this app; the caller's function key (`code`) is carried over, as Durable does."""
-        if "code" in self.params:
-            query = {**query, "code": self.params["code"]}
-        tail = "&".join(f"{key}={value if value.startswith('{') else quote(value, safe='')}"
-                        for key, value in query.items())
-        return f"{self.base_url}{path}" + (f"?{tail}" if tail else "")
+    def media_type(self) -> tuple[str, dict[str, str]]:
+        """The body's `Content-Type` as (type/subtype lower-cased, parameters); ('', {}) when there is none."""
+        return parse_media_type(self.header("Content-Type") or "")
+
+
+def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
+    """A `Content-Type` value (RFC 9110 8.3.1) as its type/subtype, lower-cased, and its parameters (names
+    lower-cased, quotes removed): ``application/json; charset="utf-8"`` -> ('application/json', {'charset':
+    'utf-8'}). A malformed value gives ('', {})."""
+    kind, *parameters = value.split(";")
+    kind = kind.strip().lower()
+    if not _TOKEN.fullmatch(kind):
+        return "", {}
+    found = {}
+    for parameter in parameters:
+        name, equals, raw = parameter.strip().partition("=")
+        if not parameter.strip():
+            continue
+        if not equals or not _PARAMETER_NAME.fullmatch(name.strip()):
+            return "", {}
+        found[name.strip().lower()] = raw.strip().strip('"')
+    return kind, found
+
+
+def is_json_media_type(kind: str) -> bool:
+    """`application/json` or a structured `+json` type (`application/merge-patch+json`), nothing else."""
+    top, _, sub = kind.partition("/")
+    return top == "application" and (sub == "json" or (sub.endswith("+json") and len(sub) > len("+json")))
+
+
+def link(base_url: str, path: str, **query: str) -> str:
+    """A URL on this app: ``base_url`` (the configured origin; '' for a path alone) and ``path``. Never the
+    caller's function key (`code`): a URL in a `Location` header ends up in logs and browser histories."""
+    tail = "&".join(f"{key}={value if value.startswith('{') else quote(value, safe='')}"
+                    for key, value in query.items())
+    return f"{base_url}{path}" + (f"?{tail}" if tail else "")
 
 
 @dataclass(frozen=True)

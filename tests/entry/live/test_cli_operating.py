@@ -5,9 +5,11 @@ Ctrl-C, a closed pipe, unreachable storage or ARM and a missing credential, loca
 from __future__ import annotations
 
 import copy
+import getpass
 import json
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -57,6 +59,11 @@ def test_submit_then_status_is_queued_then_exit_codes_follow_the_outcome(app: Ap
     done = cli(app, "status", build_id)
     assert done.returncode == Exit.OK and "Succeeded" in done.stdout
     assert "{'" not in done.stdout, "history shows Python reprs"
+    # The command line acts as a named local operator: the OS account at this machine.
+    operator = f"{getpass.getuser()}@{socket.gethostname()}"
+    document = json.loads(cli(app, "status", "--json", build_id).stdout)
+    assert document["submittedBy"] == {"kind": "cli", "id": operator, "name": getpass.getuser()}
+    assert f"submitted by   {getpass.getuser()} (cli)" in done.stdout
 
     again = cli(app, "submit", request_file(tmp_path))
     assert again.returncode == 0 and again.stdout.strip() == build_id
@@ -84,6 +91,7 @@ def test_a_rejected_and_a_cancelled_build_exit_non_zero(app: App, tmp_path: Path
     assert cli(app, "status", rejected_id).returncode == Exit.REJECTED
     status = cli(app, "status", cancelled_id)
     assert status.returncode == Exit.CANCELLED and "cancelled: cancelled by a user" in status.stdout
+    assert f"cancelled by   {getpass.getuser()} (cli)" in status.stdout
 
 
 def test_ctrl_c_in_watch_and_a_closed_pipe_end_without_a_traceback(app: App, tmp_path: Path):

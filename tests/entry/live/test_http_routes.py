@@ -8,6 +8,7 @@ import copy
 import json
 
 import azure.functions as func
+import pytest
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
@@ -21,6 +22,8 @@ from tests.support.live_app import App, example
 
 SEED = "seed-cli-managed-image.json"
 BASE = "https://img.example.net/api/builds"
+# Links use the configured origin, never the request's Host (tests/entry/live/test_probes.py shows a hostile one).
+pytestmark = pytest.mark.app_settings(API_BASE_URL="https://img.example.net")
 
 
 def post(body: object, *, url: str = BASE, headers: dict[str, str] | None = None) -> ApiRequest:
@@ -69,12 +72,16 @@ def test_submit_answers_202_with_the_management_urls_and_the_build_is_queued_at_
     assert json.loads(message.content) == example(SEED)
 
 
-def test_the_function_key_is_carried_into_the_urls_as_durable_does(app: App):
-    request = api_request(func.HttpRequest("POST", BASE + "?code=k3y", headers={}, params={"code": "k3y"},
-                                           route_params={}, body=json.dumps(example(SEED)).encode()))
-    body = api.submit_build(app.runtime, request).json()
-    assert body["statusQueryGetUri"] == f"{BASE}/{body['id']}?code=k3y"
-    assert body["terminatePostUri"] == f"{BASE}/{body['id']}/terminate?reason={{text}}&code=k3y"
+def test_the_function_key_is_never_carried_into_the_urls(app: App):
+    """Unlike Durable's: a Location header ends up in logs and browser histories, so no `code=` in it."""
+    request = api_request(func.HttpRequest("POST", BASE + "?code=k3y", headers={"Content-Type": "application/json"},
+                                           params={"code": "k3y"}, route_params={},
+                                           body=json.dumps(example(SEED)).encode()))
+    response = api.submit_build(app.runtime, request)
+    body = response.json()
+    assert body["statusQueryGetUri"] == f"{BASE}/{body['id']}" == response.headers["Location"]
+    assert body["terminatePostUri"] == f"{BASE}/{body['id']}/terminate?reason={{text}}"
+    assert "k3y" not in response.body.decode()
 
 
 def test_an_invalid_request_is_a_400_problem_listing_every_problem_and_nothing_is_queued(app: App):

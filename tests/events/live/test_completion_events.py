@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import threading
 import time
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,36 +111,81 @@ def test_two_senders_of_one_row_send_it_once(events_app: App):
 
 
 class SlowSink:
-    """A sink slower than the claim: while it sends, the claim runs out and another sender takes the row."""
+    """A sink that takes as long as its test says: it sends once `release` is set (by the test's clock)."""
 
     name = "slow"
 
-    def __init__(self, outbox_of_the_other_sender: Outbox, clock: list[datetime]) -> None:
-        self.other, self.clock, self.sent = outbox_of_the_other_sender, clock, []
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.sent: list[dict[str, Any]] = []
 
     def send(self, event: dict[str, Any]) -> None:
-        self.clock[0] += timedelta(seconds=CLAIM_SECONDS + 1)  # the claim has run out
+        assert self.release.wait(timeout=120), "the test never let the send end"
         self.sent.append(event)
-        if len(self.sent) == 1:
-            assert self.other.deliver(event["id"].rsplit("-", 1)[0], outbox_key(1)) is True
 
 
-def test_a_sink_slower_than_the_claim_does_not_stop_the_redrive_of_other_rows(events_app: App):
-    """The first sender's "mark sent" finds the row claimed again: it is a lost race, not an error, and the
-    re-drive goes on to the remaining rows."""
+class SendClock:
+    """The outbox's clock and its wait for a send: each wait lets `step` seconds pass, during which another
+    sender's re-drive tries the row; once `takes` seconds have passed the slow sink is let finish."""
+
+    def __init__(self, sink: SlowSink, other: Outbox, row: tuple[str, str], *, takes: float) -> None:
+        self.now = datetime.now(UTC) + timedelta(hours=1)  # the row is overdue for any re-drive
+        self.started, self.sink, self.other, self.row, self.takes = self.now, sink, other, row, takes
+        self.other_tries: list[bool] = []
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def wait(self, send: Future[None], seconds: float) -> bool:
+        self.now += timedelta(seconds=seconds)
+        self.other_tries.append(self.other.deliver(*self.row))  # the claim must still hold
+        if (self.now - self.started).total_seconds() >= self.takes:
+            self.sink.release.set()
+            send.result(timeout=120)
+            return True
+        return False
+
+
+def _rejected_build(app: App, version: str) -> str:
+    bad = {**copy.deepcopy(example(SEED)), "version": version, "replicaCount": 0}
+    return app.runtime.builds.handle_request_text(json.dumps(bad)).decision.state.build_id
+
+
+def test_a_sink_that_takes_90_seconds_still_delivers_the_event_exactly_once(events_app: App):
+    """The claim lasts 60 s; the sender renews it every 20 s while the sink sends for 90 s, so the other
+    sender's re-drive, trying the row at every moment of the send, never takes it: one delivery."""
     app = events_app
-    moment = [datetime.now(UTC) + timedelta(hours=1)]  # both rows are overdue for the re-drive
-    second = FlakySink(0)
-    other = Outbox(app.runtime.store.table, [second], clock=lambda: moment[0])
-    slow = SlowSink(other, moment)
-    app.runtime.build_workflow.outbox = Outbox(app.runtime.store.table, [FlakySink(2)])  # no delivery at the end
-    ids = []
-    for version in ("7.0.1", "7.0.2"):
-        bad = {**copy.deepcopy(example(SEED)), "version": version, "replicaCount": 0}
-        ids.append(app.runtime.builds.handle_request_text(json.dumps(bad)).decision.state.build_id)
-    first = Outbox(app.runtime.store.table, [slow], clock=lambda: moment[0])
-    delivered = first.redrive(grace_seconds=0)
-    assert sorted(delivered) == [f"{ids[1]}/{outbox_key(1)}"]  # the raced row is not counted; the next one is sent
-    assert [e["id"] for e in second.sent] == [f"{ids[0]}-1"]  # the other sender sent and marked the raced row
-    assert sorted(e["id"] for e in slow.sent) == sorted([f"{ids[0]}-1", f"{ids[1]}-1"])
-    assert all(app.runtime.store.table.get_entity(b, outbox_key(1))["Sent"] is True for b in ids)
+    app.runtime.build_workflow.outbox = Outbox(app.runtime.store.table, [FlakySink(1)])  # not sent at the end
+    build_id = _rejected_build(app, "7.0.1")
+    slow, second = SlowSink(), FlakySink(0)
+    times = SendClock(slow, Outbox(app.runtime.store.table, [second], clock=lambda: times.now),
+                      (build_id, outbox_key(1)), takes=90)
+    first = Outbox(app.runtime.store.table, [slow], clock=times.clock, wait=times.wait)
+    assert first.redrive(grace_seconds=0) == [f"{build_id}/{outbox_key(1)}"]
+    assert (times.now - times.started).total_seconds() >= 90 and len(times.other_tries) >= 4
+    assert times.other_tries == [False] * len(times.other_tries) and second.sent == []
+    assert [event["id"] for event in slow.sent] == [f"{build_id}-1"]
+    assert app.runtime.store.table.get_entity(build_id, outbox_key(1))["Sent"] is True
+    assert Outbox(app.runtime.store.table, [second]).redrive(grace_seconds=0) == [] and second.sent == []
+
+
+def test_one_row_that_cannot_be_delivered_does_not_stop_the_redrive_of_the_others(events_app: App):
+    """A corrupt outbox row (its event unreadable) is logged and skipped; the next row is delivered."""
+    app = events_app
+    app.runtime.build_workflow.outbox = Outbox(app.runtime.store.table, [FlakySink(2)])  # neither sent at the end
+    ids = [_rejected_build(app, version) for version in ("7.0.3", "7.0.4")]
+    broken = sorted(ids)[0]  # the re-drive reads rows in key order: the broken one comes first
+    app.runtime.store.table.update_entity({"PartitionKey": broken, "RowKey": outbox_key(1), "Event": "{not json"})
+    sink = FlakySink(0)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    delivered = Outbox(app.runtime.store.table, [sink], clock=lambda: later).redrive(grace_seconds=0)
+    other = sorted(ids)[1]
+    assert delivered == [f"{other}/{outbox_key(1)}"] and [e["id"] for e in sink.sent] == [f"{other}-1"]
+
+
+def test_the_event_grid_sink_sends_with_bounded_retries_and_timeouts():
+    """The SDK's defaults (10 retries, backoff to 2 minutes, any Retry-After) could outlast the claim many times."""
+    from core.events.sinks import SEND_LIMITS, SEND_SECONDS
+
+    assert SEND_LIMITS["timeout"] == SEND_SECONDS < CLAIM_SECONDS
+    assert SEND_LIMITS["retry_total"] <= 3 and SEND_LIMITS["read_timeout"] + SEND_LIMITS["connection_timeout"] < CLAIM_SECONDS

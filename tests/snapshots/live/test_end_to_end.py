@@ -68,6 +68,10 @@ def assert_built_with_template_encryption(stack, env: dict[str, str], name: str)
     assert west["encryption"]["osDiskImage"]["diskEncryptionSetId"].endswith("/WestUSDiskEncryptionSet1")
     assert east["encryption"]["dataDiskImages"][0]["diskEncryptionSetId"].endswith("/EastUS2DiskEncryptionSet2")
     assert body["tags"]["imageBuilder.snapshot"] == name
+    # Who asked, in the history and the state: the snapshot's event, not the request queue it went through.
+    assert state.submitted_by == {"kind": "eventgrid", "id": state.submitted_by["id"], "name": snapshot_id(name)}
+    submitted = app_runtime.build_runtime(env).store.history(state.build_id)[0]
+    assert submitted.detail["origin"] == "eventgrid" and submitted.detail["by"] == state.submitted_by
 
 
 def test_event_grid_trigger_to_succeeded_build_through_the_worker(stack, env):
