@@ -88,11 +88,16 @@ class HistoryEntry:
 
 @dataclass(frozen=True)
 class Decision:
-    """The new state, the history to append with it, and the delay before the next step (None: none)."""
+    """The new state, the history to append with it, and the delay before the next step (None: none).
+
+    `rows`: other rows of the record's partition to create in the same transaction (an audit's report page);
+    each `{"PartitionKey": record_id, "RowKey": ...}`, a key no earlier decision of the record created.
+    """
 
     state: Any  # the workflow's `Record`
     history: tuple[HistoryEntry, ...] = ()
     delay_seconds: float | None = None
+    rows: tuple[dict[str, Any], ...] = ()
 
 
 def entry(state: Record, now: datetime, kind: str, **detail: Any) -> HistoryEntry:
