@@ -16,6 +16,10 @@ from typing import Any
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
+from core.audit.findings_table import FindingsTable
+from core.audit.partition import AuditRows
+from core.audit.state import AuditState
+from core.audit.workflow import AuditWorkflow
 from core.azure.settings import Settings, SettingsError
 from core.azure.storage import queue_service, table_service
 from core.base import telemetry
@@ -40,6 +44,7 @@ class Runtime:
     runner: Runner
     build_workflow: BuildWorkflow
     builds: BuildSubmissions
+    audit_workflow: AuditWorkflow
 
     def poison(self, queue_name: str, text: str) -> None:
         telemetry.record_poisoned(queue_name)
@@ -56,7 +61,7 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
     (``POLL_INITIAL_SECONDS=abc``, a broken ``POLICY_FILE``) is one line at start-up, not a failure of
     every invocation until the messages are poisoned.
     """
-    from core.audit.auditor import AuditConfig
+    from core.audit.scope import AuditConfig
     from core.policy.enforcement import PolicyConfigError, config_from_env
     from core.snapshots.snapshot_settings import SnapshotSettings
 
@@ -72,7 +77,7 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
 
 def record_store(tables: TableServiceClient, table_name: str = "builds") -> RecordStore:
     """The store of every workflow's records (one table), knowing each workflow's state type."""
-    return RecordStore(tables, table_name, {BuildWorkflow.name: BuildState})
+    return RecordStore(tables, table_name, {BuildWorkflow.name: BuildState, AuditWorkflow.name: AuditState})
 
 
 def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[str, Any] | None = None) -> Runtime:
@@ -87,8 +92,10 @@ def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[st
     sinks = sinks_from_settings(settings, queues)
     outbox = Outbox(store.table, sinks) if sinks else None
     build_workflow = BuildWorkflow(settings, Registrar(tables, settings), outbox)
-    runner = Runner(settings, store, queues, [build_workflow], budget=budget)
-    return Runtime(settings, queues, store, runner, build_workflow, BuildSubmissions(runner, settings))
+    audit_workflow = AuditWorkflow(settings, AuditRows(store), FindingsTable(tables))
+    runner = Runner(settings, store, queues, [build_workflow, audit_workflow], budget=budget)
+    return Runtime(settings, queues, store, runner, build_workflow, BuildSubmissions(runner, settings),
+                   audit_workflow)
 
 
 _runtime: Runtime | None = None

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import azure.functions as func
 
+from core.app import audits
 from core.app.runtime import Runtime, runtime
-from core.audit import auditor as audit
 from core.base import telemetry
 from core.builds.admission import build_id_for
 from core.builds.submissions import UnprocessableMessage, derive_resource_id
@@ -119,5 +119,6 @@ def handle_snapshot_message(msg: func.QueueMessage) -> None:
 
 
 def handle_audit_timer(timer: func.TimerRequest) -> None:
-    """The scheduled compliance audit of the configured galleries; findings to the table, a summary to the log."""
-    audit.run_scheduled(runtime(), past_due=timer.past_due)
+    """Start the scheduled compliance audit of the configured galleries; its steps run as step messages, and
+    its end logs one summary line."""
+    audits.start_scheduled(runtime(), past_due=timer.past_due)

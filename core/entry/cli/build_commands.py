@@ -135,7 +135,9 @@ def run_cancel(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     """The most recently updated builds, one line each."""
     rt = runtime()
+    from core.builds.state import BuildState
+
     states = rt.store.in_flight() if args.in_flight else rt.store.recent(args.limit)
-    for state in states:
+    for state in (state for state in states if isinstance(state, BuildState)):  # an audit is no build
         print(f"{state.build_id}  {state.status!s:<12} {state.updated_at}  {state.resource_id}")
     return EXIT_OK

@@ -8,6 +8,7 @@
 | `POST /api/builds/{id}/terminate?reason=` | terminate | 202; 404; 409 not yet admitted; 410 already ended |
 | `POST /api/builds/{id}/retry` | rewind | 202 a new attempt of a Failed build; 404; 409 |
 | `GET /api/schemas/request-v1.json` | - | the JSON Schema of request v1 |
+| `GET /api/audits/{id}` (or `latest`) | get instance status | an audit's report: 200 ended, 202 in flight; 404 |
 
 Errors are `application/problem+json` (RFC 9457) with every problem in `errors[]` ({field, message}).
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
+from core.app import audits
 from core.app.status import TERMINAL_STATUSES, build_status
 from core.app.submit import submit_request
 from core.builds.admission import Outcome, Submission
@@ -121,7 +123,8 @@ def list_builds(runtime: Any, request: ApiRequest) -> ApiResponse:
     table_query, parameters = query.table_filter()
     states, token = runtime.store.page(table_query, parameters, top=query.top, continuation=query.continuation)
     documents = [build_status(runtime.store, state.build_id, with_history=False)
-                 for state in sorted(states, key=lambda s: s.updated_at, reverse=True) if query.matches(state)]
+                 for state in sorted(states, key=lambda s: s.updated_at, reverse=True)
+                 if isinstance(state, BuildState) and query.matches(state)]  # an audit is no build
     headers = {}
     encoded = encode_continuation(token)
     if encoded:
@@ -198,3 +201,21 @@ def retry_build(runtime: Any, request: ApiRequest) -> ApiResponse:
 def request_schema(request: ApiRequest) -> ApiResponse:
     """The JSON Schema of request v1 (anonymous: editors fetch it without a key)."""
     return ApiResponse(200, schema_text().encode(), "application/schema+json")
+
+
+@_storage_guard
+def get_audit(runtime: Any, request: ApiRequest) -> ApiResponse:
+    """An audit's report (`{id}`: an audit ID, or `latest`): 200 once it ended, 202 while its steps run."""
+    reference = request.route_params.get("id", "")
+    try:
+        report = audits.report(runtime, reference)
+    except audits.AuditNotFound:
+        return problem(404, "audit-not-found", "No such audit",
+                       f"no audit {reference!r}: give the ID an audit was started with, or latest",
+                       instance=_path(request))
+    document = report.to_dict()
+    if report.state.status.terminal:
+        return json_response(200, document)
+    path = _path(request)
+    location = request.link(path[: path.lower().rfind("/audits")] + f"/audits/{report.state.audit_id}")
+    return json_response(202, document, {"Location": location, "Retry-After": RETRY_AFTER_SECONDS})
