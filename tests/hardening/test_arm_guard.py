@@ -154,14 +154,27 @@ def test_a_redirect_to_arm_itself_is_not_followed_either(sim, arm, listener):
 
 
 def test_the_audit_command_through_a_foreign_next_link_reports_the_gallery_unread(sim, arm, listener):
-    """`python -m core audit` lists versions with paging: the foreign page is refused, the gallery reported."""
+    """`python -m core audit` lists versions with paging: the foreign page is refused, the gallery reported.
+    (The audit is a record of the app's storage, and its reads are paced by the budget kept there.)"""
+
+    from devstack.azurite import Azurite
+
+    azurite = Azurite()
+    azurite.start()
+    try:
+        _audit_through_a_foreign_next_link(sim, listener, azurite.connection_string)
+    finally:
+        azurite.stop()
+
+
+def _audit_through_a_foreign_next_link(sim: Simulator, listener: Listener, storage: str) -> None:
     import subprocess
     import sys
 
     gallery = f"/subscriptions/{SUB}/resourceGroups/MyResourceGroup/providers/Microsoft.Compute/galleries/MyGallery"
     sim.inject(Fault(method="GET", path_regex=r"/images/MyImage/versions$", next_link=f"{listener.url}/page2",
                      times=None))
-    env = {**os.environ, "AzureWebJobsStorage": "UseDevelopmentStorage=true", "AUDIT_GALLERIES": gallery}
+    env = {**os.environ, "AzureWebJobsStorage": storage, "AUDIT_GALLERIES": gallery}
     done = subprocess.run([sys.executable, "-m", "core", "audit", "--no-record"], env=env, capture_output=True,
                           text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode != 0
