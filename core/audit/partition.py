@@ -9,6 +9,8 @@ from core.audit.pages import REPORT_PREFIX, SCOPE_PREFIX, Page, page_of, scope_g
 from core.audit.state import ID_PREFIX, AuditState
 from core.engine.store import STATE_ROW, RecordStore
 
+SCOPE_ROWS_KEPT = 64  # scope rows a process keeps read (each up to 100 gallery IDs)
+
 
 def _after(prefix: str) -> str:
     """The first key after every key that starts with `prefix`."""
@@ -21,6 +23,7 @@ class AuditRows:
     def __init__(self, store: RecordStore) -> None:
         self.store = store
         self.table = store.table
+        self._scope_rows: dict[tuple[str, str], list[str]] = {}  # a scope row never changes once written
 
     def _rows(self, audit_id: str, prefix: str) -> list[dict[str, object]]:
         self.store.ensure_table()
@@ -33,11 +36,16 @@ class AuditRows:
         if position is None:
             return None
         key, offset = position
-        self.store.ensure_table()
-        try:
-            galleries = scope_galleries(self.table.get_entity(partition_key=state.audit_id, row_key=key))
-        except ResourceNotFoundError:
-            return None
+        galleries = self._scope_rows.get((state.audit_id, key))
+        if galleries is None:
+            self.store.ensure_table()
+            try:
+                galleries = scope_galleries(self.table.get_entity(partition_key=state.audit_id, row_key=key))
+            except ResourceNotFoundError:
+                return None
+            if len(self._scope_rows) >= SCOPE_ROWS_KEPT:
+                self._scope_rows.clear()
+            self._scope_rows[(state.audit_id, key)] = galleries
         return galleries[offset] if offset < len(galleries) else None
 
     def scope(self, audit_id: str) -> list[str]:
