@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.engine.record import StepFields
+from core.engine.record import StepFields, field_values, stored_fields
 
 SCHEMA_VERSION = 1
 ID_PREFIX = "audit-"
@@ -32,10 +32,6 @@ class AuditStatus(StrEnum):
     @property
     def terminal(self) -> bool:
         return self in (AuditStatus.SUCCEEDED, AuditStatus.FAILED, AuditStatus.CANCELLED)
-
-
-class UnknownSchemaVersion(ValueError):
-    """Stored state written by a newer version of this app; refuse rather than misread it."""
 
 
 @dataclass(frozen=True)
@@ -107,27 +103,15 @@ class AuditState(StepFields):
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON primitives, for `json.dumps`."""
-        data = {f.name: getattr(self, f.name) for f in _FIELDS}
-        data["status"] = str(self.status)
-        data["counts"] = dataclasses.asdict(self.counts)
-        return data
+        return {**field_values(self), "status": str(self.status), "counts": dataclasses.asdict(self.counts)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditState:
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise UnknownSchemaVersion(
-                f"audit {data.get('audit_id')} has state schema {version}; this app reads {SCHEMA_VERSION}"
-            )
-        values = {k: v for k, v in data.items() if k in _NAMES}
+        values = stored_fields(cls, data, schema_version=SCHEMA_VERSION, what=f"audit {data.get('audit_id')}")
         values["status"] = AuditStatus(values["status"])
-        values["counts"] = AuditCounts(**{k: v for k, v in (values.get("counts") or {}).items() if k in _COUNTS})
+        values["counts"] = AuditCounts(**stored_fields(AuditCounts, values.get("counts") or {},
+                                                       schema_version=SCHEMA_VERSION, what="audit counts"))
         return cls(**values)
-
-
-_FIELDS = dataclasses.fields(AuditState)
-_NAMES = frozenset(f.name for f in _FIELDS)
-_COUNTS = frozenset(f.name for f in dataclasses.fields(AuditCounts))
 
 
 def is_audit_id(text: str) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.engine.record import StepFields
+from core.engine.record import StepFields, field_values, stored_fields
 
 SCHEMA_VERSION = 1
 
@@ -86,10 +86,6 @@ def restartable(status: BuildStatus) -> bool:
     return status in _RESTARTABLE
 
 
-class UnknownSchemaVersion(ValueError):
-    """Stored state written by a newer version of this app; refuse rather than misread it."""
-
-
 @dataclass(frozen=True)
 class BuildState(StepFields):
     """One build, as stored in its Table row (JSON primitives only, so it round-trips exactly); the pending
@@ -128,21 +124,12 @@ class BuildState(StepFields):
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON primitives, for `json.dumps`: nested values are this state's own (not copies)."""
-        data = {f.name: getattr(self, f.name) for f in _FIELDS}
-        data["status"] = str(self.status)
-        return data
+        return {**field_values(self), "status": str(self.status)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BuildState:
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise UnknownSchemaVersion(
-                f"build {data.get('build_id')} has state schema {version}; this app reads {SCHEMA_VERSION}"
-            )
-        values = {k: v for k, v in data.items() if k in _NAMES}
+        values = stored_fields(cls, data, schema_version=SCHEMA_VERSION, what=f"build {data.get('build_id')}")
         values["status"] = BuildStatus(values["status"])
         return cls(**values)
 
 
-_FIELDS = dataclasses.fields(BuildState)
-_NAMES = frozenset(f.name for f in _FIELDS)

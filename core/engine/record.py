@@ -8,6 +8,8 @@ schedules the next step message after `delay_seconds`.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, Self, TypeVar
@@ -41,6 +43,25 @@ class StepFields:
     step_retries: int = 0
     message_ids: list[str] = field(default_factory=list)
     history_count: int = 0
+
+
+class UnknownSchemaVersion(ValueError):
+    """Stored state written by a newer version of this app; refuse rather than misread it."""
+
+
+def stored_fields(state_type: type, data: Mapping[str, Any], *, schema_version: int, what: str) -> dict[str, Any]:
+    """The values of `state_type`'s fields in a stored state (`data`, its JSON), once its `schema_version` is one
+    this app reads (`UnknownSchemaVersion` naming `what` otherwise); keys of no field are left out."""
+    version = data.get("schema_version", schema_version)
+    if version != schema_version:
+        raise UnknownSchemaVersion(f"{what} has state schema {version}; this app reads {schema_version}")
+    names = {f.name for f in dataclasses.fields(state_type)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+def field_values(state: Any) -> dict[str, Any]:
+    """A state dataclass's fields by name (its own values, not copies), for `to_dict`."""
+    return {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
 
 
 class Record(Protocol):

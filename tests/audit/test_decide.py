@@ -12,10 +12,11 @@ from core.audit.events import GalleriesListed, PageAudited, ReadFailed, StepRais
 from core.audit.pages import Page, page_of, scope_galleries
 from core.audit.rules import AuditPolicy
 from core.audit.scope import AuditConfig
-from core.audit.state import AuditState, AuditStatus, UnknownSchemaVersion
+from core.audit.state import AuditState, AuditStatus
 from core.azure.arm import ArmFailure
 from core.azure.settings import Settings
 from core.base.timestamps import utc_iso
+from core.engine.record import UnknownSchemaVersion
 
 NOW = datetime(2030, 6, 1, 6, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=2)
