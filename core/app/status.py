@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from core.builds.state import BuildStatus
+from core.builds.state import BuildState, BuildStatus
 from core.engine.store import RecordStore
 
 QUEUED = "Queued"
@@ -28,6 +28,8 @@ def build_status(store: RecordStore, build_id: str, *, with_history: bool = True
     A request on the request queue that no worker has admitted yet shows as `Queued` (also when it starts a
     new attempt of a build that ended), so that `status` right after `submit` finds the build."""
     loaded = store.get(build_id)
+    if loaded is not None and not isinstance(loaded[0], BuildState):
+        return None  # another workflow's record (an audit) is no build
     queued = store.queued(build_id)
     if loaded is None:
         return _queued_document(build_id, queued) if queued else None

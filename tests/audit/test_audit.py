@@ -198,11 +198,15 @@ def test_the_http_api_reads_an_audit_report_while_it_runs_and_once_it_ended(env)
     assert ended.json()["summary"] == audits.report(rt, state.audit_id).summary()
 
 
-def test_an_audit_is_no_build_in_the_builds_listing(env):
+def test_an_audit_is_no_build_in_the_builds_listing_status_or_cancel(env):
     rt = app_runtime.build_runtime(env)
-    audits.run(rt, AuditConfig(galleries=(TEAM,)))
+    audit_id = audits.run(rt, AuditConfig(galleries=(TEAM,))).state.audit_id
     listed = api.list_builds(rt, api_request(get("https://img.example.net/api/builds")))
     assert listed.status == 200 and all(not b["buildId"].startswith("audit-") for b in listed.json())
+    assert api.get_build(rt, api_request(get(f"https://img.example.net/api/builds/{audit_id}", id=audit_id))).status == 404
+    status = subprocess.run([sys.executable, "-m", "core", "status", audit_id], env=env, cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert status.returncode == 5 and "Traceback" not in status.stderr
 
 
 def test_the_timer_starts_an_audit_whose_end_logs_one_summary_line(env, caplog):
@@ -217,7 +221,8 @@ def test_the_timer_starts_an_audit_whose_end_logs_one_summary_line(env, caplog):
         assert any(r.getMessage() == f"audit: {latest} has not ended yet; no new audit started (timer past due)"
                    for r in caplog.records)
         audits.drive(rt, latest)  # what the workers do with its step messages
-    [summary] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("audit: ")]
+    [summary] = [r.getMessage() for r in caplog.records
+                 if r.name == "core.audit.workflow" and r.getMessage().startswith("audit: ")]
     assert summary == (f"audit: {len(EXPECTED)} version(s) in 1 gallery(ies); {len(NONCOMPLIANT)} open finding(s) on "
                        f"{len(NONCOMPLIANT)} version(s) (6 error, 2 warning); {len(NONCOMPLIANT)} new, 0 resolved")
     assert {r["versionId"] for r in recorded(env)} == NONCOMPLIANT

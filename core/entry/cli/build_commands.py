@@ -111,12 +111,13 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_cancel(args: argparse.Namespace) -> int:
     """Cancel a build that has not ended; one already writing to Azure is told what continues there."""
+    from core.builds.state import BuildState
     from core.builds.submissions import find_build_id
 
     rt = runtime()
     build_id = find_build_id(args.build)
     loaded = rt.store.get(build_id)
-    if loaded is None:
+    if loaded is None or not isinstance(loaded[0], BuildState):  # another workflow's record (an audit) is no build
         if rt.store.queued(build_id):
             print(f"build {build_id} is still on the request queue: cancel it once a worker has admitted it",
                   file=sys.stderr)

@@ -151,7 +151,7 @@ def _admitted(runtime: Any, request: ApiRequest) -> BuildState | ApiResponse:
     reference = request.route_params.get("id", "")
     build_id = find_build_id(reference)
     loaded = runtime.store.get(build_id)
-    if loaded is not None:
+    if loaded is not None and isinstance(loaded[0], BuildState):  # another workflow's record is no build
         return loaded[0]
     if runtime.store.queued(build_id):
         return problem(409, "build-not-admitted", "The build is still on the request queue",
