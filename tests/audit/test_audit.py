@@ -27,6 +27,7 @@ from core.entry.functions import api_request
 from core.entry.http import routes as api
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
+from simulator import Fault
 from tests.audit.world import EXPECTED, GOLDEN, OTHER_SUB, SUB, TEAM, audit_world, version_id
 
 pytestmark = pytest.mark.integration
@@ -117,6 +118,17 @@ def test_findings_keep_first_seen_and_are_resolved_when_no_longer_seen(env):
     assert fourth.state.counts.new == 1
     again = {r["versionId"]: r for r in recorded(env)}[version_id("1.6.0")]
     assert (again["firstSeen"], again["resolvedAt"]) == (t3, None)
+
+
+def test_a_throttled_read_is_retried_by_the_engine_after_its_retry_after(stack, env):
+    stack.simulator.inject(Fault(method="GET", path_regex=r"/galleries/golden/images$", status=429,
+                                 headers={"Retry-After": "2"}))
+    # Not waited for in the call (over the inline cap): the engine retries after the backoff (1 s), at least 2 s.
+    rt = app_runtime.build_runtime({**env, "RETRY_AFTER_INLINE_CAP_SECONDS": "1", "RETRY_INITIAL_SECONDS": "1"})
+    report = audits.run(rt, AuditConfig(galleries=(GOLDEN,)), record_findings=False)
+    [retry] = [h for h in rt.store.history(report.state.audit_id) if h.kind == "RetryScheduled"]
+    assert (retry.detail["status"], retry.detail["delaySeconds"]) == (429, 2.0)
+    assert report.unreadable == [] and set(report.noncompliant_versions) == NONCOMPLIANT
 
 
 def test_a_gallery_that_was_not_read_keeps_its_findings_open(env):
