@@ -49,6 +49,7 @@ class Reconciled:
 
 
 def finding_key(finding: AuditFinding) -> tuple[str, str]:
+    """The (PartitionKey, RowKey) of a finding's ledger row."""
     return table_key(finding.version_id), table_key(finding.key)
 
 

@@ -31,6 +31,8 @@ class FindingsTable:
     def record(self, gallery_id: str, findings: Sequence[AuditFinding], *, audit_id: str, at: str,
                gallery_done: bool) -> Reconciled:
         """Write one page of an audit into the ledger (see `findings_rows.reconcile`); what was written."""
+        if not findings and not gallery_done:
+            return Reconciled([], {}, 0, [])  # nothing seen, nothing to resolve yet: no need to read the rows
         reconciled = reconcile(self.gallery_rows(gallery_id), findings, audit_id=audit_id, at=at,
                                gallery_done=gallery_done)
         self._write(reconciled.rows)

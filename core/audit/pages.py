@@ -67,6 +67,7 @@ def _unpack(entity: Mapping[str, Any], name: str, default: Any) -> Any:
 
 
 def report_key(seq: int) -> str:
+    """The RowKey of the report row of the step numbered `seq` (keys sort in step order)."""
     return f"{REPORT_PREFIX}{seq:08d}"
 
 
@@ -93,6 +94,7 @@ def page_of(entity: Mapping[str, Any]) -> Page:
 
 
 def scope_key(start: int) -> str:
+    """The RowKey of the scope row whose first gallery is number `start`."""
     return f"{SCOPE_PREFIX}{start:07d}"
 
 
@@ -108,6 +110,7 @@ def scope_rows(audit_id: str, start: int, galleries: Sequence[str]) -> tuple[lis
 
 
 def scope_galleries(entity: Mapping[str, Any]) -> list[str]:
+    """The gallery IDs of a scope row, in order."""
     return [str(gallery) for gallery in json.loads(str(entity.get("Galleries") or "[]"))]
 
 

@@ -49,6 +49,7 @@ class Reads:
 
     @property
     def spent(self) -> bool:
+        """Whether the step has made every read it reserved."""
         return self.made >= self.limit
 
 
