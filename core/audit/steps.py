@@ -118,10 +118,12 @@ def _read_page(state: AuditState, arm: Arm, reads: Reads) -> _Read:
     versions: list[str] = []
     findings: list[AuditFinding] = []
     des: dict[str, dict[str, Any] | None] = {}
+    moved = False  # an image done or a version read in this page: the next page starts further on
+    attempted = False  # a version read in this page (found, or deleted meanwhile)
     for image in images:
         if cursor and image.lower() < str(cursor.get("image", "")).lower():
             continue
-        if versions and reads.spent:
+        if moved and reads.spent:
             return _Read(versions, findings, {"image": image, "after": None})
         try:
             listed = reads.listed(compute.gallery_image_versions.list_by_gallery_image(rg, name, image))
@@ -131,9 +133,11 @@ def _read_page(state: AuditState, arm: Arm, reads: Reads) -> _Read:
         for version_name in sorted((str(v.name) for v in listed), key=str.lower):
             if not _after(version_name, cursor, image):
                 continue
-            if versions and reads.spent:
+            if attempted and reads.spent:
                 return _Read(versions, findings, {"image": image, "after": last})
             reads.made += 1
+            attempted = moved = True
+            last = version_name
             try:
                 version = compute.gallery_image_versions.get(rg, name, image, version_name,
                                                              expand="ReplicationStatus").as_dict()
@@ -142,7 +146,7 @@ def _read_page(state: AuditState, arm: Arm, reads: Reads) -> _Read:
             _read_des(arm, version, des, reads)
             findings += audit_version(AuditFacts(version, des, audited_at, policy))
             versions.append(str(version["id"]))
-            last = version_name
+        moved = True
     return _Read(versions, findings, None)
 
 
