@@ -1,5 +1,6 @@
+# make demo    : install what the demo uses (.venv, node_modules), then drive the seed's example build end to
+#                end and show its progress
 # make test    : install everything (.venv, node_modules, .venv-package, .venv-infra), run all tests
-# make demo    : the same set-up, then drive the seed's example build end to end and show its progress
 # make package : .run/package.zip, what is deployed to Azure (the folder minus .funcignore)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,9 +13,12 @@ NODE_STAMP := node_modules/.installed
 PACKAGE_STAMP := .venv-package/.installed
 INFRA_STAMP := .venv-infra/.installed
 
-.PHONY: setup test lint demo package clean
+.PHONY: setup dev test lint demo package clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(PACKAGE_STAMP) $(INFRA_STAMP)
+# What the app, the demo and the local stack run on; `setup` adds the package and infra checkers' venvs, which
+# only the tests use (checkov alone is about 290 MB).
+dev: $(PY_STAMP) $(NODE_STAMP)
+setup: dev $(PACKAGE_STAMP) $(INFRA_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +54,7 @@ test: setup lint
 	ARM_CALLS_DIR=$(ARM_CALLS_DIR) $(PY) -m pytest -n $(TEST_WORKERS) -m "not after_all_tests"
 	ARM_CALLS_DIR=$(ARM_CALLS_DIR) $(PY) -m pytest -m after_all_tests
 
-demo: setup
+demo: dev
 	$(PY) -m devstack.demo
 
 package: $(PY_STAMP)

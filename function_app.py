@@ -8,7 +8,6 @@ from core.entry.http import routes as api
 REQUEST_QUEUE = "image-build-requests"
 STEP_QUEUE = "image-build-steps"
 STORAGE = "AzureWebJobsStorage"
-SNAPSHOT_QUEUE = "snapshot-events"
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -36,6 +35,11 @@ def redrive_overdue_builds(timer: func.TimerRequest) -> None:
 @app.route(route="builds", methods=["POST"])
 def submit_build(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.handle_api(api.submit_build, req)
+
+
+@app.route(route="builds/change-regions", methods=["POST"])
+def change_regions(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_api(api.change_regions, req)
 
 
 @app.route(route="builds", methods=["GET"])
@@ -71,11 +75,6 @@ def request_schema(req: func.HttpRequest) -> func.HttpResponse:
 @app.event_grid_trigger(arg_name="event")
 def snapshot_written(event: func.EventGridEvent) -> None:
     handlers.handle_snapshot_event(event)
-
-
-@app.queue_trigger(arg_name="msg", queue_name=SNAPSHOT_QUEUE, connection=STORAGE)
-def snapshot_check(msg: func.QueueMessage) -> None:
-    handlers.handle_snapshot_message(msg)
 
 
 @app.timer_trigger(arg_name="timer", schedule="%AUDIT_SCHEDULE%")

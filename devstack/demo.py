@@ -26,7 +26,6 @@ BUILDS = [
     ("seed CLI example 2 (snapshots, eastus with EastUS2 DES)", EXAMPLES / "seed-cli-snapshots.json"),
 ]
 DEMO_SETTINGS = {"POLL_INITIAL_SECONDS": "1", "POLL_MAX_SECONDS": "2", "RETRY_INITIAL_SECONDS": "1"}
-TERMINAL = ("Succeeded", "Failed", "Rejected", "Cancelled")
 
 
 def _run_cli(env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,)) -> str:
@@ -47,16 +46,16 @@ def _heading(text: str) -> None:
 def _watch(env: dict[str, str], builds: list[tuple[str, str]], worker: subprocess.Popen[bytes]) -> None:
     """The live view (core/entry/cli/live.py) of every build until all have ended and the worker has stopped."""
     from core.app.runtime import build_runtime
-    from core.app.status import build_status
+    from core.app.status import build_status, is_terminal
     from core.entry.cli.live import watch
 
     runtime = build_runtime(env)
 
     def fetch() -> list[tuple[str, dict[str, Any] | None]]:
-        return [(label, build_status(runtime.store, build_id, with_history=False)) for label, build_id in builds]
+        return [(label, build_status(runtime, build_id, with_history=False)) for label, build_id in builds]
 
     def stop(items: Any) -> bool:
-        done = all(document and document["status"] in TERMINAL for _, document in items)
+        done = all(document and is_terminal(document["status"]) for _, document in items)
         if worker.poll() is not None and not done:
             raise SystemExit(f"the worker stopped (exit {worker.returncode}) before every build ended; see its log")
         return done and worker.poll() is not None

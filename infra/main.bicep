@@ -39,6 +39,9 @@ param verifyImages bool = false
 @description('Resource groups of the verification subnets, comma-separated <subscriptionId>/<resourceGroup> (with verifyImages).')
 param verificationSubnetGroups string = ''
 
+@description('Verification VM size per region and security type (VERIFICATION_VM_SIZES): <region|*>[/<securityType>]=<VM size>,... Empty: Standard_D2s_v5, and Standard_DC2as_v5 for confidential images.')
+param verificationVmSizes string = ''
+
 @description('Gallery resource IDs to audit, comma-separated (AUDIT_GALLERIES).')
 param auditGalleries string = ''
 
@@ -47,6 +50,15 @@ param auditSubscriptionIds string = ''
 
 @description('NCRONTAB schedule of the compliance audit (AUDIT_SCHEDULE).')
 param auditSchedule string = '0 0 6 * * *'
+
+@description('Where the key vaults behind the disk encryption sets live, comma-separated <subscriptionId> or <subscriptionId>/<resourceGroup>: the key chain role (vaults, key versions and role assignments, read only) is assigned on each. Empty: the pre-flight and the audit warn that they cannot read the key chain.')
+param keyVaultScopes string = ''
+
+@description('Days before a key expires from which the pre-flight and the audit warn (KEY_EXPIRY_WARNING_DAYS).')
+param keyExpiryWarningDays int = 30
+
+@description('Resource ID of the action group the alert rules notify (failed build, poison message, stuck build, ARM throttling, key health). Empty: no alert rules.')
+param alertActionGroupId string = ''
 
 @description('Principal ID of a user to grant the storage data roles (for local debugging); empty for none.')
 param principalId string = ''
@@ -79,6 +91,15 @@ var subnetScopes = [
   }
 ]
 var verificationScopes = verifyImages ? builderScopes : []
+var keyVaultEntries = [for e in (empty(keyVaultScopes) ? [] : split(keyVaultScopes, ',')): trim(e)]
+var keyVaultGroups = [
+  for e in filter(keyVaultEntries, e => contains(e, '/')): {
+    subscriptionId: split(e, '/')[0]
+    resourceGroup: split(e, '/')[1]
+  }
+]
+var keyVaultSubscriptions = filter(keyVaultEntries, e => !contains(e, '/'))
+var keyVaultGroupSubscriptions = [for t in keyVaultGroups: t.subscriptionId]
 var auditSubscriptions = [for e in (empty(auditSubscriptionIds) ? [] : split(auditSubscriptionIds, ',')): trim(e)]
 var builderSubscriptions = [for t in builderScopes: t.subscriptionId]
 var thisSubscription = [subscription().subscriptionId]
@@ -123,6 +144,18 @@ module monitoring 'core/monitoring.bicep' = {
   }
 }
 
+module alerts 'core/alerts.bicep' = if (!empty(alertActionGroupId)) {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsId: monitoring.outputs.id
+    actionGroupId: alertActionGroupId
+    location: location
+    tags: tags
+    namePrefix: 'alert-cmk-${resourceToken}'
+  }
+}
+
 module storageAccess 'core/storage-access.bicep' = {
   name: 'storage-access'
   scope: rg
@@ -153,6 +186,8 @@ module functionApp 'app/function-app.bicep' = {
     auditGalleries: auditGalleries
     auditSubscriptions: join(auditSubscriptions, ',')
     auditSchedule: auditSchedule
+    verificationVmSizes: verificationVmSizes
+    keyExpiryWarningDays: keyExpiryWarningDays
   }
   dependsOn: [storageAccess]
 }
@@ -162,7 +197,8 @@ module roles 'app/roles.bicep' = {
   params: {
     environmentName: environmentName
     // A role is created in this subscription and assignable in every subscription it is used in.
-    assignableSubscriptionIds: union(thisSubscription, builderSubscriptions, registrationSubscriptions, auditSubscriptions)
+    assignableSubscriptionIds: union(thisSubscription, builderSubscriptions, registrationSubscriptions, auditSubscriptions,
+      keyVaultSubscriptions, keyVaultGroupSubscriptions)
     withRegistration: !empty(requiredFeatures)
     withVerification: verifyImages
   }
@@ -218,6 +254,28 @@ module auditAssignments 'app/role-assignment-subscription.bicep' = [
     scope: subscription(subscriptionId)
     params: {
       roleDefinitionName: roles.outputs.auditRoleName
+      principalId: identity.outputs.principalId
+    }
+  }
+]
+
+module keyChainGroupAssignments 'app/role-assignment-group.bicep' = [
+  for (target, i) in keyVaultGroups: {
+    name: 'key-chain-role-${i}'
+    scope: resourceGroup(target.subscriptionId, target.resourceGroup)
+    params: {
+      roleDefinitionName: roles.outputs.keyChainRoleName
+      principalId: identity.outputs.principalId
+    }
+  }
+]
+
+module keyChainSubscriptionAssignments 'app/role-assignment-subscription.bicep' = [
+  for (subscriptionId, i) in keyVaultSubscriptions: {
+    name: 'key-chain-sub-role-${i}'
+    scope: subscription(subscriptionId)
+    params: {
+      roleDefinitionName: roles.outputs.keyChainRoleName
       principalId: identity.outputs.principalId
     }
   }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from . import compute_api, errors, resources_api, vm_api
+from . import authorization_api, compute_api, errors, keyvault_api, resources_api, vm_api
 from .errors import ArmError
 from .http_types import Request, Response
 from .identity import TokenIssuer
@@ -26,20 +26,28 @@ class ArmService:
 
     def handle(self, request: Request) -> Response:
         try:
-            self.issuer.authenticate(request.headers.get("authorization"))
+            caller = self.issuer.authenticate(request.headers.get("authorization"))
             query = {k.lower(): v for k, v in request.query.items()}
             if not query.get("api-version"):
                 raise errors.missing_api_version()
             with self.world.lock:
                 now = self.clock()
                 self.world.advance(now)
-                return self._route(request.method.upper(), request.path, query, request.body, now)
+                try:
+                    return self._route(request.method.upper(), request.path, query, request.body, now)
+                except errors.Forbidden as refused:
+                    raise errors.authorization_failed(caller.client_id, caller.object_id, refused.action,
+                                                      refused.scope) from None
         except ArmError as error:
             return Response(error.status, error.body(), dict(error.headers))
 
     def _route(self, method: str, path: str, query: dict[str, str], body: object, now: float) -> Response:
+        if authorization_api.is_authorization_path(path):
+            return authorization_api.handle(self.world, method, path, query)
         segments = [s for s in path.split("/") if s]
         lowered = [s.lower() for s in segments]
+        if lowered == ["subscriptions"]:
+            return self._get_only(method, lambda: resources_api.list_subscriptions(self.world))
         if len(segments) < 2 or lowered[0] != "subscriptions":
             raise ArmError(
                 404, "InvalidRequestUri", f"The request URI '{path}' is not a valid Azure Resource Manager URI."
@@ -78,6 +86,8 @@ class ArmService:
         namespace = rest[2]
         if namespace.lower() == "microsoft.network" and len(rest) == 5 and rest[3].lower() == "networkinterfaces":
             return vm_api.handle_nic(self.world, method, sub_id, rg_name, rest[4], body)
+        if namespace.lower() == "microsoft.keyvault":
+            return keyvault_api.handle(self.world, method, sub_id, rg_name, rest[3:], query)
         if namespace.lower() != "microsoft.compute":
             self._unknown_namespace_or_type(sub_id, namespace, rest[3], query)
         return compute_api.handle_rg_resource(

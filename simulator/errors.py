@@ -168,3 +168,22 @@ def wrong_audience(audience: str, allowed: tuple[str, ...]) -> ArmError:
         message,
         headers={"WWW-Authenticate": WWW_AUTHENTICATE + 'error_description="The access token is invalid."'},
     )
+
+
+@dataclass
+class Forbidden(Exception):
+    """The caller lacks ``action`` at ``scope``; the service answers ``authorization_failed`` for its caller."""
+
+    action: str
+    scope: str
+
+
+def authorization_failed(client_id: str, object_id: str, action: str, scope: str) -> ArmError:
+    """ARM's 403 for a principal without the RBAC action at the scope."""
+    return ArmError(
+        403,
+        "AuthorizationFailed",
+        f"The client '{client_id}' with object id '{object_id}' does not have authorization to perform action "
+        f"'{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh "
+        "your credentials.",
+    )

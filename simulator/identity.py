@@ -31,6 +31,11 @@ class IssuedToken:
     client_id: str
     expires_on: int
 
+    @property
+    def object_id(self) -> str:
+        """The ``oid`` claim of the caller's tokens (as ``issue`` derives it)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, self.client_id))
+
 
 class IdentityError(Exception):
     """A token request the endpoint refuses: ``status`` and App Service's ``{"statusCode", "message"}``."""

@@ -28,6 +28,11 @@ def subscription(world: World, sub: dict[str, Any]) -> Response:
     return Response(200, {k: v for k, v in sub.items()})
 
 
+def list_subscriptions(world: World) -> Response:
+    """``GET /subscriptions``: every subscription of the world (what ``az login`` lists)."""
+    return Response(200, {"value": [dict(sub) for sub in world.data.subscriptions.values()]})
+
+
 def list_resource_groups(world: World, sub_id: str) -> Response:
     return Response(200, {"value": world.resource_groups(sub_id)})
 

@@ -1,8 +1,9 @@
 """Virtual machines, their managed disks and network interfaces: what a verification VM needs.
 
 A VM PUT is validated as the service does for a VM from a gallery image version with customer-managed
-keys (the image is replicated to the VM's region, each disk encryption set exists there), then the VM is
-stored ``Creating`` with one managed disk per image disk, each encrypted with the set asked for, and turns
+keys (the image is replicated to the VM's region; then ``vm_validation``: the OS profile, the security
+type against the image and size, each disk encryption set), then the VM is stored ``Creating`` with one
+managed disk per image disk (every image LUN, listed or not), each encrypted with the set asked for, and turns
 ``Succeeded`` (or ``Failed``, for regions told to fail with :meth:`Simulator.fail_vm_provisioning`) after
 ``vm_seconds``. A DELETE of a VM answers 202 and removes it (its disks stay, as with ``deleteOption``
 Detach); a disk still attached to a VM cannot be deleted (409). Texts not from the service are marked
@@ -12,11 +13,13 @@ Detach); a disk still attached to a VM cannot be deleted (409). Texts not from t
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
-from . import ids, regions
+from . import ids, regions, vm_validation
 from .errors import ArmError, invalid_parameter, resource_not_found
 from .http_types import Response
+from .vm_validation import DiskRequest
 from .world import World
 
 NETWORK = "Microsoft.Network"
@@ -74,11 +77,44 @@ def _des(encryption_set: Any) -> str | None:
     return ((encryption_set or {}).get("diskEncryptionSet") or {}).get("id")
 
 
+def _image_luns(version: dict[str, Any]) -> list[int]:
+    data = ((version.get("properties") or {}).get("storageProfile") or {}).get("dataDiskImages") or []
+    return sorted(int(d["lun"]) for d in data if "lun" in d)
+
+
+def _requested_disks(name: str, storage: dict[str, Any], image_luns: list[int]) -> list[DiskRequest]:
+    """The OS disk and a data disk per image LUN (given in ``dataDisks`` or not, as ARM makes them all),
+    plus any other LUN the body asks for."""
+    os_disk = storage.get("osDisk") or {}
+    managed = os_disk.get("managedDisk") or {}
+    disks = [DiskRequest(None, os_disk.get("name") or f"{name}_OsDisk", _des(managed),
+                         _des(managed.get("securityProfile")))]
+    given = {int(d.get("lun")): d for d in storage.get("dataDisks") or []}
+    for lun in sorted({*image_luns, *given}):
+        disk = given.get(lun) or {}
+        disks.append(DiskRequest(lun, disk.get("name") or f"{name}_lun_{lun}", _des(disk.get("managedDisk"))))
+    return disks
+
+
+def _password_hash(password: Any) -> str | None:
+    return hashlib.sha256(str(password).encode()).hexdigest() if password else None
+
+
 def put_vm(world: World, sub_id: str, rg: str, name: str, body: Any, now: float, vm_seconds: float) -> Response:
-    """Create a VM from a gallery image version, each disk with its DES; 201 and provisioningState Creating."""
+    """Create a VM from a gallery image version, each disk with its DES; 201 and provisioningState Creating.
+
+    A PUT of an existing VM answers 200 with it unchanged, unless it changes the admin password: 409
+    ``PropertyChangeNotAllowed``. The password is never stored or answered (only its hash, to compare)."""
     vm_id = ids.compute_id(sub_id, rg, "virtualMachines", name)
     location = regions.normalize(str((body or {}).get("location") or ""))
     properties = (body or {}).get("properties") or {}
+    password = (properties.get("osProfile") or {}).get("adminPassword")
+    if ids.key(vm_id) in world.data.resources:
+        if password and _password_hash(password) != world.vm_passwords.get(ids.key(vm_id)):
+            # Recorded: hashicorp/terraform#6528.
+            raise ArmError(409, "PropertyChangeNotAllowed", "Changing property 'adminPassword' is not allowed.",
+                           "adminPassword")
+        return Response(200, _vm_view(world, ids.key(vm_id), now))
     storage = properties.get("storageProfile") or {}
     image_id = str((storage.get("imageReference") or {}).get("id") or "")
     version = world.data.resources.get(ids.key(image_id))
@@ -97,40 +133,50 @@ def put_vm(world: World, sub_id: str, rg: str, name: str, body: Any, now: float,
         if ids.key(str(nic.get("id"))) not in world.data.resources:
             raise ArmError(400, "InvalidResourceReference", f"Resource {nic.get('id')} referenced by resource "
                                                             f"{vm_id} was not found.")
-    os_disk = storage.get("osDisk") or {}
-    disks = [("os", os_disk.get("name") or f"{name}_OsDisk", _des(os_disk.get("managedDisk")))]
-    disks += [(f"lun{d.get('lun')}", d.get("name") or f"{name}_disk{d.get('lun')}", _des(d.get("managedDisk")))
-              for d in storage.get("dataDisks") or []]
-    for _, _, des_id in disks:
-        if des_id is None:
-            continue
-        des = world.data.resources.get(ids.key(des_id))
-        if des is None:
-            raise ArmError(404, "NotFound", f"The disk encryption set {des_id} was not found")
-        if regions.normalize(des["location"]) != location:
-            raise invalid_parameter(  # simulator wording
-                f"Disk encryption set {des_id} is in '{des['location']}'; a disk in '{location}' needs a disk "
-                f"encryption set in '{location}'.", "diskEncryptionSet.id")
+    image = world.data.resources[ids.key(image_id.rsplit("/versions/", 1)[0])]
+    os_type = str(image["properties"].get("osType") or "Linux")
+    vm_validation.check_os_profile(properties.get("osProfile") or {}, os_type)
+    vm_type = vm_validation.check_security(properties, image)
+    disks = vm_validation.check_disks(world, sub_id, location, storage, vm_type,
+                                      _requested_disks(name, storage, _image_luns(version)))
     failing = world.failing_vm_regions.get(location)
     stored_storage = copy.deepcopy(storage)
-    disk_refs = []
-    for slot, disk_name, des_id in disks:
-        disk_id = ids.compute_id(sub_id, rg, "disks", disk_name)
-        encryption = ({"type": world.data.resources[ids.key(des_id)]["properties"].get("encryptionType"),
-                       "diskEncryptionSetId": des_id} if des_id else {"type": "EncryptionAtRestWithPlatformKey"})
-        world.data.resources[ids.key(disk_id)] = {
-            "id": disk_id, "name": disk_name, "type": DISK_TYPE, "location": location, "managedBy": vm_id,
-            "properties": {"encryption": encryption, "creationData": {"createOption": "FromImage",
-                           "galleryImageReference": {"id": image_id}}, "provisioningState": "Succeeded"},
-        }
-        disk_refs.append((slot, disk_id))
-    stored_storage.setdefault("osDisk", {}).setdefault("managedDisk", {})["id"] = disk_refs[0][1]
-    for (_, disk_id), disk in zip(disk_refs[1:], stored_storage.get("dataDisks") or [], strict=False):
-        disk.setdefault("managedDisk", {})["id"] = disk_id
-    stored = {"id": vm_id, "name": name, "type": VM_TYPE, "location": location,
-              "properties": {**copy.deepcopy(properties), "storageProfile": stored_storage,
-                             "provisioningState": "Creating"}}
+    stored_storage["dataDisks"] = []
+    given = {int(d.get("lun")): d for d in storage.get("dataDisks") or []}
+    for disk in disks:
+        disk_id = ids.compute_id(sub_id, rg, "disks", disk.name)
+        encryption: dict[str, Any] = {"type": "EncryptionAtRestWithPlatformKey"}
+        if disk.des_id:
+            encryption = {"type": world.data.resources[ids.key(disk.des_id)]["properties"].get("encryptionType"),
+                          "diskEncryptionSetId": disk.des_id}
+        disk_properties: dict[str, Any] = {
+            "osType": os_type if disk.lun is None else None, "encryption": encryption,
+            "creationData": {"createOption": "FromImage", "galleryImageReference": {"id": image_id}},
+            "provisioningState": "Succeeded"}
+        if disk.lun is not None:
+            disk_properties["creationData"]["galleryImageReference"]["lun"] = disk.lun
+            del disk_properties["osType"]
+        if disk.security_type:
+            disk_properties["securityProfile"] = {"securityType": disk.security_type, **(
+                {"secureVMDiskEncryptionSetId": disk.secure_des_id} if disk.secure_des_id else {})}
+        world.data.resources[ids.key(disk_id)] = {"id": disk_id, "name": disk.name, "type": DISK_TYPE,
+                                                  "location": location, "managedBy": vm_id,
+                                                  "properties": disk_properties}
+        if disk.lun is None:
+            stored_storage.setdefault("osDisk", {}).setdefault("managedDisk", {})["id"] = disk_id
+        else:
+            entry = copy.deepcopy(given.get(disk.lun) or {"lun": disk.lun, "createOption": "FromImage"})
+            entry.setdefault("managedDisk", {})["id"] = disk_id
+            entry["name"] = disk.name
+            stored_storage["dataDisks"].append(entry)
+    stored_properties = {**copy.deepcopy(properties), "storageProfile": stored_storage, "provisioningState": "Creating"}
+    stored_properties.get("osProfile", {}).pop("adminPassword", None)  # ARM never answers it
+    stored = {"id": vm_id, "name": name, "type": VM_TYPE, "location": location, "properties": stored_properties}
+    if (body or {}).get("tags") is not None:
+        stored["tags"] = copy.deepcopy(body["tags"])
     world.data.resources[ids.key(vm_id)] = stored
+    if password:
+        world.vm_passwords[ids.key(vm_id)] = _password_hash(password) or ""
     world.vm_runs[ids.key(vm_id)] = (now + vm_seconds, failing)
     return Response(201, _vm_view(world, ids.key(vm_id), now))
 
@@ -160,6 +206,7 @@ def handle_vm(world: World, method: str, sub_id: str, rg: str, name: str, body: 
     if method == "DELETE":
         vm = world.data.resources.pop(key)
         world.vm_runs.pop(key, None)
+        world.vm_passwords.pop(key, None)
         for resource in world.data.resources.values():
             if resource.get("managedBy") == vm["id"]:
                 resource.pop("managedBy")

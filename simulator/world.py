@@ -56,6 +56,7 @@ class World:
     failing_regions: dict[str, tuple[str, str]] = field(default_factory=dict)  # region -> (code, message)
     failing_vm_regions: dict[str, tuple[str, str]] = field(default_factory=dict)  # region -> (code, message)
     vm_runs: dict[str, tuple[float, tuple[str, str] | None]] = field(default_factory=dict)  # VM key -> (done, fail)
+    vm_passwords: dict[str, str] = field(default_factory=dict)  # VM key -> SHA-256 of its admin password
     provisioning: dict[str, str] = field(default_factory=dict)  # snapshot key -> operation id (snapshots_api)
 
     def __post_init__(self) -> None:

@@ -43,6 +43,12 @@ class LoadedWorld:
     # version key -> {normalised region: "Completed" | "Failed" | ...} for versions that exist up front
     replication_states: dict[str, dict[str, str]] = field(default_factory=dict)
     cloud: str = "AzureCloud"  # the cloud whose regions and token audiences the world has
+    # The key chain (world_keys.py): role definitions by subscription key and lower-case GUID, role
+    # assignments, vaults whose reads answer the app 403, and vaults implied by a DES's key URL.
+    role_definitions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    role_assignments: list[dict[str, Any]] = field(default_factory=list)
+    app_denied_scopes: set[str] = field(default_factory=set)
+    implied_vaults: set[str] = field(default_factory=set)
 
 
 class WorldReader:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from . import ids, regions
+from .world_keys import VAULT_DNS, des_key, des_principal
 from .world_reader import (
     CREATED,
     ENCRYPTION_TYPES,
@@ -30,12 +31,15 @@ def read_disk_encryption_set(
         des.get("encryptionType", "EncryptionAtRestWithCustomerKey"), f"{path}.encryptionType", ENCRYPTION_TYPES
     )
     active_key = reader.obj(des.get("activeKey", {}), f"{path}.activeKey")
-    key_url = active_key.get("keyUrl", f"https://{name.lower()[:20]}-kv.vault.azure.net/keys/cmk/{uuid.uuid4().hex}")
-    if not isinstance(key_url, str) or not key_url.startswith("https://"):
-        reader.fail(f"{path}.activeKey.keyUrl", f"{key_url!r} is not a Key Vault key URL (https://<vault>/keys/..)")
-    key: dict[str, Any] = {"keyUrl": key_url}
-    if "sourceVault" in active_key:
-        key["sourceVault"] = active_key["sourceVault"]
+    key = des_key(reader, active_key, sub_id, rg, f"{path}.activeKey")
+    if key is None:
+        key_url = active_key.get("keyUrl", f"https://{name.lower()[:20]}-kv.{VAULT_DNS[reader.cloud]}/keys/cmk/"
+                                           f"{uuid.uuid4().hex}")
+        if not isinstance(key_url, str) or not key_url.startswith("https://"):
+            reader.fail(f"{path}.activeKey.keyUrl", f"{key_url!r} is not a Key Vault key URL (https://<vault>/keys/..)")
+        key = {"keyUrl": key_url}
+        if "sourceVault" in active_key:
+            key["sourceVault"] = active_key["sourceVault"]
     properties: dict[str, Any] = {
         "encryptionType": encryption_type,
         "activeKey": key,
@@ -46,6 +50,8 @@ def read_disk_encryption_set(
     timestamp = reader.optional_text(des, "lastKeyRotationTimestamp", path)
     if timestamp:
         properties["lastKeyRotationTimestamp"] = timestamp
+    if des.get("federatedClientId"):
+        properties["federatedClientId"] = reader.text(des, "federatedClientId", path)
     if des.get("autoKeyRotationError") is not None:
         error = reader.obj(des["autoKeyRotationError"], f"{path}.autoKeyRotationError")
         properties["autoKeyRotationError"] = {
@@ -59,7 +65,7 @@ def read_disk_encryption_set(
         "location": location,
         "identity": {
             "type": "SystemAssigned",
-            "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub_id}/{rg}/{name}")),
+            "principalId": des_principal(sub_id, rg, name),
             "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
         },
         "properties": properties,

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import ids
 from .clouds import CLOUDS
+from .world_keys import add_implied_vaults, read_key_vault, read_role_assignments, read_role_definitions
 from .world_reader import FEATURE_STATES, PROVIDER_STATES, LoadedWorld, WorldError, WorldReader, add_resource
 from .world_resources import read_disk, read_disk_encryption_set, read_gallery, read_managed_image, read_virtual_machine
 
@@ -44,6 +45,7 @@ def load(world: dict[str, Any] | str | Path) -> LoadedWorld:
         reader.fail("$.subscriptions", "is required; add a list of subscriptions")
     for path, sub in subs:
         _subscription(reader, loaded, sub, path)
+    add_implied_vaults(loaded)
     if reader.problems:
         raise WorldError(reader.problems)
     return loaded
@@ -81,8 +83,10 @@ def _subscription(reader: WorldReader, loaded: LoadedWorld, sub: dict[str, Any],
             "namespace": namespace,
             "state": reader.exact_choice(state, f"{path}.providers[{namespace!r}]", PROVIDER_STATES),
         }
+    read_role_definitions(reader, loaded, sub_id, sub, path)
     for rg_path, rg in reader.items(sub, "resourceGroups", path):
         _resource_group(reader, loaded, sub_id, rg, rg_path)
+    read_role_assignments(reader, loaded, sub_id, sub, path)
 
 
 def _resource_group(reader: WorldReader, loaded: LoadedWorld, sub_id: str, rg: dict[str, Any], path: str) -> None:
@@ -107,9 +111,12 @@ def _resource_group(reader: WorldReader, loaded: LoadedWorld, sub_id: str, rg: d
         "snapshots",
         "disks",
         "diskEncryptionSets",
+        "keyVaults",
     }
     for extra in sorted(set(rg) - known):
         reader.fail(f"{path}.{extra}", f"unknown key; a resource group holds {', '.join(sorted(known))}")
+    for kv_path, vault in reader.items(rg, "keyVaults", path):
+        read_key_vault(reader, loaded, sub_id, name, location, vault, kv_path)
     for des_path, des in reader.items(rg, "diskEncryptionSets", path):
         add_resource(reader, loaded, read_disk_encryption_set(reader, sub_id, name, location, des, des_path), des_path)
     for g_path, gallery in reader.items(rg, "galleries", path):

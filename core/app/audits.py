@@ -1,5 +1,8 @@
-"""The compliance audit, written once for every door: start one (the timer, the CLI), drive one to its end in
-this process (the CLI), read its report (the CLI, the HTTP API), read the findings ledger (the CLI).
+"""The compliance audit, written once for every door: its scope (the settings, or the galleries and
+subscriptions given), start one (the timer, the CLI), drive one to its end in this process (the CLI), read
+its report (the CLI, the HTTP API), read the findings ledger (the CLI).
+
+Behind `python -m core audit`, `GET /api/audits/{id|latest}` and the `compliance_audit` timer.
 
 An audit is a record of the audit workflow (`core.audit.workflow`): starting one writes its record and sends
 its first step message; the workers (the Functions host, `python -m core worker`) run its steps. `drive`
@@ -13,7 +16,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +36,25 @@ LOOK_AGAIN_SECONDS = 5.0
 
 
 class AuditNotFound(LookupError):
-    """No audit has this ID (or no audit was ever started, for `latest`)."""
+    """No audit has this ID (or no audit was ever started, for `latest`); ``reference`` as it was given."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"no audit {reference!r}")
+        self.reference = reference
+
+
+class NothingToAudit(ValueError):
+    """Neither AUDIT_GALLERIES nor AUDIT_SUBSCRIPTIONS is set, and no gallery or subscription was given."""
+
+
+def scope(runtime: Runtime, *, galleries: Iterable[str] = (), subscriptions: Iterable[str] = ()) -> AuditConfig:
+    """What an audit covers: ``galleries`` / every gallery of ``subscriptions``, or when neither is given the
+    configured scope; the policy from the settings. SettingsError for a setting or an ID that cannot be used,
+    NothingToAudit for an empty scope."""
+    config = AuditConfig.from_env(runtime.settings.env or os.environ, galleries=galleries, subscriptions=subscriptions)
+    if config.empty:
+        raise NothingToAudit("no gallery or subscription to audit")
+    return config
 
 
 def new_audit_id(now: datetime) -> str:
@@ -57,8 +78,9 @@ def start(runtime: Runtime, config: AuditConfig, *, origin: str, record_findings
 
 def start_scheduled(runtime: Runtime, *, past_due: bool = False) -> AuditState | None:
     """The timer's audit of the configured scope (None: nothing configured, or an audit is still running)."""
-    config = AuditConfig.from_env(runtime.settings.env or os.environ)
-    if config.empty:
+    try:
+        config = scope(runtime)
+    except NothingToAudit:
         log.warning("audit: nothing to audit; set AUDIT_GALLERIES (gallery IDs) or AUDIT_SUBSCRIPTIONS")
         return None
     running = runtime.audit_workflow.rows.in_flight_ids()

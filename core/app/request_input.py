@@ -4,17 +4,23 @@ import sys
 from typing import TextIO
 
 from core.base import json_input
-from core.request import Problem
+from core.builds.submissions import MAX_REQUEST_BYTES
+from core.request import Problem, RequestInvalid
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
-class InputInvalid(Exception):
+class InputInvalid(RequestInvalid):
     """Input that cannot even be read as a JSON request; ``problems`` say why, field by field."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(problem) for problem in problems))
-        self.problems = problems
+
+class RequestTooLarge(ValueError):
+    """A request of more than ``limit`` bytes (``size``): a queue message and a build's state row must hold it."""
+
+    def __init__(self, size: int, limit: int = MAX_REQUEST_BYTES) -> None:
+        super().__init__(f"the request is {size} bytes; the limit is {limit}")
+        self.size = size
+        self.limit = limit
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -45,8 +51,16 @@ def load_request_bytes(data: bytes, where: str) -> object:
     return load_json(_decode(data, where), where)
 
 
-def read_request_file(path: str, stdin: TextIO | None = None) -> object:
-    """Read a request from ``path`` (``-`` = stdin) as decoded JSON; InputInvalid when it cannot be."""
+def load_submitted_bytes(data: bytes, where: str) -> object:
+    """A request to queue, as decoded JSON: RequestTooLarge beyond the size a build keeps, else as
+    ``load_request_bytes``."""
+    if len(data) > MAX_REQUEST_BYTES:
+        raise RequestTooLarge(len(data))
+    return load_request_bytes(data, where)
+
+
+def read_request_source(path: str, stdin: TextIO | None = None) -> tuple[bytes, str]:
+    """The bytes of a request file (``-`` = stdin) and how problems name it; InputInvalid when unreadable."""
     where = "request (stdin)" if path == "-" else f"request file '{path}'"
     try:
         if path == "-":
@@ -58,4 +72,9 @@ def read_request_file(path: str, stdin: TextIO | None = None) -> object:
     except OSError as error:
         raise InputInvalid([Problem(where, f"cannot be read ({error.strerror}); give a readable JSON file, "
                                            "or - for stdin")]) from None
-    return load_request_bytes(data, where)
+    return data, where
+
+
+def read_request_file(path: str, stdin: TextIO | None = None) -> object:
+    """Read a request from ``path`` (``-`` = stdin) as decoded JSON; InputInvalid when it cannot be."""
+    return load_request_bytes(*read_request_source(path, stdin))

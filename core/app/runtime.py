@@ -31,6 +31,11 @@ from core.engine.runner import Runner
 from core.engine.store import RecordStore
 from core.events.outbox import Outbox
 from core.events.sinks import sinks_from_settings
+from core.snapshots.intake import SnapshotIntake
+from core.snapshots.reservations import VersionReservations
+from core.snapshots.snapshot_settings import SnapshotSettings
+from core.snapshots.state import SnapshotState
+from core.snapshots.workflow import SnapshotWorkflow
 
 
 @dataclass
@@ -44,9 +49,11 @@ class Runtime:
     runner: Runner
     build_workflow: BuildWorkflow
     builds: BuildSubmissions
+    snapshots: SnapshotIntake
     audit_workflow: AuditWorkflow
 
     def poison(self, queue_name: str, text: str) -> None:
+        """Move a message that cannot be processed to ``<queue_name>-poison`` (and count it)."""
         telemetry.record_poisoned(queue_name)
         poison = self.queues.get_queue_client(f"{queue_name}-poison")
         with contextlib.suppress(Exception):
@@ -63,7 +70,6 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
     """
     from core.audit.scope import AuditConfig
     from core.policy.enforcement import PolicyConfigError, config_from_env
-    from core.snapshots.snapshot_settings import SnapshotSettings
 
     settings = Settings.from_env(env)
     SnapshotSettings.from_env(env)
@@ -77,7 +83,8 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
 
 def record_store(tables: TableServiceClient, table_name: str = "builds") -> RecordStore:
     """The store of every workflow's records (one table), knowing each workflow's state type."""
-    return RecordStore(tables, table_name, {BuildWorkflow.name: BuildState, AuditWorkflow.name: AuditState})
+    return RecordStore(tables, table_name, {BuildWorkflow.name: BuildState, SnapshotWorkflow.name: SnapshotState,
+                                            AuditWorkflow.name: AuditState})
 
 
 def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[str, Any] | None = None) -> Runtime:
@@ -92,9 +99,12 @@ def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[st
     sinks = sinks_from_settings(settings, queues)
     outbox = Outbox(store.table, sinks) if sinks else None
     build_workflow = BuildWorkflow(settings, Registrar(tables, settings), outbox)
-    audit_workflow = AuditWorkflow(settings, AuditRows(store), FindingsTable(tables))
-    runner = Runner(settings, store, queues, [build_workflow, audit_workflow], budget=budget)
-    return Runtime(settings, queues, store, runner, build_workflow, BuildSubmissions(runner, settings),
+    snapshot_workflow = SnapshotWorkflow(settings, SnapshotSettings.from_env(env), VersionReservations(tables))
+    audit_workflow = AuditWorkflow(settings, AuditRows(store), FindingsTable(tables), sinks)
+    runner = Runner(settings, store, queues, [build_workflow, snapshot_workflow, audit_workflow], budget=budget)
+    builds = BuildSubmissions(runner, settings)
+    snapshot_workflow.connect(builds)
+    return Runtime(settings, queues, store, runner, build_workflow, builds, SnapshotIntake(runner, snapshot_workflow),
                    audit_workflow)
 
 

@@ -1,40 +1,66 @@
-"""A build's status for people (`python -m core status ID`) and programs (`--json`, the HTTP API)."""
+"""A record's status for people (`python -m core status ID`) and programs (`--json`, the HTTP API).
+
+Every document names its workflow (`name`, as Durable's status does) and its record (`id`); a build's is
+rendered here, a snapshot intake's by `core.snapshots.status_view`. An audit's ID is no build here (its
+report is `core.app.audits.report`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
-from core.builds.state import BuildState, BuildStatus
-from core.engine.store import RecordStore
+from core.app.build_lookup import BuildNotFound
+from core.app.runtime import Runtime
+from core.audit.state import AuditState
+from core.builds.state import BuildStatus
+from core.builds.submissions import find_build_id
+from core.builds.workflow import BuildWorkflow
+from core.snapshots.state import SnapshotState, SnapshotStatus
+from core.snapshots.status_view import snapshot_document
 
 QUEUED = "Queued"
-TERMINAL_STATUSES = tuple(str(status) for status in BuildStatus if status.terminal)
+TERMINAL_STATUSES = tuple(dict.fromkeys(str(status) for statuses in (BuildStatus, SnapshotStatus)
+                                        for status in statuses if status.terminal))
+
+# The public JSON of a build (camelCase keys, as the HTTP API and `status --json` print it).
+StatusDocument = dict[str, Any]
 
 
-def _queued_document(build_id: str, queued: dict[str, str]) -> dict[str, Any]:
+def is_terminal(status: str) -> bool:
+    """Whether a status document's ``status`` is one a build ends in."""
+    return status in TERMINAL_STATUSES
+
+
+def _queued_document(build_id: str, queued: dict[str, str]) -> StatusDocument:
     """A build submitted but not yet admitted by a worker: only what the submission said."""
     return {
-        "buildId": build_id, "resourceId": queued["ResourceId"], "status": QUEUED, "attempt": 1,
+        "name": BuildWorkflow.name, "id": build_id, "buildId": build_id, "resourceId": queued["ResourceId"],
+        "status": QUEUED, "attempt": 1,
         "origin": queued["Origin"], "createdAt": queued["SubmittedAt"], "updatedAt": queued["SubmittedAt"],
         "nextStepDueAt": None, "regions": {}, "verification": {}, "problems": [], "error": None, "registration": {},
         "history": [],
     }
 
 
-def build_status(store: RecordStore, build_id: str, *, with_history: bool = True) -> dict[str, Any] | None:
-    """The public status document of a build, or None if there is no such build.
+def build_status(runtime: Runtime, build_id: str, *, with_history: bool = True) -> StatusDocument | None:
+    """The status document of build ``build_id``, or None if there is no such build.
 
     A request on the request queue that no worker has admitted yet shows as `Queued` (also when it starts a
     new attempt of a build that ended), so that `status` right after `submit` finds the build."""
+    store = runtime.store
     loaded = store.get(build_id)
-    if loaded is not None and not isinstance(loaded[0], BuildState):
-        return None  # another workflow's record (an audit) is no build
+    if loaded is not None and isinstance(loaded[0], AuditState):
+        return None  # an audit is no build (its report: `core.app.audits`)
+    if loaded is not None and isinstance(loaded[0], SnapshotState):
+        return snapshot_document(store, loaded[0], with_history=with_history)
     queued = store.queued(build_id)
     if loaded is None:
         return _queued_document(build_id, queued) if queued else None
     state, _ = loaded
-    document: dict[str, Any] = {
+    document: StatusDocument = {
+        "name": BuildWorkflow.name,
+        "id": state.build_id,
         "buildId": state.build_id,
         "resourceId": state.resource_id,
         "status": str(state.status),
@@ -49,6 +75,8 @@ def build_status(store: RecordStore, build_id: str, *, with_history: bool = True
         "error": state.error,
         "registration": state.registration,
     }
+    if state.started_by:
+        document["startedBy"] = state.started_by
     if with_history:
         document["history"] = [asdict(entry) for entry in store.history(build_id)]
     if queued and state.status.terminal and queued["SubmittedAt"] > state.updated_at:
@@ -56,115 +84,10 @@ def build_status(store: RecordStore, build_id: str, *, with_history: bool = True
     return document
 
 
-def _bar(progress: Any, width: int = 20) -> str:
-    try:
-        value = max(0, min(100, int(progress)))
-    except (TypeError, ValueError):
-        value = 0
-    filled = value * width // 100
-    return "#" * filled + "." * (width - filled)
-
-
-def format_regions(regions: dict[str, dict[str, Any]]) -> list[str]:
-    return [
-        f"  {name:<18} {info.get('state', '?')!s:<12} [{_bar(info.get('progress'))}] {info.get('progress', 0):>3}%"
-        + (f"  {info['details']}" if info.get("details") else "")
-        for name, info in sorted(regions.items())
-    ]
-
-
-def format_status(document: dict[str, Any], *, history_lines: int = 15) -> str:
-    """A few readable lines: what, where it stands, each region, every problem, recent history."""
-    lines = [
-        f"Build {document['buildId']}  (attempt {document['attempt']}, from {document['origin']})",
-        f"  image version  {document['resourceId']}",
-        f"  status         {document['status']}",
-        f"  updated        {document['updatedAt']}",
-    ]
-    if document.get("nextStepDueAt") and document["status"] not in TERMINAL_STATUSES:
-        lines.append(f"  next step at   {document['nextStepDueAt']}")
-    if document.get("regions"):
-        lines.append("Regions:")
-        lines.extend(format_regions(document["regions"]))
-    if document.get("verification"):
-        lines.append("Verification VM:")
-        lines.extend(f"  {name:<18} {info.get('result') or info.get('phase', '?')!s:<12} {info.get('reason', '')}"
-                     for name, info in sorted(document["verification"].items()))
-    if document.get("problems"):
-        lines.append(f"Problems ({len(document['problems'])}):")
-        for problem in document["problems"]:
-            code = f"[{problem['code']}] " if problem.get("code") else ""
-            lines.append(f"  - {code}{problem.get('field', '')}: {problem.get('message', '')}")
-    if document.get("error"):
-        error = document["error"]
-        lines.append(f"Error: {error.get('code', '')}: {error.get('message', '')}")
-    history = document.get("history") or []
-    if history:
-        lines.append("History:")
-        for entry in history[-history_lines:]:
-            summary = detail_text(entry.get("detail") or {})
-            lines.append(f"  {entry['at']}  {entry['kind']:<28} {entry['status']:<12} {shorten(summary, DETAIL_WIDTH)}")
-    lines.insert(3, f"  now            {step_words(document)}")
-    return "\n".join(lines)
-
-
-DETAIL_WIDTH = 160
-
-
-def shorten(text: str, width: int) -> str:
-    """`text` cut to `width` characters, the cut marked with an ellipsis."""
-    return text if len(text) <= width else text[: max(0, width - 1)] + "\u2026"
-
-
-def _brief(value: Any) -> str:
-    """A history value as a person reads it: no Python reprs, nested records in a few words."""
-    if isinstance(value, dict):
-        return ", ".join(f"{key} {_brief(item)}" for key, item in value.items())
-    if isinstance(value, list):
-        return "; ".join(_brief(item) for item in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return "" if value is None else str(value)
-
-
-def detail_text(detail: dict[str, Any]) -> str:
-    """A history entry's detail in one line (problems are listed in their own section)."""
-    parts = []
-    for key, value in detail.items():
-        if key == "problems" or value in (None, "", [], {}):
-            continue
-        parts.append(f"{key}: {_brief(value)}" if isinstance(value, dict | list) else f"{key}={_brief(value)}")
-    return "; ".join(parts)
-
-
-_STEP_WORDS = {
-    "Queued": "waiting on the request queue for a worker to admit it",
-    "Accepted": "accepted; validation starts next",
-    "Validating": "checking the request, then reading the gallery, source and disk encryption sets",
-    "Registering": "registering the preview feature and the Microsoft.Compute provider",
-    "Creating": "creating the image version in Azure (one PUT across all regions)",
-    "Verifying": "published; booting a verification VM from it in each chosen region, then deleting it",
-}
-
-
-def step_words(document: dict[str, Any]) -> str:
-    """What the build is doing or how it ended, in words (never an internal event name)."""
-    status = document["status"]
-    regions = document.get("regions") or {}
-    if status in _STEP_WORDS:
-        return _STEP_WORDS[status]
-    if status == "Replicating":
-        done = sum(1 for info in regions.values() if info.get("state") == "Completed")
-        return f"replicating: {done} of {len(regions)} region(s) complete" if regions else "replicating"
-    if status == "Succeeded":
-        failed = sorted(n for n, i in (document.get("verification") or {}).items() if i.get("result") != "passed")
-        note = f"; verification failed in {', '.join(failed)}" if failed else ""
-        return (f"published in {len(regions)} region(s)" if regions else "published") + note
-    error = document.get("error") or {}
-    if status == "Rejected":
-        problems = document.get("problems") or []
-        first = f": {problems[0].get('field', '')}: {problems[0].get('message', '')}" if problems else ""
-        return f"rejected with {len(problems)} problem(s){first}"
-    if status in ("Failed", "Cancelled"):
-        return f"{status.lower()}: {error.get('message') or error.get('code') or 'no detail'}"
-    return status
+def get_status(runtime: Runtime, reference: str, *, with_history: bool = True) -> StatusDocument:
+    """The status document of the build ``reference`` names (its ID or the image version's resource ID);
+    BuildNotFound when there is none."""
+    document = build_status(runtime, find_build_id(reference), with_history=with_history)
+    if document is None:
+        raise BuildNotFound(reference)
+    return document

@@ -16,7 +16,8 @@ from typing import Any
 
 from core.audit.costs import MAX_PAGE_READS, next_page_reads
 from core.audit.events import Event, GalleriesListed, PageAudited, ReadFailed, StepRaised
-from core.audit.pages import GALLERY, SUBSCRIPTION, Page, report_row, scope_rows
+from core.audit.key_health import KEY_HEALTH_CODES
+from core.audit.pages import GALLERY, SUBSCRIPTION, Page, key_row, report_row, scope_rows
 from core.audit.report import summary
 from core.audit.scope import AuditConfig
 from core.audit.state import AuditState, AuditStatus
@@ -49,7 +50,8 @@ def start(audit_id: str, config: AuditConfig, now: datetime, *, origin: str, rec
         audit_id=audit_id, status=AuditStatus.LISTING if listing else AuditStatus.AUDITING, created_at=at,
         updated_at=at, resource_id=f"/subscriptions/{config.subscriptions[0]}" if listing else galleries[0],
         origin=origin, record_findings=record_findings, require_customer_key=config.policy.require_customer_key,
-        eol_warning_days=config.policy.eol_warning_days, subscriptions=list(config.subscriptions),
+        eol_warning_days=config.policy.eol_warning_days, key_horizon_days=config.policy.key_horizon_days,
+        subscriptions=list(config.subscriptions),
         gallery_count=len(galleries), scope_starts=starts, page_reads=MAX_PAGE_READS,
     )  # fmt: skip
     line = entry(state, now, "AuditStarted", origin=origin, galleries=len(galleries),
@@ -105,7 +107,9 @@ def _page_audited(state: AuditState, event: PageAudited, now: datetime) -> Decis
     errors = sum(str(f.get("severity")) == "error" for f in page.findings)
     counts = state.counts.plus(versions=len(page.versions), noncompliant=len({f["versionId"] for f in page.findings}),
                                errors=errors, warnings=len(page.findings) - errors, new=event.new,
-                               resolved=len(page.resolved) + page.resolved_omitted, galleries=int(page.done))
+                               resolved=len(page.resolved) + page.resolved_omitted, galleries=int(page.done),
+                               key_health=sum(f["code"] in KEY_HEALTH_CODES for f in page.findings),
+                               events_sent=event.events_sent)  # fmt: skip
     audited = state.replace(counts=counts, pages=state.pages + 1)
     detail: dict[str, Any] = {"gallery": page.subject, "versions": len(page.versions),
                               "findings": len(page.findings), "reads": event.reads,
@@ -113,7 +117,8 @@ def _page_audited(state: AuditState, event: PageAudited, now: datetime) -> Decis
     if event.cursor is not None:
         detail["continuesAt"] = event.cursor
     line = entry(audited, now, "GalleryAudited", **detail)
-    rows = (report_row(state.audit_id, state.step_seq, page),)
+    rows = (report_row(state.audit_id, state.step_seq, page),
+            *((key_row(state.audit_id, state.step_seq, event.key_reads),) if event.key_reads else ()))
     if event.cursor is not None:  # the next page of the same gallery
         paging = audited.replace(cursor=event.cursor, page_reads=MAX_PAGE_READS, step_retries=0)
         return dataclasses.replace(then(paging, now, 0, line), rows=rows)

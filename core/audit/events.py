@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.audit.pages import Page
+from core.audit.pages import KeyReads, Page
 from core.azure.arm import ArmFailure
 
 
@@ -27,7 +27,9 @@ class PageAudited:
 
     `cursor`: where the next page of the same gallery starts (None: the gallery is done); `next_gallery`:
     the ID of the gallery after it in the scope (None: it was the last, or the gallery is not done).
-    `new`: how many of the page's findings this audit opened; `reads`: the ARM reads the page made.
+    `new`: how many of the page's findings this audit opened; `reads`: the ARM reads the page made (the
+    key chains' too); `key_reads`: the key-chain answers it read (kept for the audit's later steps);
+    `events_sent`: the key-health CloudEvents it handed to the sinks.
     """
 
     page: Page
@@ -36,6 +38,8 @@ class PageAudited:
     new: int
     reads: int
     started_at: str
+    key_reads: KeyReads | None = None
+    events_sent: int = 0
 
 
 @dataclass(frozen=True)

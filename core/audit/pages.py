@@ -6,6 +6,8 @@
 - **Report rows** `r-<step number>`: what one step found (a `Page`): the versions it read and their
   findings (with first and last seen), the findings it resolved, or why its gallery or subscription could
   not be read. The report is these rows in order (`core.audit.report`).
+- **Key rows** `k-<step number>`: the key-chain answers one step read from ARM (vault and key version bodies,
+  role reads; IDs answered 404 or 403), so that each is read once per audit whatever step needs it again.
 
 Each is created in the same transaction as the state that counts it (`Decision.rows`), so a report never
 holds a page the state does not know of, nor misses one it does.
@@ -15,12 +17,13 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 SCOPE_PREFIX = "g-"
 REPORT_PREFIX = "r-"
+KEYS_PREFIX = "k-"
 SCOPE_ROW_GALLERIES = 100
 # A Table string property holds 64 KiB of UTF-16: JSON longer than this is split over numbered properties.
 PROPERTY_CHARS = 30_000
@@ -120,3 +123,33 @@ def scope_position(starts: Sequence[int], index: int) -> tuple[str, int] | None:
     if row < 0:
         return None
     return scope_key(starts[row]), index - starts[row]
+
+
+@dataclass(frozen=True)
+class KeyReads:
+    """Key-chain answers read from ARM: bodies by lower-case ARM ID (`core.policy.key_facts.Reads.kept`) and
+    the IDs answered without one ('notFound' / 'forbidden', `Reads.refusals`)."""
+
+    kept: Mapping[str, Any]
+    refused: Mapping[str, str]
+
+    def __bool__(self) -> bool:
+        return bool(self.kept or self.refused)
+
+
+def key_row(audit_id: str, seq: int, reads: KeyReads) -> dict[str, Any]:
+    """The key row of the step numbered `seq`: the key-chain answers it read."""
+    entity: dict[str, Any] = {"PartitionKey": audit_id, "RowKey": f"{KEYS_PREFIX}{seq:08d}"}
+    _pack(entity, "Kept", dict(reads.kept))
+    _pack(entity, "Refused", dict(reads.refused))
+    return entity
+
+
+def key_reads_of(entities: Iterable[Mapping[str, Any]]) -> KeyReads:
+    """The key-chain answers of an audit's key rows, together."""
+    kept: dict[str, Any] = {}
+    refused: dict[str, str] = {}
+    for entity in entities:
+        kept.update(_unpack(entity, "Kept", {}))
+        refused.update(_unpack(entity, "Refused", {}))
+    return KeyReads(kept, refused)

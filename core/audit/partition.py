@@ -1,11 +1,21 @@
-"""Reads of an audit's own rows in Table `builds` (its partition's scope and report rows, `core.audit.pages`)
+"""Reads of an audit's own rows in Table `builds` (its partition's scope, report and key rows, `core.audit.pages`)
 and of which audits exist. The rows are written by the engine, with the state (`Decision.rows`)."""
 
 from __future__ import annotations
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from core.audit.pages import REPORT_PREFIX, SCOPE_PREFIX, Page, page_of, scope_galleries, scope_position
+from core.audit.pages import (
+    KEYS_PREFIX,
+    REPORT_PREFIX,
+    SCOPE_PREFIX,
+    KeyReads,
+    Page,
+    key_reads_of,
+    page_of,
+    scope_galleries,
+    scope_position,
+)
 from core.audit.state import ID_PREFIX, AuditState
 from core.engine.store import STATE_ROW, RecordStore
 
@@ -55,6 +65,10 @@ class AuditRows:
     def pages(self, audit_id: str) -> list[Page]:
         """The audit's report pages, in step order."""
         return [page_of(row) for row in self._rows(audit_id, REPORT_PREFIX)]
+
+    def key_reads(self, audit_id: str) -> KeyReads:
+        """The key-chain answers the audit's earlier steps read (its key rows)."""
+        return key_reads_of(self._rows(audit_id, KEYS_PREFIX))
 
     def latest_id(self) -> str | None:
         """The most recently started audit (audit IDs sort by their start), or None when there is none."""

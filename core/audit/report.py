@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.audit.key_health import KEY_HEALTH_CODES
 from core.audit.pages import GALLERY, Page
 from core.audit.state import AuditCounts, AuditState
 from core.azure import resource_ids
@@ -52,6 +53,16 @@ class AuditReport:
         return sorted({str(finding["versionId"]) for finding in self.findings}, key=str.lower)
 
     @property
+    def key_health(self) -> list[dict[str, Any]]:
+        """The findings of a key-health code (each also sent as a CloudEvent)."""
+        return [finding for finding in self.findings if finding.get("code") in KEY_HEALTH_CODES]
+
+    @property
+    def events_sent(self) -> int:
+        """Key-health CloudEvents handed to the completion-event sinks."""
+        return self.state.counts.events_sent
+
+    @property
     def has_errors(self) -> bool:
         """An error finding, or something in scope that was not read: the CLI's exit code 1."""
         return bool(self.unreadable) or any(finding.get("severity") == "error" for finding in self.findings)
@@ -66,6 +77,7 @@ class AuditReport:
                 "galleries": self.galleries, "versions": self.versions,
                 "noncompliantVersions": self.noncompliant_versions, "findings": self.findings,
                 "resolved": self.resolved, "unreadable": self.unreadable, "error": state.error,
+                "keyHealthFindings": len(self.key_health), "keyHealthEventsSent": self.events_sent,
                 "summary": self.summary()}  # fmt: skip
 
 

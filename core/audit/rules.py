@@ -10,14 +10,16 @@ finding keeps its identity from one audit to the next. The codes a build's pre-f
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.azure import resource_ids
 from core.azure.regions import normalize_region
+from core.base.json_input import dig as _get
 from core.policy import Severity
 from core.policy.facts import encrypted_disks
+from core.policy.keychain import DEFAULT_EXPIRY_HORIZON_DAYS, KeyChain
 
 Json = dict[str, Any]
 OS_DISK = "OS disk"
@@ -25,21 +27,25 @@ OS_DISK = "OS disk"
 
 @dataclass(frozen=True)
 class AuditPolicy:
-    """``require_customer_key``: every disk in every region has a DES (else only all-or-nothing per disk)."""
+    """``require_customer_key``: every disk in every region has a DES (else only all-or-nothing per disk);
+    ``key_horizon_days``: how far ahead a key's expiry is warned about (``KEY_EXPIRY_WARNING_DAYS``)."""
 
     require_customer_key: bool = True
     eol_warning_days: int = 30
+    key_horizon_days: int = DEFAULT_EXPIRY_HORIZON_DAYS
 
 
 @dataclass(frozen=True)
 class AuditFacts:
     """What the rules look at for one version. ``des`` is keyed by lower-case ID; a DES in another
-    subscription is not read (the reference is wrong whatever it holds), so it is absent."""
+    subscription is not read (the reference is wrong whatever it holds), so it is absent. ``key_chains``:
+    the key chain of each DES read (``core.policy.key_facts``), by lower-case DES ID."""
 
     version: Json
     des: Mapping[str, Json | None]
     now: datetime
     policy: AuditPolicy
+    key_chains: Mapping[str, KeyChain] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,13 +95,6 @@ def audit_rule(code: str, severity: Severity) -> Callable[[Check], Check]:
 
 # --- views over a version ----------------------------------------------------------------------------------
 
-
-def _get(obj: object, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _region(name: object) -> str:

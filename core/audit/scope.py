@@ -1,5 +1,6 @@
 """What an audit covers and by which policy: app settings `AUDIT_GALLERIES`, `AUDIT_SUBSCRIPTIONS`,
-`AUDIT_REQUIRE_CMK` and `AUDIT_EOL_WARNING_DAYS`, or the CLI's `--gallery` / `--subscription`. Pure."""
+`AUDIT_REQUIRE_CMK`, `AUDIT_EOL_WARNING_DAYS` and `KEY_EXPIRY_WARNING_DAYS`, or the CLI's `--gallery` /
+`--subscription`. Pure."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from core.audit.rules import AuditPolicy
 from core.azure import resource_ids
 from core.azure.settings import SettingsError, read_int
+from core.policy.facts import key_horizon_days
 
 
 def _ids(raw: str | None, setting: str, check: Callable[[str], str]) -> tuple[str, ...]:
@@ -61,5 +63,6 @@ class AuditConfig:
                            if not override else "--gallery", _gallery_id),
             subscriptions=_ids(given_subscriptions if override else env.get("AUDIT_SUBSCRIPTIONS"),
                                "AUDIT_SUBSCRIPTIONS" if not override else "--subscription", _subscription_id),
-            policy=AuditPolicy(require_customer_key=require in ("true", "1"), eol_warning_days=days),
+            policy=AuditPolicy(require_customer_key=require in ("true", "1"), eol_warning_days=days,
+                               key_horizon_days=key_horizon_days(env)),
         )

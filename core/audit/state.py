@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.engine.record import StepFields, field_values, stored_fields
+from core.engine.record import StepFields, state_from_dict, state_to_dict
+from core.policy.keychain import DEFAULT_EXPIRY_HORIZON_DAYS
 
 SCHEMA_VERSION = 1
 ID_PREFIX = "audit-"
@@ -46,6 +47,8 @@ class AuditCounts:
     new: int = 0
     resolved: int = 0
     unreadable: int = 0  # galleries (or subscriptions) not read
+    key_health: int = 0  # findings of a key-health code (`core.audit.key_health`)
+    events_sent: int = 0  # their CloudEvents handed to the completion-event sinks
 
     @property
     def findings(self) -> int:
@@ -75,6 +78,7 @@ class AuditState(StepFields):
     record_findings: bool = True  # keep Table `auditfindings` (first seen, last seen, resolved)
     require_customer_key: bool = True
     eol_warning_days: int = 30
+    key_horizon_days: int = DEFAULT_EXPIRY_HORIZON_DAYS  # KEY_EXPIRY_WARNING_DAYS
     subscriptions: list[str] = field(default_factory=list)  # to list, in order
     listed: int = 0  # subscriptions listed (or given up on)
     gallery_count: int = 0  # galleries in the scope rows
@@ -102,16 +106,14 @@ class AuditState(StepFields):
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as JSON primitives, for `json.dumps`."""
-        return {**field_values(self), "status": str(self.status), "counts": dataclasses.asdict(self.counts)}
+        """The fields as JSON primitives, for `json.dumps` (its counts as their dict)."""
+        return state_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditState:
-        values = stored_fields(cls, data, schema_version=SCHEMA_VERSION, what=f"audit {data.get('audit_id')}")
-        values["status"] = AuditStatus(values["status"])
-        values["counts"] = AuditCounts(**stored_fields(AuditCounts, values.get("counts") or {},
-                                                       schema_version=SCHEMA_VERSION, what="audit counts"))
-        return cls(**values)
+        """The state `to_dict` wrote; UnknownSchemaVersion for one written by a newer version of this app."""
+        return state_from_dict(cls, data, status_type=AuditStatus, schema_version=SCHEMA_VERSION,
+                               what=f"audit {data.get('audit_id')}", parts={"counts": AuditCounts})
 
 
 def is_audit_id(text: str) -> bool:

@@ -2,24 +2,29 @@
 the findings ledger, and the scope rows; each step's outcome is an event for `decide`.
 
 A gallery step reads the gallery's images list, each image's versions list, then each version with
-`$expand=ReplicationStatus` and each disk encryption set it names in its own subscription (once per step),
-until it has made the reads it reserved (`AuditState.page_reads`); the versions left are the next page. The
-rules are evaluated as of the audit's start, so every finding of one audit carries the same time.
+`$expand=ReplicationStatus`, each disk encryption set it names in its own subscription (once per step) and
+the key chain behind each set (`core.audit.key_chains`: each vault and key version once per audit), until it
+has made the reads it reserved (`AuditState.page_reads`); the versions left are the next page. The rules,
+key health's among them, are evaluated as of the audit's start, so every finding of one audit carries the
+same time; key-health findings are also announced (`core.audit.announce`: log, metric, CloudEvents).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from core.audit.announce import announce
 from core.audit.events import Event, GalleriesListed, PageAudited, ReadFailed
 from core.audit.findings_rows import finding_document, finding_key, row_document
 from core.audit.findings_table import FindingsTable
-from core.audit.pages import GALLERY, Page
+from core.audit.key_chains import KeyChains
+from core.audit.pages import GALLERY, KeyReads, Page
 from core.audit.partition import AuditRows
 from core.audit.rules import AuditFacts, AuditFinding, AuditPolicy, audit_version, referenced_des
 from core.audit.state import AuditState, AuditStatus
@@ -27,7 +32,7 @@ from core.azure import resource_ids
 from core.azure.arm import ARM_ERRORS, Arm, classify
 from core.base.timestamps import parse_iso, utc_iso
 from core.engine.workflow import StepContext
-from core.policy.facts import read_disk_encryption_set
+from core.events.sinks import Sink
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,7 @@ class _Read:
     versions: list[str]
     findings: list[AuditFinding]
     cursor: dict[str, Any] | None
+    key_reads: KeyReads | None = None
 
 
 def _after(name: str, cursor: dict[str, Any], image: str) -> bool:
@@ -86,8 +92,9 @@ def _after(name: str, cursor: dict[str, Any], image: str) -> bool:
     return not (str(cursor.get("image", "")).lower() == image.lower() and after and name.lower() <= str(after).lower())
 
 
-def _read_des(arm: Arm, version: dict[str, Any], des: dict[str, dict[str, Any] | None], reads: Reads) -> None:
-    """Each disk encryption set the version names in its own subscription, read once per step."""
+def _read_des(arm: Arm, version: dict[str, Any], des: dict[str, dict[str, Any] | None], reads: Reads,
+              keys: KeyChains) -> None:  # fmt: skip
+    """Each disk encryption set the version names in its own subscription, read once per audit."""
     subscription = resource_ids.parse_resource_id(str(version["id"])).subscription
     for key, des_id in referenced_des(version).items():
         if key in des:
@@ -95,24 +102,33 @@ def _read_des(arm: Arm, version: dict[str, Any], des: dict[str, dict[str, Any] |
         try:
             if resource_ids.parse_resource_id(des_id).subscription != subscription:
                 continue
-            reads.made += 1
-            des[key] = read_disk_encryption_set(arm, des_id)
+            des[key], made = keys.disk_encryption_set(arm, key, des_id)
+            reads.made += made
         except ValueError:
             continue  # not a resource ID: nothing to read
         except ARM_ERRORS as error:
+            reads.made += 1
             failure = classify(error)
             log.warning("audit: cannot read disk encryption set %s (%s: %s); its checks are skipped", des_id,
                         failure.code, failure.message)
 
 
-def _read_page(state: AuditState, arm: Arm, reads: Reads) -> _Read:
-    """Read the pending page of the gallery and evaluate its versions (ARM errors propagate)."""
+def _read_page(state: AuditState, arm: Arm, reads: Reads, keys: KeyChains | None = None) -> _Read:
+    """Read the pending page of the gallery and evaluate its versions (ARM errors propagate); `keys` holds
+    the audit's key-chain answers so far (none: the page reads every chain it needs)."""
+    keys = keys if keys is not None else KeyChains()
+    read = _read_versions(state, arm, reads, keys)
+    read.key_reads = keys.new_reads()
+    return read
+
+
+def _read_versions(state: AuditState, arm: Arm, reads: Reads, keys: KeyChains) -> _Read:
     gallery = resource_ids.parse_resource_id(state.resource_id)
     compute, rg, name = arm.compute, gallery.resource_group, gallery.name
     cursor = state.cursor or {}
-    policy = AuditPolicy(require_customer_key=state.require_customer_key, eol_warning_days=state.eol_warning_days)
-    audited_at = parse_iso(state.created_at)
-    assert audited_at is not None
+    policy = AuditPolicy(require_customer_key=state.require_customer_key, eol_warning_days=state.eol_warning_days,
+                         key_horizon_days=state.key_horizon_days)  # fmt: skip
+    audited_at = _audited_at(state)
     images = sorted((str(image.name) for image in reads.listed(compute.gallery_images.list_by_gallery(rg, name))),
                     key=str.lower)  # fmt: skip
     versions: list[str] = []
@@ -143,26 +159,37 @@ def _read_page(state: AuditState, arm: Arm, reads: Reads) -> _Read:
                                                              expand="ReplicationStatus").as_dict()
             except ResourceNotFoundError:
                 continue  # deleted since it was listed
-            _read_des(arm, version, des, reads)
-            findings += audit_version(AuditFacts(version, des, audited_at, policy))
+            _read_des(arm, version, des, reads, keys)
+            reads.made += keys.read(arm, des)
+            findings += audit_version(AuditFacts(version, des, audited_at, policy, keys.chains))
             versions.append(str(version["id"]))
         moved = True
     return _Read(versions, findings, None)
 
 
-def audit_page(state: AuditState, ctx: StepContext, rows: AuditRows, ledger: FindingsTable | None) -> Event:
-    """Read and evaluate the pending page of the pending gallery, and record it in the findings ledger."""
+def audit_page(state: AuditState, ctx: StepContext, rows: AuditRows, ledger: FindingsTable | None,
+               sinks: Sequence[Sink] = ()) -> Event:  # fmt: skip
+    """Read and evaluate the pending page of the pending gallery, record it in the findings ledger, and
+    announce its key-health findings."""
     started, reads = utc_iso(ctx.now), Reads(limit=state.page_reads)
     try:
-        read = _read_page(state, ctx.arm, reads)
+        read = _read_page(state, ctx.arm, reads, KeyChains(lambda: rows.key_reads(state.audit_id)))
     except ARM_ERRORS as error:
         return ReadFailed(classify(error), rows.gallery_at(state, state.gallery_index + 1), started)
     done = read.cursor is None
     documents, resolved, new = _recorded(state, read.findings, ledger, done)
+    sent = announce(read.findings, _audited_at(state), sinks)
     page = Page(kind=GALLERY, subject=state.resource_id, done=done, versions=tuple(read.versions),
                 findings=tuple(documents), resolved=tuple(resolved))
     next_gallery = rows.gallery_at(state, state.gallery_index + 1) if done else None
-    return PageAudited(page, read.cursor, next_gallery, new, reads.made, started)
+    return PageAudited(page, read.cursor, next_gallery, new, reads.made, started, read.key_reads, sent)
+
+
+def _audited_at(state: AuditState) -> datetime:
+    """The time every finding of the audit is evaluated at: its start."""
+    audited_at = parse_iso(state.created_at)
+    assert audited_at is not None
+    return audited_at
 
 
 def _recorded(state: AuditState, findings: Iterable[AuditFinding], ledger: FindingsTable | None,
@@ -177,8 +204,9 @@ def _recorded(state: AuditState, findings: Iterable[AuditFinding], ledger: Findi
     return documents, [row_document(row) for row in recorded.resolved], recorded.new
 
 
-def run_step(state: AuditState, ctx: StepContext, rows: AuditRows, ledger: FindingsTable | None) -> Event:
+def run_step(state: AuditState, ctx: StepContext, rows: AuditRows, ledger: FindingsTable | None,
+             sinks: Sequence[Sink] = ()) -> Event:  # fmt: skip
     """Run the audit's pending step (ARM failures become `ReadFailed` events; anything else raises)."""
     if state.status is AuditStatus.LISTING:
         return list_galleries(state, ctx, rows)
-    return audit_page(state, ctx, rows, ledger)
+    return audit_page(state, ctx, rows, ledger, sinks)

@@ -4,12 +4,14 @@ An audit is started by `core.app.audits` (the timer `compliance_audit`, `python 
 `Runner.apply(audit_id, decide.start(...))`; from then on its steps are step messages like a build's, paced
 by the ARM budget of the subscription each one reads, retried with the engine's backoff, re-driven when a
 message is lost. Its report is its report rows (`core.audit.pages`); the findings ledger, Table
-`auditfindings`, is kept as each gallery is read (unless the audit was started with `record_findings` off).
+`auditfindings`, is kept as each gallery is read (unless the audit was started with `record_findings` off);
+key-health findings go to the completion-event sinks as CloudEvents (`core.audit.announce`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +27,7 @@ from core.base import telemetry
 from core.engine.budget import StepCost
 from core.engine.record import Decision
 from core.engine.workflow import StepContext
+from core.events.sinks import Sink
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +38,18 @@ class AuditWorkflow:
     name = "audit"
     state_type = AuditState
 
-    def __init__(self, settings: Settings, rows: AuditRows, ledger: FindingsTable) -> None:
+    def __init__(self, settings: Settings, rows: AuditRows, ledger: FindingsTable,
+                 sinks: Sequence[Sink] = ()) -> None:  # fmt: skip
         self.settings = settings
         self.rows = rows
         self.ledger = ledger
+        self.sinks = list(sinks)  # where key-health CloudEvents go (the completion-event sinks)
 
     def begin_step(self, state: AuditState, now: datetime) -> Decision:
         return Decision(state)
 
     def run_step(self, state: AuditState, ctx: StepContext) -> Event:
-        event = steps.run_step(state, ctx, self.rows, self.ledger)
+        event = steps.run_step(state, ctx, self.rows, self.ledger, self.sinks)
         if isinstance(event, ReadFailed):
             if event.failure.status == 429:
                 telemetry.record_throttled(f"audit {state.status}")

@@ -24,7 +24,9 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 from azure.core.rest import HttpRequest, HttpResponse
+from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.features import FeatureClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
@@ -194,12 +196,28 @@ def build_credential(settings: Settings) -> TokenCredential:
 
 
 class Arm:
-    """ARM clients for one subscription, sharing one credential and one transport configuration."""
+    """ARM clients for one subscription, sharing one credential and one transport configuration.
+
+    Each client is built on first use and kept (``cached_property``); ``for_subscription`` hands out the
+    same credential's clients for another subscription, each subscription's built once, so an ``Arm`` that
+    lives for the process (``core.azure.arm_pool``) builds every client once per process.
+    """
 
     def __init__(self, settings: Settings, subscription_id: str, credential: TokenCredential | None = None) -> None:
         self.settings = settings
         self.subscription_id = subscription_id
         self.credential = credential or build_credential(settings)
+        self._siblings: dict[str, Arm] = {subscription_id.lower(): self}
+
+    def for_subscription(self, subscription_id: str) -> Arm:
+        """The same credential and settings scoped to ``subscription_id`` (SDK clients are per subscription)."""
+        key = subscription_id.lower()
+        sibling = self._siblings.get(key)
+        if sibling is None:
+            sibling = Arm(self.settings, subscription_id, self.credential)
+            sibling._siblings = self._siblings  # one table for the family: each subscription built once
+            sibling = self._siblings.setdefault(key, sibling)
+        return sibling
 
     def _client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -229,6 +247,16 @@ class Arm:
     @cached_property
     def features(self) -> FeatureClient:
         return FeatureClient(self.credential, self.subscription_id, **self._client_kwargs())
+
+    @cached_property
+    def keyvault(self) -> KeyVaultManagementClient:
+        """Key Vault's management plane (vaults, keys and key versions as ARM resources): no data-plane call."""
+        return KeyVaultManagementClient(self.credential, self.subscription_id, **self._client_kwargs())
+
+    @cached_property
+    def authorization(self) -> AuthorizationManagementClient:
+        """Role assignments and role definitions (reads only)."""
+        return AuthorizationManagementClient(self.credential, self.subscription_id, **self._client_kwargs())
 
     def get_url(self, url: str) -> HttpResponse:
         """One authenticated GET of a stored ARM URL (an async-operation status), after checking its host."""

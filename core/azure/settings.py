@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from core.azure.clouds import AZURE_CLOUD, CloudProfile, cloud_named
 from core.azure.regions import PUBLIC_REGIONS, normalize_region
+from core.azure.vm_sizes import DEFAULT_VERIFICATION_VM_SIZES, SizeRule, parse_size_rules
 
 PUBLIC_ARM_ENDPOINT = AZURE_CLOUD.arm_endpoint
 
@@ -79,6 +80,25 @@ def _regions(env: Mapping[str, str], cloud: CloudProfile) -> frozenset[str]:
     return cloud.regions | extra
 
 
+def _vm_sizes(env: Mapping[str, str], known_regions: frozenset[str]) -> tuple[SizeRule, ...]:
+    """The setting's entries, then the default entries it does not replace (so `westus=Standard_D4s_v5`
+    keeps the confidential default)."""
+
+    def known(name: str) -> str:
+        region = normalize_region(name)
+        if region not in known_regions:
+            raise ValueError(region)
+        return region
+
+    try:
+        given = parse_size_rules(env.get("VERIFICATION_VM_SIZES") or "", known)
+    except ValueError as exc:
+        raise SettingsError(f"VERIFICATION_VM_SIZES {exc}") from None
+    taken = {(rule.region, rule.security_type) for rule in given}
+    defaults = Settings.verification_vm_sizes
+    return given + tuple(rule for rule in defaults if (rule.region, rule.security_type) not in taken)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration for every trigger, the worker and the command line."""
@@ -111,6 +131,8 @@ class Settings:
     arm_reads_per_second: int = 25
     arm_write_bucket: int = 200
     arm_writes_per_second: int = 10
+    # The verification VM's size per region and security type (a request's `vmSize` overrides it).
+    verification_vm_sizes: tuple[SizeRule, ...] = parse_size_rules(DEFAULT_VERIFICATION_VM_SIZES, normalize_region)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -173,5 +195,6 @@ class Settings:
             arm_reads_per_second=read_int(env, "ARM_READS_PER_SECOND", cls.arm_reads_per_second, minimum=1),
             arm_write_bucket=read_int(env, "ARM_WRITE_BUCKET", cls.arm_write_bucket, minimum=1),
             arm_writes_per_second=read_int(env, "ARM_WRITES_PER_SECOND", cls.arm_writes_per_second, minimum=1),
+            verification_vm_sizes=_vm_sizes(env, _regions(env, cloud)),
             env=env,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -22,6 +23,7 @@ from azure.storage.queue import QueueClient, QueueServiceClient
 
 from core.azure.settings import SettingsError, cloud_from_env
 from core.azure.transport import environment_options
+from core.base.leases import held, lease_end
 
 
 def _credential(env: Mapping[str, str], name: str) -> TokenCredential:
@@ -136,5 +138,27 @@ class GuardedRows:
                     entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
                 )
         except (ResourceExistsError, ResourceModifiedError):
+            return None
+        return str(written.get("etag") or "")
+
+    def take_lease(self, partition_key: str, row_key: str, field: str, *, seconds: float,
+                   now: datetime) -> tuple[TableEntity, str] | None:
+        """Hold the row until `now + seconds` (its column `field` says until when): the row as read and the ETag
+        of the write that took it; None when the row is absent, its lease still holds, or another writer came
+        first (see `core.base.leases`)."""
+        entity = self.get(partition_key, row_key)
+        if entity is None or held(str(entity.get(field) or ""), now):
+            return None
+        taken = {**entity, field: lease_end(now, seconds)}
+        etag = self.put(taken, str(entity.metadata["etag"]))
+        return (entity, etag) if etag is not None else None
+
+    def update_if_unchanged(self, entity: dict[str, Any], etag: str) -> str | None:
+        """Merge `entity`'s columns into its row if unchanged since `etag`: the new ETag, or None when another
+        writer came first (nothing written)."""
+        try:
+            written = self.table.update_entity(entity, mode=UpdateMode.MERGE, etag=etag,
+                                               match_condition=MatchConditions.IfNotModified)
+        except ResourceModifiedError:
             return None
         return str(written.get("etag") or "")

@@ -163,3 +163,12 @@ def load(text: str, where: str) -> Any:
     if decoded.problems:
         raise JsonInvalid(decoded.problems)
     return decoded.value
+
+
+def dig(obj: object, *keys: str) -> Any:
+    """``obj[k1][k2]...`` through nested dicts (REST JSON), or None where a level is missing or not a dict."""
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj

@@ -48,7 +48,8 @@ def configure(env: Mapping[str, str] | None = None) -> bool:
 
 
 class Traced(Protocol):
-    """What telemetry reads of a workflow's record; a build's `request`, `attempt` and `regions` when it has them."""
+    """What telemetry reads of a workflow's record; a build's `request`, `attempt` and `regions` when it has them.
+    A record whose class says `counts_as_build = False` is left out of the builds' metrics."""
 
     resource_id: str
     created_at: str
@@ -139,6 +140,8 @@ def _instruments() -> dict[str, Any]:
                                          description="build creation to the region's replication Completed"),
         "throttled": meter.create_counter("arm.throttled", description="ARM 429 responses seen"),
         "poisoned": meter.create_counter("messages.poisoned", description="messages moved to a poison queue"),
+        "key_health": meter.create_counter("audit.key_health", description="key-health findings of an audit run, "
+                                                                            "by code and severity"),
     }
     return _instruments_by_provider[id(provider)]
 
@@ -158,6 +161,8 @@ def record_write(before: Traced | None, after: Traced) -> None:
             seconds = _seconds(after.created_at, after.updated_at)
             if seconds is not None:
                 instruments["region"].record(seconds, {"cloud.region": name})
+    if not getattr(after, "counts_as_build", True):  # another workflow's record (a snapshot's intake)
+        return
     if after.status.terminal and (before is None or not before.status.terminal
                                   or getattr(before, "attempt", 1) != getattr(after, "attempt", 1)):
         outcome = {"outcome": str(after.status)}
@@ -173,3 +178,8 @@ def record_throttled(step: str) -> None:
 
 def record_poisoned(queue: str) -> None:
     _instruments()["poisoned"].add(1, {"queue": queue})
+
+
+def record_key_health(code: str, severity: str, region: str | None) -> None:
+    """One key-health finding of an audit run (the key-health alert sums these)."""
+    _instruments()["key_health"].add(1, {"code": code, "severity": severity, "cloud.region": region or ""})

@@ -52,6 +52,8 @@ class Submission:
     origin: str = "queue"
     # Builds of the same version that are not its creation (a change of regions) get their own ID.
     build_key: str | None = None
+    # The record of another workflow that submitted it ({workflow, id, resourceId}: a snapshot's intake).
+    started_by: dict[str, str] | None = None
 
     @property
     def build_id(self) -> str:
@@ -78,15 +80,18 @@ def _remember(ids: list[str], message_id: str | None) -> list[str]:
 def _start(state: BuildState, sub: Submission, now: datetime, kind: str) -> Decision:
     at = utc_iso(now)
     base = state.replace(message_ids=_remember(state.message_ids, sub.message_id), updated_at=at)
+    detail: dict[str, Any] = {"origin": sub.origin, "attempt": state.attempt}
+    if sub.started_by:
+        detail["startedBy"] = dict(sub.started_by)
     if sub.problems:
         rejected = base.replace(status=BuildStatus.REJECTED, problems=list(sub.problems))
         entries = (
-            HistoryEntry(at, kind, str(BuildStatus.ACCEPTED), {"origin": sub.origin, "attempt": state.attempt}),
+            HistoryEntry(at, kind, str(BuildStatus.ACCEPTED), detail),
             HistoryEntry(at, "Rejected", str(BuildStatus.REJECTED), {"problems": list(sub.problems)}),
         )
         return Decision(finish(rejected, now), entries, None)
     accepted = base.replace(status=BuildStatus.ACCEPTED)
-    entry = HistoryEntry(at, kind, str(BuildStatus.ACCEPTED), {"origin": sub.origin, "attempt": state.attempt})
+    entry = HistoryEntry(at, kind, str(BuildStatus.ACCEPTED), detail)
     return Decision(schedule(accepted, now, 0), (entry,), 0)
 
 
@@ -103,6 +108,7 @@ def admit(existing: BuildState | None, sub: Submission, *, now: datetime) -> Adm
             request=sub.request,
             fingerprint=sub.fingerprint,
             origin=sub.origin,
+            started_by=sub.started_by,
         )
         return Admission(Outcome.CREATED, _start(fresh, sub, now, "Submitted"))
 
@@ -119,6 +125,7 @@ def admit(existing: BuildState | None, sub: Submission, *, now: datetime) -> Adm
             request=sub.request,
             fingerprint=sub.fingerprint,
             origin=sub.origin,
+            started_by=sub.started_by,
             attempt=existing.attempt + 1,
             step_seq=existing.step_seq,
             message_ids=existing.message_ids,

@@ -40,7 +40,8 @@ def _calls(state: BuildState) -> tuple[int, int]:
             request = parse_request(state.request)
         except RequestInvalid:
             return STEP_COST[BuildStatus.VALIDATING]
-        return 5 + len(request.disk_encryption_set_ids()) + len(request.source.data_disks), 0
+        # each DES, its vault and its key version (the key chain, read once per build)
+        return 5 + 3 * len(request.disk_encryption_set_ids()) + len(request.source.data_disks), 0
     if state.status is BuildStatus.REGISTERING and state.budget_reserved:  # its look at ARM, in its slot
         return _whole(state.registration.get(LOOK_READS)), 0
     return STEP_COST.get(state.status, (1, 0))

@@ -1,5 +1,8 @@
 """Disk encryption sets a validation has read, kept in the build state for its retry (pure).
 
+The same record keeps the key chain behind the sets (vaults, key versions, role assignment lists and role
+definitions, each by its lower-case ARM ID; ``core.policy.key_facts``), under the same rules.
+
 A validation that fails on a transient error is tried again; without this record it would read every
 set again. What may be trusted, and for how long: a set can change between tries (its key rotated, its
 identity's access revoked, the set deleted). The validation's findings are already trusted until the

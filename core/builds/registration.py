@@ -25,6 +25,7 @@ from azure.data.tables import TableServiceClient
 
 from core.azure.settings import Settings
 from core.azure.storage import GuardedRows
+from core.base.leases import held, lease_end
 from core.base.timestamps import parse_iso, utc_iso
 from core.builds.events import Event, RegistrationComplete, RegistrationPending, RegistrationRefused
 from core.builds.state import BuildState
@@ -75,8 +76,9 @@ class Plan:
 
 
 def _claimed(at: str | None, now: datetime) -> bool:
+    """Whether a register call claimed at `at` is still another build's (its lease of CLAIM_SECONDS)."""
     moment = parse_iso(at)
-    return moment is not None and now - moment < timedelta(seconds=CLAIM_SECONDS)
+    return moment is not None and held(lease_end(moment, CLAIM_SECONDS), now)
 
 
 def plan(record: SubscriptionRecord, features: dict[str, str], provider_state: str, now: datetime) -> Plan:

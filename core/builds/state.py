@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.engine.record import StepFields, field_values, stored_fields
+from core.engine.record import StepFields, state_from_dict, state_to_dict
 
 SCHEMA_VERSION = 1
 
@@ -99,6 +99,7 @@ class BuildState(StepFields):
     request: dict[str, Any] | None = None
     fingerprint: str | None = None
     origin: str = "queue"
+    started_by: dict[str, str] | None = None  # the record that submitted it ({workflow, id, resourceId}), if any
     attempt: int = 1
     polls: int = 0
     operation_url: str | None = None
@@ -124,12 +125,10 @@ class BuildState(StepFields):
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON primitives, for `json.dumps`: nested values are this state's own (not copies)."""
-        return {**field_values(self), "status": str(self.status)}
+        return state_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BuildState:
-        values = stored_fields(cls, data, schema_version=SCHEMA_VERSION, what=f"build {data.get('build_id')}")
-        values["status"] = BuildStatus(values["status"])
-        return cls(**values)
-
-
+        """The state `to_dict` wrote; UnknownSchemaVersion for one written by a newer version of this app."""
+        return state_from_dict(cls, data, status_type=BuildStatus, schema_version=SCHEMA_VERSION,
+                               what=f"build {data.get('build_id')}")

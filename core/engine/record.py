@@ -45,25 +45,6 @@ class StepFields:
     history_count: int = 0
 
 
-class UnknownSchemaVersion(ValueError):
-    """Stored state written by a newer version of this app; refuse rather than misread it."""
-
-
-def stored_fields(state_type: type, data: Mapping[str, Any], *, schema_version: int, what: str) -> dict[str, Any]:
-    """The values of `state_type`'s fields in a stored state (`data`, its JSON), once its `schema_version` is one
-    this app reads (`UnknownSchemaVersion` naming `what` otherwise); keys of no field are left out."""
-    version = data.get("schema_version", schema_version)
-    if version != schema_version:
-        raise UnknownSchemaVersion(f"{what} has state schema {version}; this app reads {schema_version}")
-    names = {f.name for f in dataclasses.fields(state_type)}
-    return {key: value for key, value in data.items() if key in names}
-
-
-def field_values(state: Any) -> dict[str, Any]:
-    """A state dataclass's fields by name (its own values, not copies), for `to_dict`."""
-    return {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
-
-
 class Record(Protocol):
     """What the engine reads of a workflow's state (a `StepFields` dataclass with these attributes)."""
 
@@ -95,6 +76,42 @@ class Record(Protocol):
 
 
 R = TypeVar("R", bound=Record)
+S = TypeVar("S")
+
+
+class UnknownSchemaVersion(ValueError):
+    """Stored state written by a newer version of this app; refuse rather than misread it."""
+
+
+def state_to_dict(state: Any) -> dict[str, Any]:
+    """A state dataclass's fields as JSON primitives, for `json.dumps`: nested values are the state's own (not
+    copies), but for a field holding a dataclass (a part, such as an audit's counts), written as its dict; its
+    `status` as the status's text."""
+    data = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
+    for name, value in data.items():
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            data[name] = dataclasses.asdict(value)
+    data["status"] = str(state.status)
+    return data
+
+
+def state_from_dict(state_type: type[S], data: Mapping[str, Any], *, status_type: type, schema_version: int,
+                    what: str, parts: Mapping[str, type] | None = None) -> S:
+    """The state `state_to_dict` wrote (fields it does not know are dropped, in its `parts` too: the fields
+    holding a dataclass, by name); UnknownSchemaVersion, naming `what`, for a state written in another schema."""
+    version = data.get("schema_version", schema_version)
+    if version != schema_version:
+        raise UnknownSchemaVersion(f"{what} has state schema {version}; this app reads {schema_version}")
+    values = _known_fields(state_type, data)
+    values["status"] = status_type(values["status"])
+    for name, part_type in (parts or {}).items():
+        values[name] = part_type(**_known_fields(part_type, values.get(name) or {}))
+    return state_type(**values)
+
+
+def _known_fields(state_type: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(state_type)}  # type: ignore[arg-type]
+    return {key: value for key, value in data.items() if key in names}
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,10 @@ def retry(state: R, now: datetime, failure: ArmFailure, settings: Settings, *, a
     return then(retried, now, delay, line)
 
 
-def given_up(state: R, failure: ArmFailure) -> str:
-    """The failure's message, saying so when the retries of a transient one were all spent."""
+def given_up(state: R, failure: ArmFailure, message: str | None = None) -> str:
+    """The failure's message (or the workflow's `message` for it), saying so when the retries of a transient one
+    were all spent."""
+    text = failure.message if message is None else message
     if failure.transient:
-        return f"gave up after {state.step_retries} retries: {failure.message}"
-    return failure.message
+        return f"gave up after {state.step_retries} retries: {text}"
+    return text

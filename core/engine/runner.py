@@ -29,6 +29,7 @@ from core.azure.arm_pool import ArmPool
 from core.azure.settings import Settings
 from core.azure.storage import send_message
 from core.base import telemetry
+from core.base.leases import held, lease_end, seconds_left
 from core.base.timestamps import parse_iso, utc_iso
 from core.engine.budget import EARLY_SECONDS
 from core.engine.budget_store import BudgetStore, Slot, StepTaking
@@ -134,10 +135,9 @@ class Runner:
         now = self.clock()
         if state.status.terminal or message.seq != state.step_seq:
             return "stale"
-        if state.lease_until and state.lease_until > utc_iso(now):
+        if held(state.lease_until, now):
             # Another invocation runs this step now; look again when its lease ends, in case it crashed.
-            remaining = (parse_iso(state.lease_until) - now).total_seconds()  # type: ignore[operator]
-            self._send_step(state, remaining + 1)
+            self._send_step(state, seconds_left(state.lease_until, now) + 1)
             return "leased"
         cost = workflow.step_cost(state)
         if self.budget is not None:
@@ -147,7 +147,7 @@ class Runner:
         started = workflow.begin_step(state, now)
         stored, claimed = state, started.state  # what the table holds at `etag`; what the step runs on
         if workflow.writes_to_arm(state):
-            lease = utc_iso(now + timedelta(seconds=self.settings.step_lease_seconds))
+            lease = lease_end(now, self.settings.step_lease_seconds)
             claim = dataclasses.replace(started, state=claimed.replace(lease_until=lease,
                                                                        step_claims=state.step_claims + 1))
             try:
@@ -267,8 +267,7 @@ class Runner:
             if loaded is None:
                 continue
             state = loaded[0]
-            leased = bool(state.lease_until and state.lease_until > utc_iso(now))
-            if state.step_seq != candidate.step_seq or state.status.terminal or leased:
+            if state.step_seq != candidate.step_seq or state.status.terminal or held(state.lease_until, now):
                 continue
             self._send_step(state, 0)
             redriven.append(state.record_id)

@@ -9,17 +9,15 @@ again. Only a crash between sending and marking leaves a row to send twice: the 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azure.core import MatchConditions
-from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient
 
+from core.azure.storage import GuardedRows
 from core.base.timestamps import utc_iso
 from core.events.cloudevent import EndedBuild, completion_event
 from core.events.sinks import Sink
@@ -46,6 +44,7 @@ class Outbox:
     def __init__(self, table: TableClient, sinks: Sequence[Sink], *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.table = table
+        self.rows = GuardedRows(table)
         self.sinks = list(sinks)
         self.clock = clock
 
@@ -57,19 +56,13 @@ class Outbox:
 
     def deliver(self, build_id: str, row_key: str) -> bool:
         """Claim, send to every sink, mark sent; False when someone else has it, it is sent, or a sink failed."""
-        try:
-            entity = self.table.get_entity(build_id, row_key)
-        except ResourceNotFoundError:
+        now = self.clock()
+        taken = self.rows.take_lease(build_id, row_key, "ClaimedUntil", seconds=CLAIM_SECONDS, now=now)
+        if taken is None:
+            return False  # absent, another sender holds it, or another sender claimed it first
+        entity, etag = taken
+        if entity.get("Sent"):
             return False
-        now = utc_iso(self.clock())
-        if entity.get("Sent") or (entity.get("ClaimedUntil") or "") > now:
-            return False
-        entity["ClaimedUntil"] = utc_iso(self.clock() + timedelta(seconds=CLAIM_SECONDS))
-        try:
-            claimed = self.table.update_entity(entity, mode=UpdateMode.MERGE, etag=entity.metadata["etag"],
-                                               match_condition=MatchConditions.IfNotModified)
-        except ResourceModifiedError:
-            return False  # another sender claimed it first
         event = json.loads(entity["Event"])
         try:
             for sink in self.sinks:
@@ -77,14 +70,16 @@ class Outbox:
         except Exception:
             log.exception("build %s: completion event %s not sent; the re-drive timer tries again", build_id,
                           event.get("id"))
-            with contextlib.suppress(ResourceModifiedError):  # give the claim up for the next try
-                self.table.update_entity({"PartitionKey": build_id, "RowKey": row_key, "ClaimedUntil": ""},
-                                         mode=UpdateMode.MERGE, etag=claimed["etag"],
-                                         match_condition=MatchConditions.IfNotModified)
+            # Give the claim up for the next try (unless someone took it meanwhile).
+            self.rows.update_if_unchanged({"PartitionKey": build_id, "RowKey": row_key, "ClaimedUntil": ""}, etag)
             return False
-        self.table.update_entity({"PartitionKey": build_id, "RowKey": row_key, "Sent": True, "SentAt": now},
-                                 mode=UpdateMode.MERGE, etag=claimed["etag"],
-                                 match_condition=MatchConditions.IfNotModified)
+        marked = self.rows.update_if_unchanged({"PartitionKey": build_id, "RowKey": row_key, "Sent": True,
+                                                "SentAt": utc_iso(now)}, etag)  # fmt: skip
+        if marked is None:  # our claim ran out while the sinks were slow and another sender took the row
+            log.warning("build %s: completion event %s sent, but its row was claimed again meanwhile (the sinks "
+                        "took over %d s); it may be sent twice, with the same id", build_id, event.get("id"),
+                        CLAIM_SECONDS)
+            return False
         log.info("build %s: completion event %s (%s) sent to %s", build_id, event.get("id"), event.get("type"),
                  ", ".join(sink.name for sink in self.sinks))
         return True

@@ -16,18 +16,19 @@ from typing import Any
 
 from core.azure.arm import Arm
 from core.policy import facts as facts_module
+from core.policy import key_access
 from core.policy.enforcement import Level, PolicyConfig, config_from_env
 from core.policy.facts import Facts
 from core.policy.registry import RULES, Rule, Violation, rule
 from core.request import BuildRequest
 
 # Importing a rule module registers its rules; registration order is evaluation (and report) order:
-# what exists, the source, the request's own shape, then encryption.
-for _module in ("resource", "source", "request", "encryption"):
+# what exists, the source, the request's own shape, encryption, then the key chain behind each set.
+for _module in ("resource", "source", "request", "encryption", "keys"):
     importlib.import_module(f"core.policy.rules.{_module}")
 
-__all__ = ["RULES", "Finding", "Rule", "Severity", "Violation", "check_live", "default_config", "describe_rules",
-           "evaluate", "rule"]
+__all__ = ["RULES", "Finding", "LiveCheck", "Rule", "Severity", "Violation", "check_live", "check_live_report",
+           "default_config", "describe_rules", "evaluate", "key_chain_verdicts", "rule"]
 
 
 class Severity(StrEnum):
@@ -77,9 +78,36 @@ def check_live(request: BuildRequest, arm: Arm, *, config: PolicyConfig | None =
 
     ``config`` None uses the policy settings of the environment ``arm`` was configured from.
     """
+    return check_live_report(request, arm, config=config).findings
+
+
+@dataclass(frozen=True)
+class LiveCheck:
+    """What ``python -m core plan --check`` shows: the findings and one verdict per disk encryption set."""
+
+    findings: list[Finding]
+    key_chains: list[dict[str, str]]
+
+
+def key_chain_verdicts(request: BuildRequest, facts: Facts) -> list[dict[str, str]]:
+    """``{"diskEncryptionSetId", "verdict"}`` per DES the request names, in request order (pure)."""
+    verdicts = []
+    for des_id in request.disk_encryption_set_ids():
+        des, chain = facts.des(des_id), facts.key_chain(des_id)
+        if des is None or chain is None:
+            text = "not read (not found, or in another subscription)"
+        else:
+            text = key_access.verdict(chain, des, facts.observed_at, facts.key_horizon_days)
+        verdicts.append({"diskEncryptionSetId": des_id, "verdict": text})
+    return verdicts
+
+
+def check_live_report(request: BuildRequest, arm: Arm, *, config: PolicyConfig | None = None) -> LiveCheck:
+    """``check_live`` with the key-chain verdict of each DES (reads only, nothing is written)."""
     if config is None:
         config = config_from_env(arm.settings.env or os.environ)
-    return evaluate(request, facts_module.gather(arm, request), config=config)
+    gathered = facts_module.gather(arm, request)
+    return LiveCheck(evaluate(request, gathered, config=config), key_chain_verdicts(request, gathered))
 
 
 def describe_rules(config: PolicyConfig | None = None) -> list[dict[str, str]]:

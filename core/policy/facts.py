@@ -13,12 +13,16 @@ What is read, each resource once however often the request names it:
   image: they are not ARM resources of this subscription);
 - the versions under the definition (one list), only when the request leaves a disk of the source
   unencrypted: only then can an earlier version make it a downgrade (rule ``EncryptionDowngrade``).
-  A CMK build that encrypts every disk never reads the list, which grows with every release.
+  A CMK build that encrypts every disk never reads the list, which grows with every release;
+- the key chain of every DES found: its vault, its key version and, on an RBAC vault, its identities'
+  role assignments and their role definitions (``core.policy.key_facts``: each read once, a 403 kept as
+  a fact to warn about rather than raised).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,11 +32,22 @@ from azure.core.exceptions import ResourceNotFoundError
 from core.azure import resource_ids
 from core.azure.arm import Arm
 from core.azure.regions import normalize_region
+from core.azure.settings import read_int
+from core.base.json_input import dig as _get
+from core.policy.key_facts import read_key_chains
+from core.policy.keychain import DEFAULT_EXPIRY_HORIZON_DAYS, KeyChain
 from core.request import BuildRequest
 
 Json = dict[str, Any]
 
 PLATFORM_KEY = "EncryptionAtRestWithPlatformKey"
+# Days before a key's expiry from which rule KeyExpiringSoon (and the audit's key health) warns.
+KEY_HORIZON_SETTING = "KEY_EXPIRY_WARNING_DAYS"
+
+
+def key_horizon_days(env: Mapping[str, str]) -> int:
+    """``KEY_EXPIRY_WARNING_DAYS`` (default 30); SettingsError names a value that is not a whole number."""
+    return read_int(env, KEY_HORIZON_SETTING, DEFAULT_EXPIRY_HORIZON_DAYS, minimum=0, unit="days")
 
 
 def _now() -> datetime:
@@ -44,7 +59,8 @@ class Facts:
     """Everything the rules look at. IDs in the dicts are keyed in lower case (ARM compares IDs so).
 
     ``observed_at`` is when the facts were gathered: time-dependent rules (an end-of-life date in the
-    past) compare against it, so they stay pure.
+    past, a key's expiry) compare against it, so they stay pure. ``key_chains``: each DES's key chain by
+    lower-case DES ID; ``key_horizon_days``: how far ahead an expiring key is warned about.
     """
 
     gallery: Json | None
@@ -55,9 +71,14 @@ class Facts:
     data_disk_sources: dict[int, Json | None] = field(default_factory=dict)
     existing_versions: tuple[Json, ...] = ()
     observed_at: datetime = field(default_factory=_now)
+    key_chains: dict[str, KeyChain] = field(default_factory=dict)
+    key_horizon_days: int = DEFAULT_EXPIRY_HORIZON_DAYS
 
     def des(self, des_id: str) -> Json | None:
         return self.disk_encryption_sets.get(des_id.lower())
+
+    def key_chain(self, des_id: str) -> KeyChain | None:
+        return self.key_chains.get(des_id.lower())
 
 
 # --- gathering (I/O) ---------------------------------------------------------------------------------------
@@ -72,9 +93,7 @@ def _read(call: Callable[[], Any]) -> Json | None:
 
 def _arm_for(arm: Arm, subscription: str) -> Arm:
     """The same credential and settings, scoped to ``subscription`` (SDK clients are per subscription)."""
-    if subscription.lower() == arm.subscription_id.lower():
-        return arm
-    return Arm(arm.settings, subscription, arm.credential)
+    return arm.for_subscription(subscription)
 
 
 def read_source(arm: Arm, source_id: str) -> Json | None:
@@ -148,12 +167,14 @@ def same_subscription_des(request: BuildRequest) -> list[str]:
 def gather(arm: Arm, request: BuildRequest, *, kept_des: dict[str, Json] | None = None) -> Facts:
     """Read everything the pre-flight rules look at, sequentially, each distinct resource once.
 
-    ``kept_des``: sets read by an earlier try of the same validation, not read again (and filled with
-    each set this call reads, see ``read_disk_encryption_sets``).
+    ``kept_des``: sets (and key-chain resources) read by an earlier try of the same validation, not read
+    again (and filled with each one this call reads, see ``read_disk_encryption_sets``).
     """
     compute = arm.compute
     rg, gallery_name, image = request.resource_group, request.gallery_name, request.image_definition
-    des = read_disk_encryption_sets(arm, same_subscription_des(request), {} if kept_des is None else kept_des)
+    kept = {} if kept_des is None else kept_des
+    des = read_disk_encryption_sets(arm, same_subscription_des(request), kept)
+    key_chains = read_key_chains(arm, des, kept)
     gallery = _read(lambda: compute.galleries.get(rg, gallery_name))
     definition = _read(lambda: compute.gallery_images.get(rg, gallery_name, image)) if gallery else None
     target = (_read(lambda: compute.gallery_image_versions.get(rg, gallery_name, image, request.version))
@@ -177,18 +198,13 @@ def gather(arm: Arm, request: BuildRequest, *, kept_des: dict[str, Json] | None 
         target_version=target,
         data_disk_sources={disk.lun: source(disk.id) for disk in request.source.resource_data_disks()},
         existing_versions=tuple(v for v in versions if str(v.get("name", "")).lower() != request.version.lower()),
+        key_chains=key_chains,
+        key_horizon_days=key_horizon_days(arm.settings.env or os.environ),
     )
 
 
 # --- pure views over the facts -----------------------------------------------------------------------------
 
-
-def _get(obj: object, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _list(value: object) -> list[Any]:

@@ -20,9 +20,12 @@ from core.request.model import (
     Problem,
     RegionTarget,
     RequestInvalid,
+    SecurityProfile,
+    Verification,
+    VerificationRegion,
 )
 from core.request.parse import parse_request
 
 __all__ = ["ENCRYPTION_TYPES", "SCHEMA_VERSION", "BuildRequest", "DataDiskEncryption", "DataDiskSource",
-           "ImageSource", "Problem", "RegionTarget", "RequestInvalid", "parse_request", "region_to_dict",
-           "request_to_dict"]
+           "ImageSource", "Problem", "RegionTarget", "RequestInvalid", "SecurityProfile", "Verification",
+           "VerificationRegion", "parse_request", "region_to_dict", "request_to_dict"]

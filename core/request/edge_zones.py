@@ -16,7 +16,8 @@ from core.request import cli_strings
 from core.request.fields import read_location
 from core.request.model import EdgeZoneTarget
 from core.request.reader import EDGE_ZONE_FIELDS, EXTENDED_LOCATION_FIELDS, FieldReader, join_path, type_name
-from core.request.targets import cli_entries, encryption_object, given_twice, resolve_entry
+from core.request.target_encryption import encryption_object
+from core.request.targets import cli_entries, given_twice, resolve_entry
 
 EDGE_ZONE_TYPE = "EdgeZone"
 

@@ -17,6 +17,7 @@ from azure.mgmt.compute import models
 from azure.mgmt.compute._utils.model_base import SdkJSONEncoder
 
 from core.azure import resource_ids
+from core.base.json_input import dig as _get
 from core.request import BuildRequest, Problem, RegionTarget, RequestInvalid, parse_request
 from core.request.model import EdgeZoneTarget
 
@@ -157,13 +158,6 @@ def _body_path(field: str) -> str:
                                         "version"} else field
     return _BODY_PATHS[head] + bracket + index + dot + rest
 
-
-def _get(obj: object, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _source_from_storage_profile(storage: object) -> dict:

@@ -145,19 +145,21 @@ class ImageSource:
 
 @dataclass(frozen=True)
 class VerificationRegion:
-    """Where a verification VM boots: a target region, a subnet there, a VM size."""
+    """Where a verification VM boots: a target region, a subnet there, and a VM size (None: the size
+    ``VERIFICATION_VM_SIZES`` gives for the region and the image's security type)."""
 
     name: str
     subnet_id: str
-    vm_size: str
+    vm_size: str | None = None
 
 
 @dataclass(frozen=True)
 class Verification:
-    """A VM booted from the version after it succeeds (``core.request.verification``)."""
+    """A VM booted from the version after it succeeds (``core.request.verification``). Without an SSH key
+    (and always for a Windows image) the VM gets a password generated for it alone, never stored."""
 
     admin_username: str
-    ssh_public_key: str
+    ssh_public_key: str | None
     regions: tuple[VerificationRegion, ...]
 
 

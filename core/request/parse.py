@@ -22,7 +22,6 @@ from core.request.fields import (
     read_location,
     read_named,
     read_resource_group,
-    read_source,
     read_subscription,
     read_tags,
     read_version,
@@ -39,6 +38,7 @@ from core.request.model import (
     RequestInvalid,
 )
 from core.request.reader import GALLERY_NAME, IMAGE_DEFINITION_NAME, FieldReader
+from core.request.sources import read_source
 from core.request.targets import (
     RegionEntry,
     apply_cvm_strings,

@@ -4,7 +4,9 @@ ARM publishes a `Microsoft.Resources.ResourceWriteSuccess` event for every succe
 subscription (or resource group) topic. We act on exactly one operation, `Microsoft.Compute/snapshots/write`;
 every other event is *ignored* (normal traffic on a subscription topic). An event is *refused* when it
 cannot be trusted or used: its topic is outside `EVENTGRID_TOPIC_ALLOWLIST`, its subject is not a snapshot
-resource ID, or its subject, `data.resourceUri` and topic disagree.
+resource ID, or its subject, `data.resourceUri` and topic disagree. A refused snapshot write from an allowed
+topic (its subject or `data.resourceUri` unusable) is `Unusable`: the intake records it as a Failed record
+rather than only logging it.
 
 Both delivery schemas are accepted, as dicts (`event_to_dict` turns the Functions binding's
 `EventGridEvent` or `CloudEvent` into one):
@@ -112,6 +114,14 @@ class Refused:
     reason: str
 
 
+@dataclass(frozen=True)
+class Unusable(Refused):
+    """A snapshot write from an allowed topic that cannot be used (its subject is no snapshot ID, or
+    `data.resourceUri` names another resource): refused, and recorded as a Failed intake saying why."""
+
+    subject: str = ""
+
+
 Classified = SnapshotWritten | Ignored | Refused
 
 
@@ -163,10 +173,10 @@ def classify(event: Mapping[str, Any], allowlist: TopicAllowlist) -> Classified:
     try:
         subject = resource_ids.parse_resource_id(fields["subject"])
     except ValueError as error:
-        return Refused(event_id, f"subject: {error}")
+        return Unusable(event_id, f"subject: {error}", fields["subject"])
     if not subject.is_kind(resource_ids.SNAPSHOT) or len(subject.names) != 1:
-        return Refused(event_id, f"subject {fields['subject']} is a {subject.kind}, not a snapshot, although the "
-                                 f"operation is {SNAPSHOT_WRITE}")
+        return Unusable(event_id, f"subject {fields['subject']} is a {subject.kind}, not a snapshot, although the "
+                                  f"operation is {SNAPSHOT_WRITE}", fields["subject"])
     resource_uri = _text(data.get("resourceUri"))
     if resource_uri:
         try:
@@ -174,8 +184,8 @@ def classify(event: Mapping[str, Any], allowlist: TopicAllowlist) -> Classified:
         except ValueError:
             same = False
         if not same:
-            return Refused(event_id, f"data.resourceUri {resource_uri} and subject {fields['subject']} name "
-                                     "different resources")
+            return Unusable(event_id, f"data.resourceUri {resource_uri} and subject {fields['subject']} name "
+                                      "different resources", fields["subject"])
     if not topic.contains(TopicScope(subject.subscription, subject.resource_group.lower())):
         return Refused(event_id, f"subject {fields['subject']} is outside its topic {fields['topic']}")
     return SnapshotWritten(event_id, str(topic), str(subject), fields["time"])

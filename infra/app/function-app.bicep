@@ -15,6 +15,9 @@ param eventGridTopicAllowlist string
 param auditGalleries string
 param auditSubscriptions string
 param auditSchedule string
+@description('VERIFICATION_VM_SIZES: <region|*>[/<securityType>]=<VM size>,...; empty keeps the code\'s defaults.')
+param verificationVmSizes string = ''
+param keyExpiryWarningDays int = 30
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
@@ -80,6 +83,9 @@ var appSettings = [
   { name: 'AUDIT_SCHEDULE', value: auditSchedule }
   { name: 'AUDIT_GALLERIES', value: auditGalleries }
   { name: 'AUDIT_SUBSCRIPTIONS', value: auditSubscriptions }
+  // Empty: the code's default (*=Standard_D2s_v5, */ConfidentialVM=Standard_DC2as_v5).
+  { name: 'VERIFICATION_VM_SIZES', value: verificationVmSizes }
+  { name: 'KEY_EXPIRY_WARNING_DAYS', value: string(keyExpiryWarningDays) }
 ]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

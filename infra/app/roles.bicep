@@ -51,6 +51,15 @@ var verificationActions = [
   'Microsoft.Network/networkInterfaces/join/action'
 ]
 
+// Assigned on each key vault scope (keyVaultScopes): the key chain behind every disk encryption set, read
+// through ARM's management plane only (no Key Vault data-plane permission), by the pre-flight and the audit.
+var keyChainActions = [
+  'Microsoft.KeyVault/vaults/read'
+  'Microsoft.KeyVault/vaults/keys/versions/read'
+  'Microsoft.Authorization/roleAssignments/read'
+  'Microsoft.Authorization/roleDefinitions/read'
+]
+
 // Assigned on each resource group holding a verification subnet: the NIC joins it.
 var networkActions = [
   'Microsoft.Network/virtualNetworks/subnets/join/action'
@@ -91,6 +100,17 @@ resource audit 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
+resource keyChain 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'cmk-image-builder-key-chain')
+  properties: {
+    roleName: 'CMK Image Builder key chain (${environmentName})'
+    description: 'Reads key vaults, key versions and the role assignments on them (management plane only) to check each disk encryption set\'s key before a build and in the audit.'
+    type: 'CustomRole'
+    permissions: [{ actions: keyChainActions, notActions: [] }]
+    assignableScopes: scopes
+  }
+}
+
 // Role definitions are tenant-wide; each assignment names its role by this GUID in its own subscription.
 resource verification 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (withVerification) {
   name: guid(subscription().id, environmentName, 'cmk-image-builder-verification')
@@ -119,3 +139,4 @@ output registrationRoleName string = withRegistration ? registration.name : ''
 output auditRoleName string = audit.name
 output verificationRoleName string = withVerification ? verification.name : ''
 output networkRoleName string = withVerification ? network.name : ''
+output keyChainRoleName string = keyChain.name

@@ -29,4 +29,5 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
 }
 
 output name string = insights.name
+output id string = insights.id
 output connectionString string = insights.properties.ConnectionString

@@ -5,9 +5,9 @@ param location string
 param tags object = {}
 param deploymentContainerName string
 
-// The queues and tables the app uses (core/azure/settings.py, core/snapshots, core/audit); the Functions host
-// adds the -poison queues itself.
-var queues = ['image-build-requests', 'image-build-steps', 'snapshot-events']
+// The queues and tables the app uses (core/azure/settings.py, core/snapshots/reservations.py, core/audit); the
+// Functions host adds the -poison queues itself.
+var queues = ['image-build-requests', 'image-build-steps']
 var tables = ['builds', 'subscriptions', 'snapshotbuilds', 'auditfindings']
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

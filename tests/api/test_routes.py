@@ -12,9 +12,11 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
 from core.builds.state import BuildStatus
+from core.builds.submissions import change_submission
 from core.entry.functions import api_request
 from core.entry.http import routes as api
 from core.entry.http.messages import PROBLEM_JSON, ApiRequest
+from core.request.change import change_to_dict, parse_change
 from tests.integration.conftest import App, example
 
 SEED = "seed-cli-managed-image.json"
@@ -189,6 +191,59 @@ def test_list_filters_by_status_and_image_and_pages_with_a_continuation_token(ap
     bad = api.list_builds(app.runtime, get(BASE + "?runtimeStatus=Done&top=0&createdTimeFrom=soon&colour=1"))
     assert bad.status == 400 and bad.mimetype == PROBLEM_JSON
     assert {e["field"] for e in bad.json()["errors"]} == {"runtimeStatus", "top", "createdTimeFrom", "colour"}
+
+
+CHANGE = {"subscriptionId": "00000000-0000-0000-0000-000000000000", "resourceGroup": "MyResourceGroup",
+          "galleryName": "MyGallery", "imageDefinition": "MyImage", "version": "1.0.0", "addRegions": "eastus2",
+          "addRegionEncryption": "EastUS2DiskEncryptionSet1,0,EastUS2DiskEncryptionSet2"}
+
+
+def test_a_change_of_regions_answers_as_a_submit_and_is_queued_at_once(app: App):
+    """202 with the management URLs of its own build, `Queued` at once (its row written before the message),
+    the canonical change on the request queue; the same change again is a 200 duplicate, nothing sent."""
+    response = api.change_regions(app.runtime, post(CHANGE, url=BASE + "/change-regions"))
+    assert response.status == 202, response.json()
+    body = response.json()
+    build_id = body["id"]
+    canonical = change_to_dict(parse_change({"operation": "changeRegions", **CHANGE}))
+    assert build_id == change_submission(canonical, body["resourceId"]).build_id
+    assert body["resourceId"].endswith("/images/MyImage/versions/1.0.0")
+    assert body["status"] == "Queued" and body["outcome"] == "created"
+    assert body["statusQueryGetUri"] == f"{BASE}/{build_id}" == response.headers["Location"]
+    assert body["terminatePostUri"] == f"{BASE}/{build_id}/terminate?reason={{text}}"
+    assert body["retryPostUri"] == f"{BASE}/{build_id}/retry" and response.headers["Retry-After"] == "10"
+    assert app.runtime.store.queued(build_id)["Origin"] == "http"
+
+    status = api.get_build(app.runtime, get(f"{BASE}/{build_id}", id=build_id))
+    assert status.status == 202 and status.json()["status"] == "Queued"
+    assert status.json()["resourceId"] == body["resourceId"]
+    [message] = request_queue(app).peek_messages()
+    assert json.loads(message.content) == canonical
+
+    admit_queued(app)
+    assert str(app.runtime.store.get(build_id)[0].status) == "Accepted"
+    again = api.change_regions(app.runtime, post({"operation": "changeRegions", **CHANGE},
+                                                 url=BASE + "/change-regions"))
+    assert again.status == 200 and again.json()["outcome"] == "duplicate" and again.json()["id"] == build_id
+    assert request_queue(app).peek_messages() == []
+
+
+def test_a_bad_change_of_regions_is_a_400_listing_every_problem_and_nothing_is_queued(app: App):
+    url = BASE + "/change-regions"
+    bad = {**CHANGE, "version": "one", "colour": "blue", "removeRegions": 5}
+    response = api.change_regions(app.runtime, post(bad, url=url))
+    assert response.status == 400 and response.mimetype == PROBLEM_JSON
+    document = response.json()
+    assert document["type"].endswith("request-invalid") and document["title"] == "The change of regions is invalid"
+    assert document["instance"] == "/api/builds/change-regions"
+    assert {error["field"] for error in document["errors"]} == {"version", "colour", "removeRegions"}
+    assert all(error["message"] for error in document["errors"])
+    assert api.change_regions(app.runtime, post(b"{nope", url=url)).status == 400
+    assert api.change_regions(app.runtime, post(b"<a/>", url=url, headers={"Content-Type": "text/xml"})).status == 415
+    assert api.change_regions(app.runtime, post(b" " * 20000, url=url)).status == 413
+    assert request_queue(app).peek_messages() == []
+    assert app.runtime.store.queued(change_submission(change_to_dict(parse_change(
+        {"operation": "changeRegions", **CHANGE})), "").build_id) is None
 
 
 def test_unreachable_storage_is_a_503_problem(app: App):

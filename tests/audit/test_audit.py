@@ -82,12 +82,17 @@ def test_subscriptions_scope_audits_every_gallery_in_them(env):
 
 
 def test_reads_one_get_per_version_and_per_distinct_des(stack, env):
+    """... and each vault and key version behind the sets found once (the sets' implied vaults: three)."""
     sim = stack.simulator
-    before_versions, before_des = sim.count("GET", "/versions/"), sim.count("GET", "/diskEncryptionSets/")
+    before = len(sim.requests)
     audit(env, AuditConfig(galleries=(GOLDEN,)), record=False)
-    assert sim.count("GET", "/versions/") - before_versions == len(EXPECTED)
+    reads = [r.path.lower() for r in sim.requests[before:] if r.method == "GET"]
+    assert len([p for p in reads if "/galleries/" in p and "/versions/" in p]) == len(EXPECTED)
     # des-west, des-east, des-east-rotation, deleted-des; the other subscription's set is not read
-    assert sim.count("GET", "/diskEncryptionSets/") - before_des == 4
+    assert len([p for p in reads if "/diskencryptionsets/" in p]) == 4
+    vaults = [p for p in reads if "/microsoft.keyvault/" in p and "/keys/" not in p]
+    key_versions = [p for p in reads if "/microsoft.keyvault/" in p and "/keys/" in p]
+    assert len(vaults) == len(set(vaults)) == 3 and len(key_versions) == len(set(key_versions)) == 3
 
 
 def test_findings_keep_first_seen_and_are_resolved_when_no_longer_seen(env):

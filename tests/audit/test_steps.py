@@ -57,7 +57,9 @@ class FakeCompute:
 
 
 def arm(compute: FakeCompute) -> Any:
-    return SimpleNamespace(compute=compute, subscription_id=SUB, settings=None)
+    made = SimpleNamespace(compute=compute, subscription_id=SUB, settings=None)
+    made.for_subscription = lambda subscription: made  # one subscription: the same clients
+    return made
 
 
 def pages(compute: FakeCompute, limit: int) -> list[tuple[list[str], int, dict | None]]:

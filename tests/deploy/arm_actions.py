@@ -15,6 +15,7 @@ _SUB = r"/subscriptions/[^/]+"
 _RG = _SUB + r"/resourceGroups/[^/]+"
 _COMPUTE = _RG + r"/providers/Microsoft\.Compute"
 _GALLERY = _COMPUTE + r"/galleries/[^/]+"
+_VAULT = _RG + r"/providers/Microsoft\.KeyVault/vaults/[^/]+"
 
 
 # The custom roles, by their actions variable in infra/app/roles.bicep.
@@ -23,6 +24,7 @@ REGISTRATION = ("registrationActions",)  # on each registration subscription
 AUDIT = ("auditActions",)  # on each subscription in AUDIT_SUBSCRIPTIONS
 VERIFY = ("verificationActions",)  # on each target resource group, when verification VMs are enabled
 NETWORK = ("networkActions",)  # on each resource group of the verification subnets
+KEYS = ("keyChainActions",)  # on each key vault scope (keyVaultScopes): builds' pre-flight and the audit
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,24 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", _SUB + r"/providers/Microsoft\.Compute/register", "Microsoft.Compute/register/action",
          REGISTRATION),
     # The verification VM (core/builds/verification.py): a NIC and a VM from the new version, deleted after.
+    # The VM PUT also reads its image version and every disk's (and a confidential OS disk's) encryption set.
     Rule("PUT", _COMPUTE + r"/virtualMachines/[^/]+", "Microsoft.Compute/virtualMachines/write", VERIFY,
-         linked=(("Microsoft.Network/networkInterfaces/join/action", VERIFY),)),
+         linked=(("Microsoft.Network/networkInterfaces/join/action", VERIFY),
+                 ("Microsoft.Compute/galleries/images/versions/read", BUILDER),
+                 ("Microsoft.Compute/diskEncryptionSets/read", BUILDER))),
     Rule("DELETE", _COMPUTE + r"/virtualMachines/[^/]+", "Microsoft.Compute/virtualMachines/delete", VERIFY),
     Rule("DELETE", _COMPUTE + r"/disks/[^/]+", "Microsoft.Compute/disks/delete", VERIFY),
     Rule("PUT", _RG + r"/providers/Microsoft\.Network/networkInterfaces/[^/]+", "Microsoft.Network/networkInterfaces/write",
          VERIFY, linked=(("Microsoft.Network/virtualNetworks/subnets/join/action", NETWORK),)),
     Rule("DELETE", _RG + r"/providers/Microsoft\.Network/networkInterfaces/[^/]+",
          "Microsoft.Network/networkInterfaces/delete", VERIFY),
+    # The key chain of each DES (core/policy/key_facts.py): management-plane reads only (key chain role).
+    Rule("GET", _VAULT, "Microsoft.KeyVault/vaults/read", KEYS),
+    Rule("GET", _VAULT + r"/keys/[^/]+/versions/[^/]+", "Microsoft.KeyVault/vaults/keys/versions/read", KEYS),
+    Rule("GET", _VAULT + r"/keys/[^/]+/providers/Microsoft\.Authorization/roleAssignments",
+         "Microsoft.Authorization/roleAssignments/read", KEYS),
+    Rule("GET", _SUB + r"/providers/Microsoft\.Authorization/roleDefinitions/[^/]+",
+         "Microsoft.Authorization/roleDefinitions/read", KEYS),
     # The audit of AUDIT_SUBSCRIPTIONS lists galleries at subscription scope (audit role).
     Rule("GET", _SUB + r"/providers/Microsoft\.Compute/galleries", "Microsoft.Compute/galleries/read", AUDIT),
 )  # fmt: skip

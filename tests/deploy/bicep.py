@@ -35,7 +35,8 @@ def string_list(path: Path, variable: str) -> list[str]:
 
 def role_actions() -> dict[str, list[str]]:
     """The actions of each custom role in infra/app/roles.bicep, by its variable name."""
-    names = ("builderActions", "registrationActions", "auditActions", "verificationActions", "networkActions")
+    names = ("builderActions", "registrationActions", "auditActions", "verificationActions", "networkActions",
+             "keyChainActions")
     return {name: string_list(ROLES, name) for name in names}
 
 

@@ -5,8 +5,10 @@ with its reason), and the azd files agree with main.bicep."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -68,3 +70,35 @@ def test_azure_yaml_deploys_this_folder_as_a_python_function():
     assert set(azure["hooks"]["postdeploy"]) == {"posix", "windows"}
     tags = bicep.parse(bicep.FUNCTION_APP)["resources"]["site"]["config"]["tags"]
     assert "azd-service-name" in json.dumps(tags) and '"app"' in json.dumps(tags)
+
+
+QUEUE_TRIGGERS = """
+import json, function_app
+triggers = (f.get_trigger() for f in function_app.app.get_functions())
+print(json.dumps(sorted({t.queue_name for t in triggers if getattr(t, "queue_name", None)})))
+"""
+
+
+def test_the_storage_account_makes_exactly_the_queues_the_triggers_read():
+    """A queue the app no longer uses (`snapshot-events`, gone with the snapshot intake's own engine) is not made;
+    the host makes the `-poison` queues itself. (Indexed in a process of its own: a FunctionApp indexes once.)"""
+    done = subprocess.run([sys.executable, "-c", QUEUE_TRIGGERS], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "AUDIT_SCHEDULE": "0 0 6 * * *"})
+    assert done.returncode == 0, done.stderr
+    triggers = set(json.loads(done.stdout))
+    assert set(bicep.string_list(bicep.INFRA / "core" / "storage.bicep", "queues")) == \
+        {name for name in triggers if not name.endswith("-poison")}
+
+
+def test_alerts_as_code_watch_metrics_the_app_emits_and_only_with_an_action_group():
+    """Each alert rule's query reads a metric the app creates (core/base/telemetry.py) or its build traces; the
+    module is deployed only when alertActionGroupId is set; the key-health alert is among them."""
+    alerts = bicep.parse(bicep.INFRA / "core" / "alerts.bicep")["variables"]["alerts"]["value"]
+    telemetry = (PROJECT_ROOT / "core" / "base" / "telemetry.py").read_text(encoding="utf-8")
+    emitted = set(re.findall(r'create_(?:counter|histogram)\("([^"]+)"', telemetry))
+    for alert in alerts:
+        metrics = set(re.findall(r'name == "([^"]+)"', alert["query"]))
+        assert metrics <= emitted and (metrics or "build.id" in alert["query"]), alert["name"]
+    assert {"build-failed", "poison-message", "build-stuck", "arm-throttling", "key-health"} == {a["name"] for a in alerts}
+    condition = json.dumps(bicep.parse(bicep.INFRA / "main.bicep")["modules"]["alerts"]["config"]["condition"])
+    assert "alertActionGroupId" in condition and '"not"' in condition

@@ -25,6 +25,8 @@ DRIVERS = ("tests/integration/", "tests/eventgrid/", "tests/audit/", "tests/poli
 NOT_APP_BEHAVIOUR = {
     "tests/hardening/test_arm_guard.py::test_every_client_of_the_factory_has_the_guard":
         "lists providers and features only to see the endpoint guard on every client",
+    "tests/hardening/test_arm_guard.py::test_the_key_chain_clients_have_the_guard":
+        "lists role assignments at subscription scope only to see the endpoint guard on the key chain clients",
 }
 
 
@@ -97,10 +99,16 @@ def test_every_rule_names_a_role_and_an_action_of_its_namespace():
     for rule in arm_actions.RULES:
         assert rule.roles and all(role in roles for role in rule.roles), rule
         namespace = rule.action.split("/", 1)[0]
-        assert namespace in ("Microsoft.Compute", "Microsoft.Features", "Microsoft.Resources", "Microsoft.Network"), rule
+        assert namespace in ("Microsoft.Compute", "Microsoft.Features", "Microsoft.Resources", "Microsoft.Network",
+                             "Microsoft.KeyVault", "Microsoft.Authorization"), rule
     assert arm_actions.rule_for("PUT", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/"
                                        "images/i/versions/1.0.0").action.endswith("versions/write")  # fmt: skip
     assert arm_actions.rule_for("DELETE", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/"
                                           "images/i/versions/1.0.0") is None  # fmt: skip
+    vault = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+    assert arm_actions.rule_for("GET", f"{vault}/keys/k/versions/v").action == "Microsoft.KeyVault/vaults/keys/versions/read"
+    assert arm_actions.rule_for("GET", f"{vault}/keys/k") is None  # the app reads the version the set names only
+    assert arm_actions.rule_for("GET", f"{vault}/keys/k/providers/Microsoft.Authorization/roleAssignments").roles == (
+        "keyChainActions",)
     nic = arm_actions.rule_for("PUT", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/n")
     assert nic.linked == (("Microsoft.Network/virtualNetworks/subnets/join/action", ("networkActions",)),)

@@ -10,7 +10,15 @@ import azure.functions as func
 import pytest
 
 from core.azure.settings import SettingsError
-from core.snapshots.eventgrid import Ignored, Refused, SnapshotWritten, TopicAllowlist, classify, event_to_dict
+from core.snapshots.eventgrid import (
+    Ignored,
+    Refused,
+    SnapshotWritten,
+    TopicAllowlist,
+    Unusable,
+    classify,
+    event_to_dict,
+)
 from tests.eventgrid.samples import DOC_CLOUD_EVENT, DOC_EVENT_GRID, SUBSCRIPTION, TOPIC, snapshot_event, snapshot_id
 
 OTHER_SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"
@@ -144,3 +152,18 @@ def test_the_sample_is_not_changed_by_classification():
     before = copy.deepcopy(event)
     classify(event, ALLOW)
     assert event == before
+
+
+def test_an_unusable_snapshot_write_of_an_allowed_topic_is_told_apart_from_a_foreign_one():
+    """The intake records the first as a Failed record; the second stays a warning (nothing of ours)."""
+    event = snapshot_event("s1")
+    event["data"]["resourceUri"] = snapshot_id("s2")
+    unusable = classify(event, ALLOW)
+    assert isinstance(unusable, Unusable) and unusable.subject == snapshot_id("s1")
+    event["subject"] = "not-an-id"
+    assert isinstance(classify(event, ALLOW), Unusable)
+    foreign = classify(snapshot_event("s1", subscription=OTHER_SUBSCRIPTION), ALLOW)
+    outside = classify(snapshot_event("s1", subscription=OTHER_SUBSCRIPTION, topic=TOPIC),
+                       TopicAllowlist.parse(f"{TOPIC},/subscriptions/{OTHER_SUBSCRIPTION}"))
+    assert isinstance(foreign, Refused) and not isinstance(foreign, Unusable)
+    assert isinstance(outside, Refused) and not isinstance(outside, Unusable)

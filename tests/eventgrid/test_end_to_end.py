@@ -20,6 +20,7 @@ from core.builds.admission import build_id_for
 from core.entry import functions as handlers
 from core.request import parse_request
 from core.request.encryption import to_body
+from core.snapshots.state import record_id_for
 from core.snapshots.template_loader import load_template
 from core.snapshots.templates import DEFAULT_DIR
 from devstack.azurite import PROJECT_ROOT, free_port
@@ -75,12 +76,23 @@ def test_event_grid_trigger_to_succeeded_build_through_the_worker(stack, env):
     sample = snapshot_event("web-os")
     event = func.EventGridEvent(id=sample["id"], data=sample["data"], topic=sample["topic"], subject=sample["subject"],
                                 event_type=sample["eventType"], event_time=None, data_version="2")
-    handlers.handle_snapshot_event(event)  # the snapshot is still Creating: a delayed snapshot-events message
+    handlers.handle_snapshot_event(event)  # the snapshot is still Creating: its record waits on a delayed step
     done = subprocess.run([sys.executable, "-m", "core", "worker", "--until-idle"], env=env, cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "snapshot-events" in done.stderr
     assert_built_with_template_encryption(stack, env, "web-os")
+    assert_intake_started_the_build(env, "web-os")
+    assert f"snapshot-intake {record_id_for(snapshot_id('web-os'))}: WaitingForSnapshot ->" in done.stderr
+
+
+def assert_intake_started_the_build(env: dict[str, str], name: str) -> None:
+    store = app_runtime.build_runtime(env).store
+    loaded = store.get(record_id_for(snapshot_id(name)))
+    assert loaded is not None, "no intake record"
+    record = loaded[0]
+    assert str(record.status) == "BuildStarted" and record.started_build_id == build_id_for(VERSION_ID)
+    kinds = [entry.kind for entry in store.history(record.record_id)]
+    assert kinds[0] == "SnapshotWritten" and kinds[-1] == "BuildStarted"
 
 
 def test_cloud_event_posted_to_the_workers_event_grid_webhook(stack, env):
@@ -115,4 +127,5 @@ def test_cloud_event_posted_to_the_workers_event_grid_webhook(stack, env):
         worker.send_signal(signal.SIGTERM)
         _, errors = worker.communicate(timeout=30)
     assert_built_with_template_encryption(stack, env, "api-os")
+    assert_intake_started_the_build(env, "api-os")
     assert "refused" not in errors

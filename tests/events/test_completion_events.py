@@ -6,21 +6,16 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceExistsError
 
 from core.app import runtime as app_runtime
-from core.events.outbox import Outbox, outbox_key
-from devstack.azurite import PROJECT_ROOT, free_port
-from tests.integration.conftest import App, example
+from core.events.outbox import CLAIM_SECONDS, Outbox, outbox_key
+from tests.integration.conftest import App, example, http, poll_until_ended
 
 SEED = "seed-cli-managed-image.json"
 EVENTS = "image-build-events"
@@ -41,44 +36,14 @@ def events(app: App) -> list[dict[str, Any]]:
     return [json.loads(m.content) for m in queue.peek_messages(max_messages=32)]
 
 
-def http(method: str, url: str, body: object = None) -> tuple[int, dict[str, str], Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, dict(answer.headers.items()), json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers.items()), json.loads(error.read() or b"null")
-
-
 def test_submit_over_http_watch_over_http_and_receive_the_completion_event(events_app: App):
     app = events_app
-    port = free_port()
-    worker = subprocess.Popen([sys.executable, "-m", "core", "worker", "--http-port", str(port)], env=app.env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                status, headers, body = http("POST", f"{base}/builds", example(SEED))
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the worker's HTTP host did not start"
-                time.sleep(0.2)
+    with app.http_worker() as base:
+        status, headers, body = http("POST", f"{base}/builds", example(SEED))
         assert status == 202, body
         location = headers["Location"]
         assert location == body["statusQueryGetUri"] == f"{base}/builds/{body['id']}"
-        seen = []
-        deadline = time.monotonic() + 90
-        while True:
-            status, headers, document = http("GET", location)
-            seen.append(document["status"])
-            if status == 200:
-                break
-            assert status == 202 and headers["Location"] == location
-            assert time.monotonic() < deadline, f"still {document['status']}"
-            time.sleep(0.5)
+        document, seen = poll_until_ended(location)
         assert document["status"] == "Succeeded", document.get("error")
         assert seen[0] in ("Queued", "Accepted", "Validating") and "Replicating" in seen
         deadline = time.monotonic() + 20
@@ -87,9 +52,6 @@ def test_submit_over_http_watch_over_http_and_receive_the_completion_event(event
             time.sleep(0.3)
         again, _, _ = http("POST", f"{base}/builds/{body['id']}/terminate")
         assert again == 410
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=30)
     [event] = events(app)
     assert event["specversion"] == "1.0" and event["type"] == "CmkImageBuilder.ImageVersion.Succeeded"
     assert event["subject"] == body["resourceId"] and event["id"] == f"{body['id']}-1"
@@ -144,3 +106,39 @@ def test_two_senders_of_one_row_send_it_once(events_app: App):
     other = Outbox(app.runtime.store.table, [second])
     assert other.deliver(build_id, outbox_key(1)) is False  # already sent by the writer
     assert len(first.sent) + len(second.sent) == 1
+
+
+class SlowSink:
+    """A sink slower than the claim: while it sends, the claim runs out and another sender takes the row."""
+
+    name = "slow"
+
+    def __init__(self, outbox_of_the_other_sender: Outbox, clock: list[datetime]) -> None:
+        self.other, self.clock, self.sent = outbox_of_the_other_sender, clock, []
+
+    def send(self, event: dict[str, Any]) -> None:
+        self.clock[0] += timedelta(seconds=CLAIM_SECONDS + 1)  # the claim has run out
+        self.sent.append(event)
+        if len(self.sent) == 1:
+            assert self.other.deliver(event["id"].rsplit("-", 1)[0], outbox_key(1)) is True
+
+
+def test_a_sink_slower_than_the_claim_does_not_stop_the_redrive_of_other_rows(events_app: App):
+    """The first sender's "mark sent" finds the row claimed again: it is a lost race, not an error, and the
+    re-drive goes on to the remaining rows."""
+    app = events_app
+    moment = [datetime.now(UTC) + timedelta(hours=1)]  # both rows are overdue for the re-drive
+    second = FlakySink(0)
+    other = Outbox(app.runtime.store.table, [second], clock=lambda: moment[0])
+    slow = SlowSink(other, moment)
+    app.runtime.build_workflow.outbox = Outbox(app.runtime.store.table, [FlakySink(2)])  # no delivery at the end
+    ids = []
+    for version in ("7.0.1", "7.0.2"):
+        bad = {**copy.deepcopy(example(SEED)), "version": version, "replicaCount": 0}
+        ids.append(app.runtime.builds.handle_request_text(json.dumps(bad)).decision.state.build_id)
+    first = Outbox(app.runtime.store.table, [slow], clock=lambda: moment[0])
+    delivered = first.redrive(grace_seconds=0)
+    assert sorted(delivered) == [f"{ids[1]}/{outbox_key(1)}"]  # the raced row is not counted; the next one is sent
+    assert [e["id"] for e in second.sent] == [f"{ids[0]}-1"]  # the other sender sent and marked the raced row
+    assert sorted(e["id"] for e in slow.sent) == sorted([f"{ids[0]}-1", f"{ids[1]}-1"])
+    assert all(app.runtime.store.table.get_entity(b, outbox_key(1))["Sent"] is True for b in ids)

@@ -121,6 +121,18 @@ def test_every_client_of_the_factory_has_the_guard(sim, arm, listener, client):
     assert listener.received == []
 
 
+def test_the_key_chain_clients_have_the_guard(sim, arm, listener):
+    """The Key Vault and Authorization clients (the key chain reads) refuse a nextLink elsewhere, token unsent."""
+    sim.inject(Fault(method="GET", path_regex=r"/roleAssignments$", next_link=f"{listener.url}/page2"))
+    with pytest.raises(UntrustedUrl):
+        list(arm.authorization.role_assignments.list_for_scope("subscriptions/00000000-0000-0000-0000-000000000000"))
+    sim.inject(Fault(method="GET", path_regex=r"/vaults/westuskv$", status=302,
+                     headers={"Location": f"{listener.url}/vaults/westuskv"}))
+    with pytest.raises(HttpResponseError):
+        arm.keyvault.vaults.get("MyResourceGroup", "westuskv")
+    assert listener.received == []
+
+
 @pytest.mark.parametrize("foreign", [
     "{listener}/status", "http://127.0.0.1:{port}/status", "https://user@{host}/status", "https://localhost:{port}/s",
     "https://[::1]:{port}/s", "https://2130706433:{port}/s", "https://127.1:{port}/s", "https://{host}\\@evil/s",

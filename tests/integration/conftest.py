@@ -3,11 +3,14 @@ and helpers that drive the real handlers through the local worker (`python -m co
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from core.azure.storage import send_message
 from core.builds.admission import build_id_for
 from core.builds.state import BuildState
 from core.request import parse_request
-from devstack.azurite import PROJECT_ROOT
+from devstack.azurite import PROJECT_ROOT, free_port
 from devstack.stack import LocalStack
 
 EXAMPLES = PROJECT_ROOT / "examples"
@@ -84,6 +87,27 @@ class App:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 
+    @contextlib.contextmanager
+    def http_worker(self) -> Iterator[str]:
+        """A worker serving the HTTP triggers too; yields the base URL of the API once it answers."""
+        port = free_port()
+        worker = subprocess.Popen(self.worker_command("--http-port", str(port)), env=self.env, cwd=PROJECT_ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        base = f"http://127.0.0.1:{port}/api"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    http("GET", f"{base}/schemas/request-v1.json")
+                    break
+                except OSError:
+                    assert worker.poll() is None and time.monotonic() < deadline, "the worker's HTTP host did not start"
+                    time.sleep(0.2)
+            yield base
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.communicate(timeout=30)
+
     def state(self, build_id: str) -> BuildState:
         loaded = self.runtime.store.get(build_id)
         assert loaded is not None, f"no build {build_id}"
@@ -126,6 +150,32 @@ class App:
         self.run_worker()
 
 
+def http(method: str, url: str, body: object = None) -> tuple[int, dict[str, str], Any]:
+    """One call of the HTTP API: its status, headers and JSON body (an error status too)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers.items()), json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items()), json.loads(error.read() or b"null")
+
+
+def poll_until_ended(location: str, timeout: float = 90) -> tuple[dict[str, Any], list[str]]:
+    """GET a status URL as Durable's clients do (202 + Location while in flight) until it answers 200; the
+    last status document and every status seen on the way."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while True:
+        status, headers, document = http("GET", location)
+        seen.append(document["status"])
+        if status == 200:
+            return document, seen
+        assert status == 202 and headers["Location"] == location
+        assert time.monotonic() < deadline, f"still {document['status']}"
+        time.sleep(0.3)
+
+
 @pytest.fixture
 def stack_options() -> dict[str, Any]:
     """Override in a test module to change the simulator's speeds or world."""
@@ -154,4 +204,4 @@ def world(**changes: Any) -> dict[str, Any]:
     return data
 
 
-__all__ = ["App", "Path", "example", "world"]
+__all__ = ["App", "Path", "example", "http", "poll_until_ended", "world"]

@@ -9,9 +9,10 @@ import subprocess
 import sys
 
 from core.builds.submissions import change_submission
-from core.request.change import parse_change
+from core.entry.cli.outcomes import Exit
+from core.request.change import change_to_dict, parse_change
 from devstack.azurite import PROJECT_ROOT
-from tests.integration.conftest import App, example
+from tests.integration.conftest import App, example, http, poll_until_ended
 
 DES = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/MyResourceGroup/providers/"
        "Microsoft.Compute/diskEncryptionSets/")
@@ -102,3 +103,51 @@ def test_removing_a_region_needs_allow_deletion_then_leaves_the_rest_as_it_was(a
     assert str(app.state(removed).status) == "Succeeded", app.state(removed).error
     regions = _regions(app)
     assert list(regions) == ["West US"] and regions["West US"]["encryption"] == WEST
+
+
+ADD_EAST = {"addRegions": "eastus2", "addRegionEncryption": "EastUS2DiskEncryptionSet1,0,EastUS2DiskEncryptionSet2"}
+
+
+def _cli(app: App, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "core", *args], env=app.env, cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_a_change_from_the_cli_is_queued_at_once_like_any_submission(app: App, tmp_path):
+    """`change-regions` writes the change's `Queued` row before its message: `status` finds it at once; the
+    worker then runs it; the same change again is said to be a duplicate and nothing is queued."""
+    _publish_west_only(app)
+    raw = {key: value for key, value in _change(**ADD_EAST).items() if key != "operation"}
+    path = tmp_path / "change.json"
+    path.write_text(json.dumps(raw))
+    submitted = _cli(app, "change-regions", str(path))
+    assert submitted.returncode == 0, submitted.stderr
+    build_id = submitted.stdout.strip()
+    assert build_id == change_submission(change_to_dict(parse_change(_change(**ADD_EAST))), "").build_id
+    queued = _cli(app, "status", "--json", build_id)
+    assert queued.returncode == Exit.IN_FLIGHT, queued.stderr
+    document = json.loads(queued.stdout)
+    assert document["status"] == "Queued" and document["origin"] == "cli"
+    assert document["resourceId"].endswith("/images/MyImage/versions/1.0.0")
+    app.run_worker()
+    assert str(app.state(build_id).status) == "Succeeded", app.state(build_id).error
+    again = _cli(app, "change-regions", str(path))
+    assert again.returncode == 0 and again.stdout.strip() == build_id
+    assert again.stderr.startswith("duplicate: the same request is already build")
+    assert app.runtime.store.queued(build_id)["SubmittedAt"] == document["createdAt"]
+
+
+def test_a_change_over_http_through_the_local_host_runs_to_its_end(app: App):
+    """POST /api/builds/change-regions as function_app.py binds it, then the status URL polled to Succeeded."""
+    _publish_west_only(app)
+    with app.http_worker() as base:
+        status, headers, body = http("POST", f"{base}/builds/change-regions", _change(**ADD_EAST))
+        assert status == 202, body
+        location = headers["Location"]
+        assert location == body["statusQueryGetUri"] == f"{base}/builds/{body['id']}"
+        document, seen = poll_until_ended(location)
+        assert document["status"] == "Succeeded", document.get("error")
+        assert seen[0] in ("Queued", "Accepted", "Validating") and document["regions"]["eastus2"]["state"] == "Completed"
+        invalid, _, problem = http("POST", f"{base}/builds/change-regions", _change(version="one"))
+        assert invalid == 400 and {e["field"] for e in problem["errors"]} == {"version", "addRegions"}
+    assert list(_regions(app)) == ["West US", "East US 2"]

@@ -63,3 +63,14 @@ def test_a_change_of_regions_keeps_its_sets_across_a_retry_too(app: App):
     app.run_worker()
     _retried_validation(app, build_id)
     assert _des_reads(app, since) == [*[(name, 200) for name in SETS[:3]], *[(SETS[3], 500)] * TRIES, (SETS[3], 200)]
+
+
+def test_the_key_chains_read_before_a_failure_are_not_read_again(app: App):
+    """The gallery read (after the sets and their key chains) fails: the retry reads no vault or key version
+    again; each of the two vaults and four key versions is read once in the whole build."""
+    app.sim.inject(Fault(method="GET", path_regex=r"/galleries/MyGallery$", status=500, times=TRIES))
+    build_id = app.put_request(example(SEED))
+    app.run_worker()
+    _retried_validation(app, build_id)
+    reads = [r.path.lower() for r in app.sim.requests if r.method == "GET" and "/microsoft.keyvault/" in r.path.lower()]
+    assert len(reads) == len(set(reads)) == 6

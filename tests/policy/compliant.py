@@ -8,11 +8,13 @@ of the definition is encrypted the same way. Facts are literal REST JSON dicts, 
 from __future__ import annotations
 
 import copy
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from core.policy.facts import Facts
+from core.policy.keychain import KeyChain, parse_key_url
 from core.request import BuildRequest, DataDiskEncryption, ImageSource, RegionTarget
 
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -167,3 +169,69 @@ def edited(fact: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     else:
         node[last] = value
     return result
+
+
+# --- the key chain behind each DES (core.policy.keychain) ------------------------------------------------------
+
+KEY_VERSION = "0123456789abcdef"
+CRYPTO_USER_ROLE = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/" \
+                   "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+
+
+def vault_id(location: str) -> str:
+    return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/kv-{location}"
+
+
+def principal_of(des: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, des.lower()))
+
+
+def vault_fact(location: str, principals: tuple[str, ...] = (), *, rbac: bool = False) -> dict[str, Any]:
+    """A healthy vault: soft delete, purge protection, an open firewall; access policies for ``principals``."""
+    policies = [{"tenantId": SUB, "objectId": p, "permissions": {"keys": ["get", "wrapKey", "unwrapKey"]}}
+                for p in principals]
+    return {"id": vault_id(location), "name": f"kv-{location}", "type": "Microsoft.KeyVault/vaults",
+            "location": location,
+            "properties": {"tenantId": SUB, "sku": {"family": "A", "name": "premium"}, "accessPolicies": policies,
+                           "enableSoftDelete": True, "enablePurgeProtection": True, "enableRbacAuthorization": rbac,
+                           "networkAcls": {"defaultAction": "Allow", "bypass": "AzureServices"}}}
+
+
+def key_version_fact(location: str, key: str, **attributes: Any) -> dict[str, Any]:
+    """A healthy RSA 3072 key version that permits wrapKey and unwrapKey (``attributes`` override)."""
+    return {"id": f"{vault_id(location)}/keys/{key}/versions/{KEY_VERSION}", "name": KEY_VERSION,
+            "type": "Microsoft.KeyVault/vaults/keys/versions", "location": location,
+            "properties": {"attributes": {"enabled": True, "created": 1700000000, **attributes}, "kty": "RSA",
+                           "keySize": 3072, "keyOps": ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
+                           "keyUriWithVersion": f"https://kv-{location}.vault.azure.net/keys/{key}/{KEY_VERSION}"}}
+
+
+def keyed_des(des: dict[str, Any]) -> dict[str, Any]:
+    """The DES fact with its system-assigned principal and its source vault, as ARM shows them."""
+    result = copy.deepcopy(des)
+    result["identity"]["principalId"] = principal_of(des["id"])
+    result["properties"]["activeKey"]["sourceVault"] = {"id": vault_id(des["location"])}
+    return result
+
+
+def key_chain(des: dict[str, Any]) -> KeyChain:
+    """The healthy chain of a ``keyed_des``: its vault grants its principal an access policy."""
+    key = parse_key_url(des["properties"]["activeKey"]["keyUrl"])
+    assert key is not None
+    return KeyChain(key=key, vault_id=vault_id(des["location"]),
+                    vault=vault_fact(des["location"], (principal_of(des["id"]),)),
+                    key_version=key_version_fact(des["location"], key.name))
+
+
+def keyed_facts(built: BuildRequest | None = None, **changes: Any) -> Facts:
+    """``facts`` with each DES's key chain read and healthy."""
+    sets = {key: keyed_des(des) for key, des in all_des(built or request()).items() if des is not None}
+    base = facts(built, disk_encryption_sets=sets, key_chains={key: key_chain(des) for key, des in sets.items()})
+    return replace(base, **changes)
+
+
+def with_chain(gathered: Facts, des: str, **changes: Any) -> Facts:
+    """``gathered`` with one DES's key chain changed."""
+    chains = dict(gathered.key_chains)
+    chains[des.lower()] = replace(chains[des.lower()], **changes)
+    return replace(gathered, key_chains=chains)

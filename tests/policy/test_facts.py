@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
 
+from core.azure.settings import Settings
 from core.policy import facts as facts_module
 from core.policy.facts import (
     Facts,
@@ -119,9 +120,14 @@ class _Operations:
 class _FakeArm:
     def __init__(self, calls: list[str], **groups: dict[tuple[str, ...], dict[str, Any]]) -> None:
         self.subscription_id = SUB
+        self.settings = Settings.from_env({})
         names = ("disk_encryption_sets", "galleries", "gallery_images", "gallery_image_versions", "images",
                  "snapshots", "disks", "virtual_machines")
         self.compute = type("Compute", (), {n: _Operations(n, groups.get(n, {}), calls) for n in names})()
+
+
+    def for_subscription(self, subscription_id: str) -> _FakeArm:
+        return self
 
 
 def _world(calls: list[str]) -> _FakeArm:

@@ -104,13 +104,15 @@ def test_check_live_uses_the_policy_settings_of_its_environment(live: Live) -> N
 
 
 def test_gather_reads_each_distinct_resource_once(live: Live) -> None:
-    """Snapshot example: 4 DES, gallery, definition, the version list, 2 snapshots - 9 GETs, none twice."""
+    """Snapshot example: 4 DES, gallery, definition, the version list, 2 snapshots - 9 GETs - and their key
+    chains: the 2 vaults (access-policy vaults: no role reads) and the 4 key versions; 15 GETs, none twice."""
     before = len(live.sim.requests)
     facts_module.gather(live.arm(SEED_SUB), example("seed-cli-snapshots.json"))
     paths = [r.path.lower() for r in live.sim.requests[before:] if "/oauth2/" not in r.path]
-    assert len(paths) == len(set(paths)) == 9, paths
-    kinds = Counter(path.split("/providers/microsoft.compute/")[1].split("/")[0] for path in paths)
-    assert kinds == {"diskencryptionsets": 4, "galleries": 3, "snapshots": 2}
+    assert len(paths) == len(set(paths)) == 15, paths
+    kinds = Counter(path.split("/providers/microsoft.")[1].split("/")[1] if "/keys/" not in path else "keyversions"
+                    for path in paths)
+    assert kinds == {"diskencryptionsets": 4, "galleries": 3, "snapshots": 2, "vaults": 2, "keyversions": 4}
 
 
 def test_sources_in_another_subscription_are_read_there(live: Live) -> None:

@@ -25,7 +25,7 @@ def test_the_current_profile_gives_every_registered_rule_a_level() -> None:
 
 
 def test_shipped_profiles() -> None:
-    assert policy_config.profile_names() == ["current", "preview-2020"]
+    assert policy_config.profile_names() == ["current", "hardened", "preview-2020"]
 
 
 def test_preview_2020_is_current_plus_the_2020_limits() -> None:
@@ -75,7 +75,7 @@ def test_policy_file_overrides_its_base(tmp_path: Path) -> None:
          ["field 'rules.DataDiskNotEncypted'", "unknown rule code", "did you mean 'DataDiskNotEncrypted'"]),
         ({"base": "current", "rules": {"DataDiskNotEncrypted": "enforce"}},
          ["field 'rules.DataDiskNotEncrypted'", "'enforce' is not a level", "\"warning\""]),
-        ({"rules": {}}, ["field 'base' is required", "current, preview-2020"]),
+        ({"rules": {}}, ["field 'base' is required", "current, hardened, preview-2020"]),
         ({"base": "strict", "rules": {}}, ["field 'base'", "'strict' is not a policy profile"]),
         ({"base": "current", "rule": {}}, ["field 'rule' is unknown", "did you mean 'rules'"]),
         ({"base": "current"}, ["field 'rules' is required"]),

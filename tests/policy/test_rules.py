@@ -10,6 +10,7 @@ import pytest
 from core import policy
 from core.policy.enforcement import Level, PolicyConfig, load_profile
 from core.policy.facts import Facts
+from core.policy.keychain import Unread
 from core.request import BuildRequest, DataDiskEncryption, DataDiskSource, ImageSource
 from core.request.model import EdgeZoneTarget, SecurityProfile
 
@@ -26,11 +27,17 @@ from .compliant import (
     facts,
     gallery_fact,
     image_fact,
+    key_version_fact,
+    keyed_facts,
+    principal_of,
     region_target,
     request,
     snapshot_fact,
     unencrypted,
+    vault_fact,
+    vault_id,
     version_fact,
+    with_chain,
 )
 
 CURRENT = load_profile("current")
@@ -392,6 +399,118 @@ def one_disk_back_to_platform_keys() -> Case:
     """1.0.0 encrypts LUN 1; this version encrypts the OS disk and LUN 0 only."""
     built = replace(request(), target_regions=tuple(region_target(r, luns=(0,)) for r in ("westus", "eastus2")))
     return Case(built, facts(built))
+
+
+# --- the key chain behind each set (one set's chain broken: westus-os) -------------------------------------------
+
+WEST_OS = des_id("westus", "os")
+WEST_OS_VERSION = key_version_fact("westus", "westus-os")
+EPOCH_NOW = int(NOW.timestamp())
+
+
+def broken_chain(**changes: object) -> Case:
+    return Case(request(), with_chain(keyed_facts(), WEST_OS, **changes))
+
+
+def broken_key(**attributes: object) -> Case:
+    return broken_chain(key_version=edited(WEST_OS_VERSION, "properties.attributes",
+                                           {**WEST_OS_VERSION["properties"]["attributes"], **attributes}))
+
+
+@breaks("KeyNotFound")
+def key_version_deleted() -> Case:
+    """The key version the set names is gone."""
+    return broken_chain(key_version=None, key_found=False)
+
+
+@breaks("KeyNotFound")
+def vault_deleted() -> Case:
+    """The vault the set names is gone."""
+    return broken_chain(vault=None, vault_found=False, key_version=None)
+
+
+@breaks("KeyDisabled")
+def key_disabled() -> Case:
+    """The key version is disabled."""
+    return broken_key(enabled=False)
+
+
+@breaks("KeyExpired")
+def key_expired() -> Case:
+    """The key version expired an hour ago."""
+    return broken_key(exp=EPOCH_NOW - 3600)
+
+
+@breaks("KeyNotYetValid")
+def key_not_yet_valid() -> Case:
+    """The key version becomes valid tomorrow."""
+    return broken_key(nbf=EPOCH_NOW + 86400)
+
+
+@breaks("KeyExpiringSoon")
+def key_expiring() -> Case:
+    """The key version expires in ten days (horizon 30)."""
+    return broken_key(exp=EPOCH_NOW + 10 * 86400)
+
+
+@breaks("KeyOperationsMissing")
+def key_without_unwrap() -> Case:
+    """The key permits encrypt, decrypt and wrapKey only."""
+    return broken_chain(key_version=edited(WEST_OS_VERSION, "properties.keyOps", ["encrypt", "decrypt", "wrapKey"]))
+
+
+@breaks("KeyTypeUnsupported")
+def elliptic_key() -> Case:
+    """An EC key."""
+    return broken_chain(key_version=edited(edited(WEST_OS_VERSION, "properties.kty", "EC"), "properties.keySize", None))
+
+
+@breaks("KeyTypeUnsupported")
+def small_key() -> Case:
+    """An RSA key of 1024 bits."""
+    return broken_chain(key_version=edited(WEST_OS_VERSION, "properties.keySize", 1024))
+
+
+@breaks("KeyAccessMissing")
+def access_policy_without_unwrap() -> Case:
+    """The set's access policy has get and wrapKey only."""
+    vault = vault_fact("westus", (principal_of(WEST_OS),))
+    vault["properties"]["accessPolicies"][0]["permissions"]["keys"] = ["get", "wrapKey"]
+    return broken_chain(vault=vault)
+
+
+@breaks("KeyAccessMissing")
+def rbac_vault_without_assignment() -> Case:
+    """An RBAC vault (access policies no longer count) and no role assignment for the set."""
+    return broken_chain(vault=vault_fact("westus", (principal_of(WEST_OS),), rbac=True), assignments={})
+
+
+@breaks("KeyVaultFirewall")
+def firewall_without_trusted_services() -> Case:
+    """The vault's firewall denies by default and bypasses nothing."""
+    vault = vault_fact("westus", (principal_of(WEST_OS),))
+    vault["properties"]["networkAcls"] = {"defaultAction": "Deny", "bypass": "None"}
+    return broken_chain(vault=vault)
+
+
+@breaks("KeyVaultPurgeProtection")
+def vault_without_purge_protection() -> Case:
+    """The vault has soft delete but no purge protection."""
+    return broken_chain(vault=edited(vault_fact("westus", (principal_of(WEST_OS),)),
+                                     "properties.enablePurgeProtection", False))
+
+
+@breaks("KeyChainUnreadable")
+def vault_read_refused() -> Case:
+    """The app may not read the vault (403): only a warning, naming the action and scope."""
+    unread = Unread("vault 'kv-westus'", "Microsoft.KeyVault/vaults/read", vault_id("westus"))
+    return broken_chain(vault=None, key_version=None, unread=(unread,))
+
+
+@breaks("KeyChainNotChecked")
+def managed_hsm_key() -> Case:
+    """A Managed HSM key: what ARM cannot show is said."""
+    return broken_chain(vault=None, key_version=None, not_checked=("the key is in a Managed HSM",))
 
 
 # --- the tests -----------------------------------------------------------------------------------------------

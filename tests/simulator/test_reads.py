@@ -139,3 +139,10 @@ def test_resource_groups_through_resource_management_client(resources):
     with pytest.raises(HttpResponseError) as caught:
         resources.resource_groups.get("absent")
     assert caught.value.status_code == 404
+
+
+def test_the_subscriptions_list_is_what_az_login_reads(sim):
+    answer = raw(sim, "GET", "/subscriptions", token=token(sim), api_version="2022-12-01")
+    assert answer.status_code == 200
+    assert [(s["subscriptionId"], s["state"]) for s in answer.json()["value"]] == [(SUB, "Enabled")]
+    assert raw(sim, "POST", "/subscriptions", token=token(sim), api_version="2022-12-01").status_code == 405

@@ -124,3 +124,19 @@ def test_without_a_connection_string_the_azure_monitor_distro_is_not_configured(
     provider = trace.get_tracer_provider()
     assert telemetry.configure({}) is False
     assert trace.get_tracer_provider() is provider
+
+
+def test_a_snapshot_intake_that_ends_is_not_counted_as_a_build(exporters: Exporters):
+    """`builds.completed` (the failed-build alert reads it) counts builds only, not the records of other workflows."""
+    from datetime import UTC, datetime
+
+    from core.snapshots.decide import receive
+    from core.snapshots.eventgrid import SnapshotWritten
+    from core.snapshots.state import SnapshotStatus
+
+    snapshot = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/" \
+               "snapshots/s1"
+    waiting = receive(None, SnapshotWritten("e1", "/subscriptions/x", snapshot), datetime.now(UTC)).state
+    before = sum(p.value for p in exporters.metric_points("builds.completed"))
+    telemetry.record_write(waiting, waiting.replace(status=SnapshotStatus.FAILED))
+    assert sum(p.value for p in exporters.metric_points("builds.completed")) == before

@@ -3,7 +3,7 @@
 import pytest
 
 from core.builds.state import BuildState, BuildStatus
-from core.entry.http.listing import decode_continuation, encode_continuation, parse_list_query
+from core.entry.http.list_parameters import decode_continuation, encode_continuation, parse_list_query
 
 VERSION = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/MyImage/versions/1.0.0"
 

@@ -6,8 +6,8 @@ import io
 import pytest
 from rich.console import Console
 
-from core.app.status import detail_text, format_status, shorten, step_words
 from core.entry.cli.live import plain_lines, render, watch
+from core.entry.cli.status_text import detail_text, format_status, shorten, step_words
 
 
 def document(status: str = "Replicating", **changes) -> dict:
@@ -64,3 +64,16 @@ def test_watch_on_a_pipe_prints_plain_lines_only_when_they_change():
     text = out.getvalue()
     assert text.count("b: Validating") == 1 and "b: Creating" in text and "b: Succeeded" in text
     assert "\x1b[" not in text
+
+
+def test_the_status_text_shows_each_regions_proof_and_which_check_failed():
+    verification = {"eastus2": {"result": "failed", "reason": "LUN 0 encryption: LUN 0 is encrypted with a "
+                                "platform-managed key, not /des2", "checks": [
+                                    {"check": "provisioned", "passed": True, "detail": "the VM reached Succeeded"},
+                                    {"check": "LUN 0 encryption", "passed": False,
+                                     "detail": "LUN 0 is encrypted with a platform-managed key, not /des2"}]},
+                    "westus": {"result": "passed", "reason": "ok", "checks": [
+                        {"check": "provisioned", "passed": True, "detail": "the VM reached Succeeded"}]}}
+    text = format_status(document("Succeeded", verification=verification))
+    assert "    FAIL LUN 0 encryption: LUN 0 is encrypted with a platform-managed key, not /des2" in text
+    assert text.count("    ok   provisioned: the VM reached Succeeded") == 2

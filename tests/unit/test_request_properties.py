@@ -61,7 +61,8 @@ def build_requests(draw: st.DrawFn) -> BuildRequest:
     encrypted = any(region.encrypted for region in regions)
     return BuildRequest(
         subscription_id=SUB, resource_group=RG, gallery_name="gal", image_definition="def",
-        version=f"{draw(st.integers(0, 2**31 - 1))}.{draw(st.integers(0, 99))}.{draw(st.integers(0, 99))}",
+        # major >= 1: never the 0.9.0 that the imageVersion source names (a version cannot be its own source)
+        version=f"{draw(st.integers(1, 2**31 - 1))}.{draw(st.integers(0, 99))}.{draw(st.integers(0, 99))}",
         location=names[0], source=draw(sources), target_regions=regions,
         replica_count=draw(st.none() | replica_counts), storage_account_type=draw(st.none() | storage_types),
         end_of_life_date=draw(st.none() | end_of_life_dates), exclude_from_latest=draw(st.none() | st.booleans()),

@@ -40,7 +40,10 @@ def test_a_verification_changes_nothing_in_the_arm_body():
      "verification.regions[0].vmSize: 'big' is not a VM size"),
     ({"sshPublicKey": "-----BEGIN OPENSSH PRIVATE KEY-----"},
      "verification.sshPublicKey: is not an OpenSSH public key: give the one line of a .pub file (never a private key)"),
-    ({"adminUsername": "root"}, "verification.adminUsername: 'root' is not a usable Linux user name"),
+    ({"adminUsername": "root"}, "verification.adminUsername: 'root' is not a user name a Linux and a Windows VM"),
+    ({"adminUsername": "guest"}, "not a reserved name such as root, admin or administrator"),
+    ({"adminUsername": "a" * 21}, "1-20 lower-case letters"),
+    ({"adminUsername": "Admin.User"}, "1-20 lower-case letters"),
     ({"regions": []}, "verification.regions: must be a non-empty list"),
     ({"password": "x"}, "verification.password: unknown field"),
 ])
@@ -48,3 +51,18 @@ def test_each_verification_rule_names_its_field(changes, expected):
     with pytest.raises(RequestInvalid) as caught:
         parse_request(raw_request(verification=verification(**changes)))
     assert any(expected in str(p) for p in caught.value.problems), caught.value.problems
+
+
+def test_without_a_key_or_a_size_the_vm_gets_a_password_and_the_configured_size():
+    """sshPublicKey and vmSize are optional: a generated password and VERIFICATION_VM_SIZES take their place."""
+    request = parse_request(raw_request(verification={"regions": [{"name": "westus", "subnetId": SUBNET}]}))
+    assert request.verification == Verification("azureuser", None, (VerificationRegion("westus", SUBNET, None),))
+    assert request_to_dict(request)["verification"] == {"adminUsername": "azureuser",
+                                                        "regions": [{"name": "westus", "subnetId": SUBNET}]}
+    assert parse_request(request_to_dict(request)) == request
+
+
+def test_a_password_is_never_asked_for():
+    with pytest.raises(RequestInvalid) as caught:
+        parse_request(raw_request(verification=verification(adminPassword="Pa55w0rd!Pa55w0rd!")))
+    assert [str(p).split(";")[0] for p in caught.value.problems] == ["verification.adminPassword: unknown field"]

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.app.status import shorten, step_words
+from core.entry.cli.status_text import shorten, step_words
 
 Item = tuple[str, dict[str, Any] | None]  # (label, status document or None while it does not exist yet)
 _STYLE = {"Succeeded": "bold green", "Failed": "bold red", "Rejected": "bold red", "Cancelled": "yellow",

@@ -43,8 +43,10 @@ def run_worker(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     idle_check = None
     if args.until_idle:
-        store = runtime().store
-        idle_check = lambda: not store.in_flight()  # noqa: E731 - a delayed step message is not an empty queue
+        from core.app.listing import any_in_flight
+
+        rt = runtime()
+        idle_check = lambda: not any_in_flight(rt)  # noqa: E731 - a delayed step message is not an empty queue
     return serve(until_idle=args.until_idle, http_port=args.http_port, idle_check=idle_check)
 
 
@@ -72,12 +74,8 @@ def run_templates_check(args: argparse.Namespace) -> int:
 def run_audit(args: argparse.Namespace) -> int:
     """Audit the configured galleries now (or start an audit for the workers, print an audit's report or the
     findings ledger): a table, or --json."""
-    import os
-
     from core.app import audits
     from core.audit.report import format_findings
-    from core.audit.scope import AuditConfig
-    from core.azure.settings import SettingsError
 
     rt = runtime()
     if args.recorded:
@@ -91,12 +89,8 @@ def run_audit(args: argparse.Namespace) -> int:
             print(f"no audit {args.report!r}: give an ID that `audit --start` printed, or latest", file=sys.stderr)
             return Exit.NOT_FOUND
     try:
-        config = AuditConfig.from_env(rt.settings.env or os.environ, galleries=args.gallery or (),
-                                      subscriptions=args.subscription or ())
-    except SettingsError as error:
-        print(f"configuration: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    if config.empty:
+        config = audits.scope(rt, galleries=args.gallery or (), subscriptions=args.subscription or ())
+    except audits.NothingToAudit:
         print("nothing to audit: set AUDIT_GALLERIES (gallery resource IDs) or AUDIT_SUBSCRIPTIONS, or pass "
               "--gallery / --subscription", file=sys.stderr)
         return EXIT_INVALID

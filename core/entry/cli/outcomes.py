@@ -1,4 +1,4 @@
-"""Exit codes of `python -m core` (`MEANING` is the table `--help` and the README show), and the one line
+"""Exit codes of `python -m core` (`MEANING` is the table `--help` and docs/cli.md show), and the one line
 (with the fix) that replaces a traceback for Ctrl-C, a closed pipe, unreachable storage or ARM, no credential."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ EXIT_OK = 0
 EXIT_INVALID = 2
 
 MEANING = {
-    Exit.OK: "done; the build Succeeded",
+    Exit.OK: "done; the build Succeeded (a snapshot's intake: it started its build, or was Skipped)",
     Exit.FAILED: "the build Failed (audit: an error finding, or a gallery not read)",
     Exit.INVALID: "usage, invalid input or configuration",
     Exit.REJECTED: "the build was Rejected",
@@ -47,7 +47,8 @@ MEANING = {
 }
 EXIT_HELP = "exit codes:\n" + "\n".join(f"  {int(code):>3}  {text}" for code, text in MEANING.items())
 
-_BY_STATUS = {"Succeeded": Exit.OK, "Failed": Exit.FAILED, "Rejected": Exit.REJECTED, "Cancelled": Exit.CANCELLED}
+_BY_STATUS = {"Succeeded": Exit.OK, "Failed": Exit.FAILED, "Rejected": Exit.REJECTED, "Cancelled": Exit.CANCELLED,
+              "BuildStarted": Exit.OK, "Skipped": Exit.OK}
 
 
 def exit_for_status(status: str) -> Exit:

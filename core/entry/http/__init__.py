@@ -1,9 +1,9 @@
 """The HTTP API, in Durable Functions' instance-management shape: requests and responses as plain values.
 
-- ``http``      ``ApiRequest`` / ``ApiResponse``, JSON and RFC 9457 problem responses
-- ``submit``    put a validated request on the request queue (shared with ``python -m core submit``)
-- ``listing``   the list filters and continuation tokens
-- ``builds``    one function per route: submit, list, get, terminate, retry, the request schema
+- ``messages``         ``ApiRequest`` / ``ApiResponse``, JSON and RFC 9457 problem responses
+- ``list_parameters``  the list parameters and continuation tokens as they travel
+- ``routes``           one function per route: submit, change regions, list, get, terminate, retry, the schema
 
-`function_app.py` binds the routes; `core.entry.functions` turns a Functions request into an ``ApiRequest``.
+Every route calls the application layer (core/app) for what it does. `function_app.py` binds the routes;
+`core.entry.functions` turns a Functions request into an ``ApiRequest``.
 """

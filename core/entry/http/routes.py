@@ -1,8 +1,10 @@
-"""The routes of the HTTP API, one function each, modelled on Durable Functions' instance management:
+"""The routes of the HTTP API, one function each, modelled on Durable Functions' instance management. Each
+reads its HTTP request, calls the application layer (core/app) and renders the result or its typed error:
 
 | route | Durable's | answers |
 |---|---|---|
 | `POST /api/builds` | start an orchestration | 202 + `Location`, management URLs; 200 duplicate; 400/409/413/415 |
+| `POST /api/builds/change-regions` | start an orchestration | the same, for a change of regions |
 | `GET /api/builds` | list instances | 200, a JSON array; `x-ms-continuation-token` when there is more |
 | `GET /api/builds/{id}` | get instance status | 200 once ended, 202 + `Location` while in flight; 404 |
 | `POST /api/builds/{id}/terminate?reason=` | terminate | 202; 404; 409 not yet admitted; 410 already ended |
@@ -18,40 +20,68 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from core.app import audits
-from core.app.status import TERMINAL_STATUSES, build_status
-from core.app.submit import submit_request
-from core.builds.admission import Outcome, Submission
-from core.builds.state import BuildState, BuildStatus
-from core.builds.submissions import MAX_REQUEST_BYTES, change_submission, find_build_id
-from core.entry.http.listing import CONTINUATION_HEADER, encode_continuation, parse_list_query
+from core.app import audits, listing, retry, submit
+from core.app.build_lookup import BuildNotAdmitted, BuildNotFound
+from core.app.cancel import BuildEnded, cancel_build
+from core.app.request_input import RequestTooLarge
+from core.app.retry import NotRetryable
+from core.app.runtime import Runtime
+from core.app.status import get_status, is_terminal
+from core.app.submit import BuildConflict, SubmitResult
+from core.entry.http.list_parameters import CONTINUATION_HEADER, encode_continuation, parse_list_query
 from core.entry.http.messages import ApiRequest, ApiResponse, json_response, not_found, problem
-from core.request import RequestInvalid, change, parse_request
+from core.request import RequestInvalid
 from core.request.schema import schema_text
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "10"
 
-Route = Callable[[Any, ApiRequest], ApiResponse]
+Route = Callable[[Runtime, ApiRequest], ApiResponse]
+Submit = Callable[..., SubmitResult]
+_REFUSALS = (BuildNotFound, BuildNotAdmitted, BuildEnded, NotRetryable, BuildConflict, audits.AuditNotFound)
 
 
-def _storage_guard(route: Route) -> Route:
-    """Storage that cannot be reached is a 503 naming the setting, not a bare 500."""
+def _answered(route: Route) -> Route:
+    """The application's refusals as their problem responses; storage that cannot be reached is a 503 naming
+    the setting, not a bare 500."""
 
     @wraps(route)
-    def guarded(runtime: Any, request: ApiRequest) -> ApiResponse:
+    def answered(runtime: Runtime, request: ApiRequest) -> ApiResponse:
         try:
             return route(runtime, request)
+        except _REFUSALS as refusal:
+            return _refused(refusal, request)
         except AzureError as error:
             log.exception("HTTP %s %s: storage call failed", request.method, request.url)
             return problem(503, "storage-unavailable", "Storage is not reachable",
                            f"{type(error).__name__}: the app's storage ({runtime.settings.storage_connection}) did "
                            "not answer; try again later, or check the setting", instance=_path(request))
-    return guarded
+    return answered
+
+
+def _refused(refusal: Exception, request: ApiRequest) -> ApiResponse:
+    instance = _path(request)
+    if isinstance(refusal, BuildNotFound):
+        return not_found(refusal.reference, instance)
+    if isinstance(refusal, BuildNotAdmitted):
+        return problem(409, "build-not-admitted", "The build is still on the request queue",
+                       "no worker has admitted it yet; try again in a few seconds", instance=instance)
+    if isinstance(refusal, BuildEnded):
+        return problem(410, "build-ended", "The build has already ended",
+                       f"build {refusal.build_id} is {refusal.status}: there is nothing to cancel", instance=instance,
+                       buildStatus=refusal.status)
+    if isinstance(refusal, audits.AuditNotFound):
+        return problem(404, "audit-not-found", "No such audit",
+                       f"no audit {refusal.reference!r}: give the ID an audit was started with, or latest",
+                       instance=instance)
+    if isinstance(refusal, NotRetryable):
+        return problem(409, "build-not-failed", "Only a Failed build can be retried", str(refusal), instance=instance)
+    assert isinstance(refusal, BuildConflict)
+    return problem(409, "build-conflict", "The image version is already being built or published", refusal.reason,
+                   instance=instance, id=refusal.build_id, **management_urls(request, refusal.build_id))
 
 
 def _path(request: ApiRequest) -> str:
@@ -74,128 +104,88 @@ def management_urls(request: ApiRequest, build_id: str) -> dict[str, str]:
     }
 
 
-def _invalid(request: ApiRequest, problems: list[Any], detail: str) -> ApiResponse:
-    errors = [{"field": p.field, "message": p.message} for p in problems]
-    return problem(400, "request-invalid", "The build request is invalid",
-                   f"{len(errors)} problem(s): {detail}", instance=_path(request), errors=errors)
+def _accepted(request: ApiRequest, build_id: str, body: dict[str, object]) -> ApiResponse:
+    """202 with the build's management URLs and where to poll, as Durable answers a start."""
+    urls = management_urls(request, build_id)
+    return json_response(202, {**body, **urls}, {"Location": urls["statusQueryGetUri"],
+                                                 "Retry-After": RETRY_AFTER_SECONDS})
 
 
-@_storage_guard
-def submit_build(runtime: Any, request: ApiRequest) -> ApiResponse:
-    """Validate a request at once and put it on the request queue."""
-    from core.entry.cli import InputInvalid, load_request_bytes
-
+def _submitted(runtime: Runtime, request: ApiRequest, operation: Submit, noun: str) -> ApiResponse:
+    """A JSON body handed to a submit operation of the application; ``noun`` names the body in problems."""
     content_type = (request.header("Content-Type") or "application/json").lower()
     if "json" not in content_type:
         return problem(415, "unsupported-media-type", "The body must be JSON",
                        f"Content-Type {content_type!r}: send the request as application/json",
                        instance=_path(request))
-    if len(request.body) > MAX_REQUEST_BYTES:
-        return problem(413, "request-too-large", "The build request is too large",
-                       f"the body is {len(request.body)} bytes; the limit is {MAX_REQUEST_BYTES}",
-                       instance=_path(request))
     try:
-        raw = load_request_bytes(request.body, "request body")
-        parse_request(raw, known_regions=runtime.settings.known_regions)
-    except (InputInvalid, RequestInvalid) as invalid:
-        return _invalid(request, invalid.problems, "; ".join(str(p) for p in invalid.problems[:3]))
-    assert isinstance(raw, dict)  # parse_request accepted it
-    result = submit_request(runtime, raw, origin="http")
-    urls = management_urls(request, result.build_id)
-    if result.outcome is Outcome.CONFLICT:
-        return problem(409, "build-conflict", "The image version is already being built or published",
-                       result.reason, instance=_path(request), id=result.build_id, **urls)
+        result = operation(runtime, request.body, where="request body", origin="http")
+    except RequestTooLarge as large:
+        return problem(413, "request-too-large", f"The {noun} is too large",
+                       f"the body is {large.size} bytes; the limit is {large.limit}", instance=_path(request))
+    except RequestInvalid as invalid:
+        errors = [{"field": p.field, "message": p.message} for p in invalid.problems]
+        detail = "; ".join(str(p) for p in invalid.problems[:3])
+        return problem(400, "request-invalid", f"The {noun} is invalid", f"{len(errors)} problem(s): {detail}",
+                       instance=_path(request), errors=errors)
     body = {"id": result.build_id, "resourceId": result.resource_id, "status": result.status,
-            "outcome": str(result.outcome), "detail": result.reason, **urls}
-    if result.outcome is Outcome.DUPLICATE:
-        return json_response(200, body)
-    return json_response(202, body, {"Location": urls["statusQueryGetUri"], "Retry-After": RETRY_AFTER_SECONDS})
+            "outcome": str(result.outcome), "detail": result.reason}
+    if result.duplicate:
+        return json_response(200, {**body, **management_urls(request, result.build_id)})
+    return _accepted(request, result.build_id, body)
 
 
-@_storage_guard
-def list_builds(runtime: Any, request: ApiRequest) -> ApiResponse:
+@_answered
+def submit_build(runtime: Runtime, request: ApiRequest) -> ApiResponse:
+    """Validate a build request at once and put it on the request queue."""
+    return _submitted(runtime, request, submit.submit_build, "build request")
+
+
+@_answered
+def change_regions(runtime: Runtime, request: ApiRequest) -> ApiResponse:
+    """Validate a change of regions (its ``operation`` may be left out) at once and put it on the request queue."""
+    return _submitted(runtime, request, submit.submit_change, "change of regions")
+
+
+@_answered
+def list_builds(runtime: Runtime, request: ApiRequest) -> ApiResponse:
     """One page of builds, newest first within the page, each without its history."""
     query, problems = parse_list_query(request.params, request.header(CONTINUATION_HEADER))
     if problems:
         return problem(400, "query-invalid", "The list parameters are invalid",
                        f"{len(problems)} problem(s): " + "; ".join(f"{p['field']}: {p['message']}" for p in problems),
                        instance=_path(request), errors=problems)
-    table_query, parameters = query.table_filter()
-    states, token = runtime.store.page(table_query, parameters, top=query.top, continuation=query.continuation)
-    documents = [build_status(runtime.store, state.build_id, with_history=False)
-                 for state in sorted(states, key=lambda s: s.updated_at, reverse=True)
-                 if isinstance(state, BuildState) and query.matches(state)]  # an audit is no build
-    headers = {}
-    encoded = encode_continuation(token)
-    if encoded:
-        headers[CONTINUATION_HEADER] = encoded
-    return json_response(200, [document for document in documents if document], headers)
+    page = listing.list_builds(runtime, query)
+    encoded = encode_continuation(page.continuation)
+    return json_response(200, page.documents, {CONTINUATION_HEADER: encoded} if encoded else {})
 
 
-@_storage_guard
-def get_build(runtime: Any, request: ApiRequest) -> ApiResponse:
+@_answered
+def get_build(runtime: Runtime, request: ApiRequest) -> ApiResponse:
     """The status document (with its history unless `showHistory=false`)."""
-    reference = request.route_params.get("id", "")
     with_history = request.params.get("showHistory", "true").lower() != "false"
-    document = build_status(runtime.store, find_build_id(reference), with_history=with_history)
-    if document is None:
-        return not_found(reference, _path(request))
-    if document["status"] in TERMINAL_STATUSES:
+    document = get_status(runtime, request.route_params.get("id", ""), with_history=with_history)
+    if is_terminal(document["status"]):
         return json_response(200, document)
-    location = management_urls(request, document["buildId"])["statusQueryGetUri"]
+    location = management_urls(request, document["id"])["statusQueryGetUri"]
     return json_response(202, document, {"Location": location, "Retry-After": RETRY_AFTER_SECONDS})
 
 
-def _admitted(runtime: Any, request: ApiRequest) -> BuildState | ApiResponse:
-    """The build of the route's `{id}`, or the 404 / 409 (still on the request queue) to answer instead."""
-    reference = request.route_params.get("id", "")
-    build_id = find_build_id(reference)
-    loaded = runtime.store.get(build_id)
-    if loaded is not None and isinstance(loaded[0], BuildState):  # another workflow's record is no build
-        return loaded[0]
-    if runtime.store.queued(build_id):
-        return problem(409, "build-not-admitted", "The build is still on the request queue",
-                       "no worker has admitted it yet; try again in a few seconds", instance=_path(request))
-    return not_found(reference, _path(request))
-
-
-@_storage_guard
-def terminate_build(runtime: Any, request: ApiRequest) -> ApiResponse:
+@_answered
+def terminate_build(runtime: Runtime, request: ApiRequest) -> ApiResponse:
     """Cancel a build that has not ended (Durable's terminate)."""
-    state = _admitted(runtime, request)
-    if isinstance(state, ApiResponse):
-        return state
-    build_id = state.build_id
-    if state.status.terminal:
-        return problem(410, "build-ended", "The build has already ended",
-                       f"build {build_id} is {state.status}: there is nothing to cancel", instance=_path(request),
-                       buildStatus=str(state.status))
     reason = request.params.get("reason") or "cancelled over the HTTP API"
-    cancelled = runtime.runner.cancel(build_id, reason)
-    body = {"id": build_id, "status": str(cancelled.status), "detail": (cancelled.error or {}).get("message", "")}
-    return json_response(202, body)
+    cancelled = cancel_build(runtime, request.route_params.get("id", ""), reason)
+    return json_response(202, {"id": cancelled.build_id, "status": cancelled.status, "detail": cancelled.detail})
 
 
-@_storage_guard
-def retry_build(runtime: Any, request: ApiRequest) -> ApiResponse:
+@_answered
+def retry_build(runtime: Runtime, request: ApiRequest) -> ApiResponse:
     """Start a new attempt of a Failed build with the request it was given (Durable's rewind)."""
-    state = _admitted(runtime, request)
-    if isinstance(state, ApiResponse):
-        return state
-    build_id = state.build_id
-    if state.status is not BuildStatus.FAILED or state.request is None:
-        fix = {BuildStatus.REJECTED: "fix the request and submit it again",
-               BuildStatus.CANCELLED: "submit the request again"}.get(state.status, "only a Failed build is retried")
-        return problem(409, "build-not-failed", "Only a Failed build can be retried",
-                       f"build {build_id} is {state.status}: {fix}", instance=_path(request))
-    submission = Submission(state.resource_id, state.request, (), None, "retry")
-    if change.is_change(state.request):  # a change of regions is keyed by its content, not the version alone
-        submission = change_submission(state.request, state.resource_id, origin="retry")
-    admission = runtime.builds.submit(submission)
-    urls = management_urls(request, build_id)
-    body = {"id": build_id, "resourceId": state.resource_id, "status": str(BuildStatus.ACCEPTED),
-            "outcome": str(admission.outcome), "detail": admission.reason, **urls}
-    return json_response(202, body, {"Location": urls["statusQueryGetUri"], "Retry-After": RETRY_AFTER_SECONDS})
+    retried = retry.retry_build(runtime, request.route_params.get("id", ""))
+    return _accepted(request, retried.build_id, {"id": retried.build_id, "resourceId": retried.resource_id,
+                                                 "status": retried.status, "outcome": str(retried.outcome),
+                                                 "detail": retried.detail})
 
 
 def request_schema(request: ApiRequest) -> ApiResponse:
@@ -203,16 +193,10 @@ def request_schema(request: ApiRequest) -> ApiResponse:
     return ApiResponse(200, schema_text().encode(), "application/schema+json")
 
 
-@_storage_guard
-def get_audit(runtime: Any, request: ApiRequest) -> ApiResponse:
+@_answered
+def get_audit(runtime: Runtime, request: ApiRequest) -> ApiResponse:
     """An audit's report (`{id}`: an audit ID, or `latest`): 200 once it ended, 202 while its steps run."""
-    reference = request.route_params.get("id", "")
-    try:
-        report = audits.report(runtime, reference)
-    except audits.AuditNotFound:
-        return problem(404, "audit-not-found", "No such audit",
-                       f"no audit {reference!r}: give the ID an audit was started with, or latest",
-                       instance=_path(request))
+    report = audits.report(runtime, request.route_params.get("id", ""))
     document = report.to_dict()
     if report.state.status.terminal:
         return json_response(200, document)

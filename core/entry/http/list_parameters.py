@@ -1,5 +1,6 @@
-"""`GET /api/builds` filters (Durable's names: runtimeStatus, createdTimeFrom, createdTimeTo, top) and the
-continuation token of the next page (the `x-ms-continuation-token` header, as Durable sends it). Pure."""
+"""`GET /api/builds` parameters (Durable's names: runtimeStatus, createdTimeFrom, createdTimeTo, top) as the
+application's list query, and the continuation token of the next page as it travels (the
+`x-ms-continuation-token` header, as Durable sends it). Pure."""
 
 from __future__ import annotations
 
@@ -7,49 +8,16 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core.app.listing import ListQuery
 from core.base.timestamps import utc_iso
-from core.builds.state import BuildState, BuildStatus
-from core.engine.store import STATE_ROW
+from core.builds.state import BuildStatus
+from core.snapshots.state import SnapshotStatus
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
-DEFAULT_TOP = 100
 MAX_TOP = 1000
 KNOWN_PARAMETERS = ("runtimeStatus", "createdTimeFrom", "createdTimeTo", "image", "top", "code")
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    statuses: tuple[BuildStatus, ...] = ()
-    created_from: str | None = None
-    created_to: str | None = None
-    image: str | None = None
-    top: int = DEFAULT_TOP
-    continuation: dict[str, str] | None = None
-
-    def table_filter(self) -> tuple[str, dict[str, str]]:
-        """The Table query: state rows, with the status filter applied by the service."""
-        parameters = {"rk": STATE_ROW}
-        query = "RowKey eq @rk"
-        if self.statuses:
-            names = [f"@s{index}" for index in range(len(self.statuses))]
-            query += " and ( " + " or ".join(f"Status eq {name}" for name in names) + " )"  # @name needs spaces
-            parameters.update({name[1:]: str(status) for name, status in zip(names, self.statuses, strict=True)})
-        return query, parameters
-
-    def matches(self, state: BuildState) -> bool:
-        """The filters the Table query cannot express (state rows of older builds have no CreatedAt column)."""
-        if self.created_from and state.created_at < self.created_from:
-            return False
-        if self.created_to and state.created_at > self.created_to:
-            return False
-        if self.image:
-            definition = state.resource_id.lower().rsplit("/versions/", 1)[0]
-            wanted = self.image.lower().rstrip("/")
-            return definition == wanted if wanted.startswith("/") else definition.rsplit("/", 1)[-1] == wanted
-        return True
 
 
 def _moment(raw: str) -> datetime:
@@ -84,12 +52,13 @@ def parse_list_query(params: Mapping[str, str], continuation: str | None) -> tup
             problems.append({"field": name, "message": f"unknown parameter; use {', '.join(KNOWN_PARAMETERS[:-1])}"})
     if params.get("runtimeStatus", "").strip():
         statuses = []
-        by_name = {status.value.lower(): status for status in BuildStatus}
+        known = list(dict.fromkeys((*BuildStatus, *SnapshotStatus)))  # a name both have is the build's
+        by_name = {status.value.lower(): status for status in reversed(known)}
         for part in params["runtimeStatus"].split(","):
             status = by_name.get(part.strip().lower())
             if status is None:
                 problems.append({"field": "runtimeStatus", "message": f"{part.strip()!r} is not a status; use "
-                                 f"{', '.join(s.value for s in BuildStatus)} (comma-separated)"})
+                                 f"{', '.join(known)} (comma-separated)"})
             else:
                 statuses.append(status)
         values["statuses"] = tuple(dict.fromkeys(statuses))
