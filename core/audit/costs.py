@@ -1,7 +1,8 @@
 """What each step of an audit costs in ARM reads, and how it queues for the subscription's budget. Pure.
 
 A listing step reads one page of a subscription's galleries (more pages are settled after it). A gallery step
-reads its images and their versions lists, then one GET per version and per disk encryption set, and stops
+reads its images and their versions lists, then one GET per version, per disk encryption set and per vault
+and key version behind a set (those not read by an earlier step of the audit), and stops
 when it has made the reads it reserved (`AuditState.page_reads`; it always finishes the version it began):
 the rest of the gallery is the next step's page. The reservation of a gallery's first page is what the
 previous gallery took (`next_page_reads`), so small galleries do not hold reads they never make.
