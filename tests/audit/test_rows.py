@@ -76,3 +76,20 @@ def test_a_finding_an_earlier_page_of_the_same_audit_saw_is_not_resolved_by_the_
     written = {(row["PartitionKey"], row["RowKey"]): row for row in [*stored, *page_one]}
     last = reconcile(written.values(), [found("1.1.0")], audit_id="a2", at=AT1, gallery_done=True)
     assert last.resolved == []
+
+
+def test_key_rows_round_trip_and_later_steps_read_no_answer_again():
+    from core.audit.key_chains import KeyChains
+    from core.audit.pages import KeyReads, key_reads_of, key_row
+
+    vault = "/subscriptions/s/resourcegroups/kv/providers/microsoft.keyvault/vaults/kv-1"
+    first = key_row("audit-x", 3, KeyReads({vault: {"properties": {"x": "y" * 40_000}}}, {}))
+    second = key_row("audit-x", 5, KeyReads({}, {vault + "/keys/cmk/versions/0": "notFound"}))
+    assert (first["RowKey"], second["RowKey"]) == ("k-00000003", "k-00000005") and "Kept_1" in first
+    known = key_reads_of([first, second])
+    assert known.kept[vault]["properties"]["x"] == "y" * 40_000
+    assert known.refused == {vault + "/keys/cmk/versions/0": "notFound"}
+    des = "/subscriptions/s/resourcegroups/kv/providers/microsoft.compute/diskencryptionsets/des-1"
+    keys = KeyChains(lambda: KeyReads({des: {"id": des}}, {}))
+    assert keys.disk_encryption_set(None, des, des) == ({"id": des}, 0)  # read by an earlier step: no ARM read
+    assert not keys.new_reads()
