@@ -13,7 +13,7 @@ NODE_STAMP := node_modules/.installed
 PACKAGE_STAMP := .venv-package/.installed
 INFRA_STAMP := .venv-infra/.installed
 
-.PHONY: setup dev test lint demo package clean
+.PHONY: setup dev test test-fast lint demo package clean
 
 # What the app, the demo and the local stack run on; `setup` adds the package and infra checkers' venvs, which
 # only the tests use (checkov alone is about 290 MB).
@@ -53,6 +53,11 @@ test: setup lint
 	rm -rf $(ARM_CALLS_DIR)
 	ARM_CALLS_DIR=$(ARM_CALLS_DIR) $(PY) -m pytest -n $(TEST_WORKERS) -m "not after_all_tests"
 	ARM_CALLS_DIR=$(ARM_CALLS_DIR) $(PY) -m pytest -m after_all_tests
+
+# The fast lane for the edit-test loop: every test outside the live/ folders (tests/conftest.py), no Azurite, no
+# simulator, no checkov; under a minute on two cores.
+test-fast: setup
+	$(PY) -m pytest -n 2 -m "not integration and not after_all_tests"
 
 demo: dev
 	$(PY) -m devstack.demo

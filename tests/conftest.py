@@ -30,6 +30,9 @@ class ArmCall:
     test: str  # the node ID of the test that was running
 
 
+# The live app (Azurite, the ARM simulator, the app's runtime and worker) for every live/ folder.
+pytest_plugins = ["tests.support.live_app"]
+
 ARM_CALLS = pytest.StashKey[list[ArmCall]]()
 LAST = "after_all_tests"
 CALLS_DIR_SETTING = "ARM_CALLS_DIR"
@@ -71,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.get_closest_marker(LAST) is not None)  # stable: the others keep their order
+    _sort_and_mark(items)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -89,3 +92,47 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def arm_calls(request: pytest.FixtureRequest) -> Iterator[list[ArmCall]]:
     """The ARM requests recorded so far in this run: this session's, and those of earlier sessions."""
     yield list(request.config.stash[ARM_CALLS]) + shared_record()[0]
+
+
+# The fast lane (`pytest -m "not integration"`) needs neither Azurite nor the ARM simulator. Tests that do live in
+# a `live/` folder beside the fast tests of their package, or in tests/simulator/ and tests/devstack/ (the local
+# stand-ins, tested by running them); each of those gets the `integration` marker from its folder.
+ROOT = Path(__file__).resolve().parents[1]
+LIVE_FOLDER = "live"
+LIVE_PACKAGES = ("simulator", "devstack")
+# Fixtures that start Azurite or the simulator (directly or through the live app): asked for outside a live
+# folder, they are a collection error naming the fix.
+LIVE_FIXTURES = frozenset({"app", "stack", "sim", "rich", "worker_azurite"})
+
+
+def is_live(path: Path) -> bool:
+    """Whether the test file at ``path`` is in a folder whose tests need Azurite or the simulator."""
+    parts = path.resolve().relative_to(ROOT / "tests").parts
+    return LIVE_FOLDER in parts[:-1] or parts[0] in LIVE_PACKAGES
+
+
+def _sort_and_mark(items: list[pytest.Item]) -> None:
+    misplaced = []
+    for item in items:
+        if is_live(item.path):
+            item.add_marker(pytest.mark.integration)
+        elif LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            misplaced.append(item.nodeid)
+    if misplaced:
+        raise pytest.UsageError("these tests start Azurite or the simulator but are not in a live/ folder (move them "
+                                "to tests/<package>/live/): " + ", ".join(misplaced[:10]))
+    items.sort(key=lambda item: item.get_closest_marker(LAST) is not None)  # stable: the others keep their order
+
+
+@pytest.fixture(autouse=True)
+def _fast_lane_starts_no_service(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test outside the live folders that starts Azurite or the simulator all the same fails, saying where to go."""
+    if is_live(request.node.path):
+        return
+    from devstack.azurite import Azurite
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError(f"{request.node.nodeid} starts a local service: move it to a live/ folder")
+
+    monkeypatch.setattr(Azurite, "start", refuse)
+    monkeypatch.setattr(Simulator, "start", refuse)

@@ -7,7 +7,7 @@ the shape ``az vm create --image <version id> --os-disk-encryption-set ... --dat
 [--security-type TrustedLaunch|ConfidentialVM --enable-secure-boot true --enable-vtpm true
 --os-disk-security-encryption-type ... --os-disk-secure-vm-disk-encryption-set ...]`` sends as the VM
 resource of its deployment template (az CLI 2.91, ``_template_builder.build_vm_resource``; recorded in
-``tests/fixtures/az_vm_create/``, compared in ``tests/unit/test_vm_plan.py``), plus what this app adds
+``tests/fixtures/az_vm_create/``, compared in ``tests/builds/test_vm_plan.py``), plus what this app adds
 on purpose: disk names (to read and delete them), ``deleteOption: Delete``, a short Windows computer name
 and the build's tag.
 """

@@ -2,7 +2,7 @@
 
 The parser is the authority: the schema describes the same fields and shapes so that an editor can
 complete and check a request file (``"$schema": "<path or URL of schema.json>"``), and
-`tests/unit/test_request_schema.py` keeps the two in agreement. Add a request field to both.
+`tests/request/test_request_schema.py` keeps the two in agreement. Add a request field to both.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every command and JSON example in the docs is real: checked here against the code, or run
-(test_readme_first_build.py runs the README's first build).
+(live/test_readme_first_build.py runs the README's first build).
 
 A command line of a bash block is parsed by what would run it: `python -m core` lines by the CLI's own parser
 (usage brackets expanded), `bench`/`simulator` flags against their argument parsers, `make` targets against the

@@ -17,15 +17,16 @@ from devstack.azurite import PROJECT_ROOT
 from tests.conftest import CALLS_DIR_SETTING, ArmCall, calls_dir, shared_record
 from tests.deploy import arm_actions, bicep
 
-# The suites that drive the app against the simulator; without them in the session there is nothing to compare.
-DRIVERS = ("tests/integration/", "tests/eventgrid/", "tests/audit/", "tests/policy/")
+# The suites that drive the app against the simulator (every live/ folder but the simulator's own and the local
+# host's); without them in the session there is nothing to compare.
+DRIVERS = "tests/*/live/"
 
 
 # Tests that call ARM through the app's clients to test the clients themselves, not anything the app does.
 NOT_APP_BEHAVIOUR = {
-    "tests/hardening/test_arm_guard.py::test_every_client_of_the_factory_has_the_guard":
+    "tests/azure/live/test_arm_guard.py::test_every_client_of_the_factory_has_the_guard":
         "lists providers and features only to see the endpoint guard on every client",
-    "tests/hardening/test_arm_guard.py::test_the_key_chain_clients_have_the_guard":
+    "tests/azure/live/test_arm_guard.py::test_the_key_chain_clients_have_the_guard":
         "lists role assignments at subscription scope only to see the endpoint guard on the key chain clients",
 }
 
@@ -66,11 +67,11 @@ def compare(needed: dict[tuple[str, str], set[str]], roles: dict[str, list[str]]
 @pytest.mark.after_all_tests
 def test_the_custom_roles_hold_exactly_the_actions_the_app_uses(request: pytest.FixtureRequest, arm_calls: list[ArmCall]):
     ran = {item.nodeid.split("::")[0] for item in request.session.items} | shared_record()[1]
-    drivers = {str(p.relative_to(PROJECT_ROOT)) for d in DRIVERS for p in (PROJECT_ROOT / d).glob("test_*.py")}
+    drivers = {str(p.relative_to(PROJECT_ROOT)) for p in PROJECT_ROOT.glob(DRIVERS + "test_*.py")}
     if not drivers <= ran:
         # make test shares the record through ARM_CALLS_DIR: an incomplete one there is a failure, not a skip.
         assert calls_dir() is None, f"{CALLS_DIR_SETTING} lacks the calls of {sorted(drivers - ran)}"
-        pytest.skip(f"needs every test file of {', '.join(DRIVERS)} in the same run, as `make test` runs them "
+        pytest.skip(f"needs every test file of {DRIVERS} in the same run, as `make test` runs them "
                     f"({len(drivers - ran)} not selected)")
     calls = app_calls(arm_calls)
     assert len(calls) > 100, f"only {len(calls)} ARM calls by the app were recorded; is the collector in tests/conftest.py working?"

@@ -15,7 +15,7 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.compute import ComputeManagementClient
 
 from simulator import Simulator
-from tests.secure_images import CONFIDENTIAL, CVM_DES, KEY, TRUSTED, WINDOWS, secure_images_world, version_id
+from tests.support.secure_images import CONFIDENTIAL, CVM_DES, KEY, TRUSTED, WINDOWS, secure_images_world, version_id
 
 from .helpers import COMPUTE, RG, SEED_TARGETS, SUB, SimulatorCredential, client_kwargs, des, version_body
 

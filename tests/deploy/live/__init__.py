@@ -1,0 +1,1 @@
+"""deploy tests that run the README against Azurite and the ARM simulator."""

@@ -1,3 +1,0 @@
-"""Completion events against Azurite and the ARM simulator (the integration fixtures)."""
-
-from tests.integration.conftest import app, stack_options  # noqa: F401 - fixtures
