@@ -23,7 +23,7 @@ from core.azure.arm import Arm, UntrustedUrl, classify
 from core.azure.settings import Settings
 from simulator import Fault, Simulator
 
-SEED = Path(__file__).resolve().parents[2] / "simulator" / "worlds" / "seed.json"
+SEED = Path(__file__).resolve().parents[3] / "simulator" / "worlds" / "seed.json"
 SUB = "00000000-0000-0000-0000-000000000000"
 CREDENTIAL_ENV_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_", "ARM_")
 
@@ -188,7 +188,7 @@ def _audit_through_a_foreign_next_link(sim: Simulator, listener: Listener, stora
                      times=None))
     env = {**os.environ, "AzureWebJobsStorage": storage, "AUDIT_GALLERIES": gallery}
     done = subprocess.run([sys.executable, "-m", "core", "audit", "--no-record"], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[3])
     assert done.returncode != 0
     assert "not audited" in done.stderr and listener.url.removeprefix("https://") in done.stderr
     assert "Traceback" not in done.stderr
