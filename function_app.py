@@ -63,6 +63,11 @@ def retry_build(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.handle_api(api.retry_build, req)
 
 
+@app.route(route="audits/{id}", methods=["GET"])
+def audit_report(req: func.HttpRequest) -> func.HttpResponse:
+    return handlers.handle_api(api.get_audit, req)
+
+
 @app.route(route="schemas/request-v1.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def request_schema(req: func.HttpRequest) -> func.HttpResponse:
     return handlers.handle_request_schema(req)

@@ -9,7 +9,7 @@ written once, returning typed results or raising typed errors that each door ren
 - ``listing``        a page of builds with filters and continuation; the most recent builds
 - ``cancel``, ``retry``   cancel a build that has not ended; a new attempt of a Failed one
 - ``build_lookup``   the build a reference names, ``BuildNotFound`` / ``BuildNotAdmitted``
-- ``compliance_audit``   run the audit, read its findings, the timer's audit
+- ``audits``         the compliance audit: its scope, start (the timer), drive, report, the findings ledger
 - ``queue_work``     admit a request message, run a step message, re-drive, snapshot events
 - ``request_input``  a request's bytes as decoded JSON, ``InputInvalid`` / ``RequestTooLarge``
 

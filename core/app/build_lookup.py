@@ -4,6 +4,7 @@ errors every operation on one build raises when it cannot be found or is not adm
 from __future__ import annotations
 
 from core.app.runtime import Runtime
+from core.audit.state import AuditState
 from core.builds.state import BuildState
 from core.builds.submissions import find_build_id
 
@@ -28,7 +29,7 @@ def admitted_build(runtime: Runtime, reference: str) -> BuildState:
     """The state of the build ``reference`` names; BuildNotAdmitted while it is queued, else BuildNotFound."""
     build_id = find_build_id(reference)
     loaded = runtime.store.get(build_id)
-    if loaded is not None:
+    if loaded is not None and not isinstance(loaded[0], AuditState):  # an audit is no build
         return loaded[0]
     if runtime.store.queued(build_id):
         raise BuildNotAdmitted(build_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from core.app.runtime import Runtime
 from core.app.status import StatusDocument, status_document
+from core.audit.state import AuditState
 from core.builds.state import BuildState, BuildStatus
 from core.engine.store import STATE_ROW
 from core.snapshots.state import SnapshotState, SnapshotStatus
@@ -72,7 +73,8 @@ def list_builds(runtime: Runtime, query: ListQuery) -> BuildPage:
     have a next one: the time and image filters apply after the Table query)."""
     table_query, parameters = query.table_filter()
     states, token = runtime.store.page(table_query, parameters, top=query.top, continuation=query.continuation)
-    shown = sorted((state for state in states if query.matches(state)), key=lambda s: s.updated_at, reverse=True)
+    shown = sorted((state for state in states if not isinstance(state, AuditState) and query.matches(state)),
+                   key=lambda s: s.updated_at, reverse=True)  # an audit is no build
     queued = _queued_overlay(runtime, shown)
     return BuildPage([snapshot_document(runtime.store, state, with_history=False) if isinstance(state, SnapshotState)
                       else status_document(state, queued.get(state.record_id)) for state in shown], token)
@@ -91,7 +93,8 @@ def _queued_overlay(runtime: Runtime, states: list[BuildState]) -> dict[str, dic
 def recent_builds(runtime: Runtime, *, limit: int, in_flight: bool = False) -> list[BuildLine]:
     """The most recently updated builds (``limit`` of them), or every build that has not ended."""
     states = runtime.store.in_flight() if in_flight else runtime.store.recent(limit)
-    return [BuildLine(state.record_id, str(state.status), state.updated_at, state.resource_id) for state in states]
+    return [BuildLine(state.record_id, str(state.status), state.updated_at, state.resource_id) for state in states
+            if not isinstance(state, AuditState)]  # an audit is no build
 
 
 def any_in_flight(runtime: Runtime) -> bool:

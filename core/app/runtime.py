@@ -17,6 +17,10 @@ from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
 from core.app.callers import ApiSettings
+from core.audit.findings_table import FindingsTable
+from core.audit.partition import AuditRows
+from core.audit.state import AuditState
+from core.audit.workflow import AuditWorkflow
 from core.azure.settings import Settings, SettingsError
 from core.azure.storage import queue_service, table_service
 from core.base import telemetry
@@ -47,6 +51,7 @@ class Runtime:
     build_workflow: BuildWorkflow
     builds: BuildSubmissions
     snapshots: SnapshotIntake
+    audit_workflow: AuditWorkflow
     api: ApiSettings = field(default_factory=ApiSettings)  # how the HTTP API knows its callers, its links' origin
 
     def poison(self, queue_name: str, text: str) -> None:
@@ -65,7 +70,7 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
     (``POLL_INITIAL_SECONDS=abc``, a broken ``POLICY_FILE``) is one line at start-up, not a failure of
     every invocation until the messages are poisoned.
     """
-    from core.audit.auditor import AuditConfig
+    from core.audit.scope import AuditConfig
     from core.policy.enforcement import PolicyConfigError, config_from_env
 
     settings = Settings.from_env(env)
@@ -81,7 +86,8 @@ def check_configuration(env: Mapping[str, str]) -> Settings:
 
 def record_store(tables: TableServiceClient, table_name: str = "builds") -> RecordStore:
     """The store of every workflow's records (one table), knowing each workflow's state type."""
-    return RecordStore(tables, table_name, {BuildWorkflow.name: BuildState, SnapshotWorkflow.name: SnapshotState})
+    return RecordStore(tables, table_name, {BuildWorkflow.name: BuildState, SnapshotWorkflow.name: SnapshotState,
+                                            AuditWorkflow.name: AuditState})
 
 
 def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[str, Any] | None = None) -> Runtime:
@@ -97,11 +103,12 @@ def build_runtime(env: dict[str, str] | None = None, *, storage_options: dict[st
     outbox = Outbox(store.table, sinks) if sinks else None
     build_workflow = BuildWorkflow(settings, Registrar(tables, settings), outbox)
     snapshot_workflow = SnapshotWorkflow(settings, SnapshotSettings.from_env(env), VersionReservations(tables))
-    runner = Runner(settings, store, queues, [build_workflow, snapshot_workflow], budget=budget)
+    audit_workflow = AuditWorkflow(settings, AuditRows(store), FindingsTable(tables), sinks)
+    runner = Runner(settings, store, queues, [build_workflow, snapshot_workflow, audit_workflow], budget=budget)
     builds = BuildSubmissions(runner, settings)
     snapshot_workflow.connect(builds)
     return Runtime(settings, queues, store, runner, build_workflow, builds, SnapshotIntake(runner, snapshot_workflow),
-                   ApiSettings.from_env(env))
+                   audit_workflow, ApiSettings.from_env(env))
 
 
 _runtime: Runtime | None = None

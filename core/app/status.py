@@ -1,7 +1,8 @@
 """A record's status for people (`python -m core status ID`) and programs (`--json`, the HTTP API).
 
 Every document names its workflow (`name`, as Durable's status does) and its record (`id`); a build's is
-rendered here, a snapshot intake's by `core.snapshots.status_view`.
+rendered here, a snapshot intake's by `core.snapshots.status_view`. An audit's ID is no build here (its
+report is `core.app.audits.report`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from core.app.build_lookup import BuildNotFound
 from core.app.runtime import Runtime
+from core.audit.state import AuditState
 from core.builds.state import BuildState, BuildStatus
 from core.builds.submissions import find_build_id
 from core.builds.workflow import BuildWorkflow
@@ -84,6 +86,8 @@ def build_status(runtime: Runtime, build_id: str, *, with_history: bool = True) 
     new attempt of a build that ended), so that `status` right after `submit` finds the build."""
     store = runtime.store
     loaded = store.get(build_id)
+    if loaded is not None and isinstance(loaded[0], AuditState):
+        return None  # an audit is no build (its report: `core.app.audits`)
     if loaded is not None and isinstance(loaded[0], SnapshotState):
         return snapshot_document(store, loaded[0], with_history=with_history)
     queued = store.queued(build_id)

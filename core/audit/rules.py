@@ -4,7 +4,7 @@ A rule reads one version's REST JSON (GET with `$expand=ReplicationStatus`) and 
 it names (read beforehand; None = ARM answered 404) and yields ``(subject, message)`` pairs; ``subject``
 says what inside the version is wrong (a region, a disk encryption set, the end-of-life date), so that a
 finding keeps its identity from one audit to the next. The codes a build's pre-flight check shares
-(`DiskEncryptionSet*`) mean the same thing there.
+(`DiskEncryptionSet*`) mean the same thing there, and a finding's `Severity` is the pre-flight check's.
 """
 
 from __future__ import annotations
@@ -12,22 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from core.azure import resource_ids
 from core.azure.regions import normalize_region
 from core.base.json_input import dig as _get
+from core.policy import Severity
 from core.policy.facts import encrypted_disks
 from core.policy.keychain import DEFAULT_EXPIRY_HORIZON_DAYS, KeyChain
 
 Json = dict[str, Any]
 OS_DISK = "OS disk"
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from core.builds.state import BuildState, BuildStatus, check_transition
 from core.engine import backoff
 from core.engine.record import Decision, HistoryEntry, end, schedule, then
 from core.engine.record import entry as _entry
+from core.engine.retries import given_up, retry, will_retry
 
 
 class UnexpectedEvent(ValueError):
@@ -61,34 +62,14 @@ def _fail(state: BuildState, now: datetime, kind: str, error: dict[str, Any]) ->
 
 def _on_arm_failure(state: BuildState, event: ArmCallFailed, now: datetime, settings: Settings) -> Decision:
     failure = event.failure
-    if failure.transient and state.step_retries < settings.transient_retry_limit:
-        delay = backoff.retry_delay(
-            state.step_retries,
-            initial_seconds=settings.retry_initial_seconds,
-            max_seconds=settings.retry_max_seconds,
-            retry_after_seconds=failure.retry_after_seconds,
-        )
-        retried = state.replace(step_retries=state.step_retries + 1)
-        if event.des_reads is not None:
-            retried = retried.replace(des_reads=event.des_reads)
-        entry = _entry(
-            retried,
-            now,
-            "RetryScheduled",
-            action=event.action,
-            attempt=retried.step_retries,
-            delaySeconds=delay,
-            **failure.to_dict(),
-        )
-        return then(retried, now, delay, entry)
-    message = failure.message
-    if failure.transient:
-        message = f"gave up after {state.step_retries} retries: {message}"
+    if will_retry(state, failure, settings):
+        retrying = state if event.des_reads is None else state.replace(des_reads=event.des_reads)
+        return retry(retrying, now, failure, settings, action=event.action)
     return _fail(
         state,
         now,
         "ArmCallFailed",
-        {"action": event.action, "code": failure.code, "message": message, "status": failure.status},
+        {"action": event.action, "code": failure.code, "message": given_up(state, failure), "status": failure.status},
     )
 
 
@@ -220,8 +201,7 @@ def decide(state: BuildState, event: Event, *, now: datetime, settings: Settings
     if isinstance(event, ArmCallFailed):
         if state.status.terminal:
             raise UnexpectedEvent(f"build {state.build_id}: ARM failure reported after it ended {state.status}")
-        if state.status is BuildStatus.VERIFYING and not (
-                event.failure.transient and state.step_retries < settings.transient_retry_limit):
+        if state.status is BuildStatus.VERIFYING and not will_retry(state, event.failure, settings):
             note = {"result": "failed", "reason": f"verification stopped: {event.failure.message}", "phase": "stopped"}
             verification = {name: {**info, **note} if info.get("phase") != "done" else info
                             for name, info in state.verification.items()} or {"*": note}

@@ -9,6 +9,7 @@ schedules the next step message after `delay_seconds`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, Self, TypeVar
@@ -84,23 +85,33 @@ class UnknownSchemaVersion(ValueError):
 
 def state_to_dict(state: Any) -> dict[str, Any]:
     """A state dataclass's fields as JSON primitives, for `json.dumps`: nested values are the state's own (not
-    copies); its `status` as the status's text."""
+    copies), but for a field holding a dataclass (a part, such as an audit's counts), written as its dict; its
+    `status` as the status's text."""
     data = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
+    for name, value in data.items():
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            data[name] = dataclasses.asdict(value)
     data["status"] = str(state.status)
     return data
 
 
-def state_from_dict(state_type: type[S], data: dict[str, Any], *, status_type: type, schema_version: int,
-                    what: str) -> S:
-    """The state `state_to_dict` wrote (fields it does not know are dropped); UnknownSchemaVersion, naming `what`,
-    for a state written in another schema."""
+def state_from_dict(state_type: type[S], data: Mapping[str, Any], *, status_type: type, schema_version: int,
+                    what: str, parts: Mapping[str, type] | None = None) -> S:
+    """The state `state_to_dict` wrote (fields it does not know are dropped, in its `parts` too: the fields
+    holding a dataclass, by name); UnknownSchemaVersion, naming `what`, for a state written in another schema."""
     version = data.get("schema_version", schema_version)
     if version != schema_version:
         raise UnknownSchemaVersion(f"{what} has state schema {version}; this app reads {schema_version}")
-    names = {f.name for f in dataclasses.fields(state_type)}  # type: ignore[arg-type]
-    values = {k: v for k, v in data.items() if k in names}
+    values = _known_fields(state_type, data)
     values["status"] = status_type(values["status"])
+    for name, part_type in (parts or {}).items():
+        values[name] = part_type(**_known_fields(part_type, values.get(name) or {}))
     return state_type(**values)
+
+
+def _known_fields(state_type: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(state_type)}  # type: ignore[arg-type]
+    return {key: value for key, value in data.items() if key in names}
 
 
 @dataclass(frozen=True)
@@ -115,11 +126,16 @@ class HistoryEntry:
 
 @dataclass(frozen=True)
 class Decision:
-    """The new state, the history to append with it, and the delay before the next step (None: none)."""
+    """The new state, the history to append with it, and the delay before the next step (None: none).
+
+    `rows`: other rows of the record's partition to create in the same transaction (an audit's report page);
+    each `{"PartitionKey": record_id, "RowKey": ...}`, a key no earlier decision of the record created.
+    """
 
     state: Any  # the workflow's `Record`
     history: tuple[HistoryEntry, ...] = ()
     delay_seconds: float | None = None
+    rows: tuple[dict[str, Any], ...] = ()
 
 
 def entry(state: Record, now: datetime, kind: str, **detail: Any) -> HistoryEntry:

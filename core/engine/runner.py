@@ -88,7 +88,8 @@ class Runner:
         self.workflow_of(state).written(before, state)
 
     def _ending(self, before: Record | None, decision: Decision) -> list[dict[str, Any]]:
-        return self.workflow_of(decision.state).ending_rows(before, decision.state)
+        """The rows created with the decided state: the workflow's ending rows and the decision's own."""
+        return [*self.workflow_of(decision.state).ending_rows(before, decision.state), *decision.rows]
 
     # --- changes from outside (a submission, a cancel) -----------------------------------------------
     def apply(self, record_id: str, change: Callable[[Any | None, datetime], Decision | None]) -> Decision | None:

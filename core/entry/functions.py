@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 
 import azure.functions as func
 
-from core.app import compliance_audit, queue_work
+from core.app import audits, queue_work
 from core.app.callers import AUTH_SETTING, AuthMode
 from core.app.runtime import Runtime, runtime
 from core.entry.http import routes as api_builds
@@ -94,5 +94,6 @@ def handle_snapshot_event(event: func.EventGridEvent) -> None:
 
 
 def handle_audit_timer(timer: func.TimerRequest) -> None:
-    """The scheduled compliance audit of the configured galleries; findings to the table, a summary to the log."""
-    compliance_audit.run_scheduled_audit(runtime(), past_due=timer.past_due)
+    """Start the scheduled compliance audit of the configured galleries; its steps run as step messages, and
+    its end logs one summary line."""
+    audits.start_scheduled(runtime(), past_due=timer.past_due)

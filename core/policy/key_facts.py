@@ -52,16 +52,28 @@ def _grouped_in_dict(items: list[Json]) -> Json:
     return {"value": items}
 
 
+_REFUSALS = {"notFound": _NOT_FOUND, "forbidden": _FORBIDDEN}
+
+
 class Reads:
     """One validation's key-chain reads: each ARM ID once, answers (bodies, 404, 403) remembered.
 
-    ``kept`` (lower-case ID -> body) holds bodies read by an earlier try and receives every body read now.
+    ``kept`` (lower-case ID -> body) holds bodies read by an earlier try and receives every body read now;
+    ``refused`` (lower-case ID -> 'notFound' / 'forbidden') the answers without a body an earlier reader had
+    (an audit's earlier steps, `refusals()`). ``made`` counts the ARM reads this reader made.
     """
 
-    def __init__(self, arm: Arm, kept: dict[str, Json]) -> None:
+    def __init__(self, arm: Arm, kept: dict[str, Json], refused: dict[str, str] | None = None) -> None:
         self.arm = arm
         self.kept = kept
-        self.answers: dict[str, object] = {}
+        self.answers: dict[str, object] = {key.lower(): _REFUSALS[mark] for key, mark in (refused or {}).items()
+                                           if mark in _REFUSALS}
+        self.made = 0
+
+    def refusals(self) -> dict[str, str]:
+        """Every answer without a body (lower-case ID -> 'notFound' / 'forbidden'), to hand to a later reader."""
+        marks = {id(marker): mark for mark, marker in _REFUSALS.items()}
+        return {key: marks[id(answer)] for key, answer in self.answers.items() if id(answer) in marks}
 
     def _once(self, key: str, call: Callable[[], Json]) -> object:
         key = key.lower()
@@ -69,6 +81,7 @@ class Reads:
             return self.answers[key]
         body: object = self.kept.get(key)
         if body is None:
+            self.made += 1
             try:
                 body = call()
                 self.kept[key] = body  # type: ignore[assignment]

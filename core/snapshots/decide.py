@@ -17,8 +17,8 @@ from core.azure.settings import Settings
 from core.base.problems import clip
 from core.base.timestamps import parse_iso, utc_iso
 from core.builds.admission import Outcome as AdmissionOutcome
-from core.engine import backoff
 from core.engine.record import Decision, end, entry, finish, then
+from core.engine.retries import given_up, retry, will_retry
 from core.request import RequestInvalid, parse_request
 from core.snapshots.eventgrid import SnapshotWritten, Unusable
 from core.snapshots.events import (
@@ -218,17 +218,11 @@ def _on_data_disks(state: SnapshotState, event: DataDisksRead, now: datetime, ti
 
 def _on_failure(state: SnapshotState, event: StepFailed, now: datetime, settings: Settings) -> Decision:
     failure = event.failure
-    if failure.transient and state.step_retries < settings.transient_retry_limit:
-        delay = backoff.retry_delay(state.step_retries, initial_seconds=settings.retry_initial_seconds,
-                                    max_seconds=settings.retry_max_seconds,
-                                    retry_after_seconds=failure.retry_after_seconds)
-        retried = state.replace(step_retries=state.step_retries + 1)
-        return then(retried, now, delay, entry(retried, now, "RetryScheduled", action=event.action,
-                                               attempt=retried.step_retries, delaySeconds=delay, **failure.to_dict()))
+    if will_retry(state, failure, settings):
+        return retry(state, now, failure, settings, action=event.action)
     message = f"ARM answered {failure.status or ''} {failure.code}: {failure.message}".replace("  ", " ")
-    if failure.transient:
-        message = f"gave up after {state.step_retries} retries: {message}"
-    return _stop(state, Status.FAILED, now, "ArmCallFailed", failure.code or "ArmCallFailed", message)
+    return _stop(state, Status.FAILED, now, "ArmCallFailed", failure.code or "ArmCallFailed",
+                 given_up(state, failure, message))
 
 
 def _on_build(state: SnapshotState, event: BuildSubmitted, now: datetime) -> Decision:

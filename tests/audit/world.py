@@ -112,3 +112,43 @@ def audit_world(now: datetime | None = None) -> dict[str, Any]:
             },
         ],
     }
+
+
+def many_galleries_world(galleries: int, subscriptions: int, *, large_versions: int = 0,
+                         now: datetime | None = None) -> dict[str, Any]:
+    """`galleries` galleries spread over `subscriptions` subscriptions (`scale_subscription(n)`), each with one
+    compliant version, except every tenth, whose version has no disk encryption set in eastus2
+    (CustomerKeyMissingInRegion); the first gallery also has `large_versions` compliant versions over two
+    images (a gallery read in several pages)."""
+    now = now or datetime.now(UTC)
+    subs = []
+    for s in range(subscriptions):
+        sub = scale_subscription(s)
+        west, east = des_id("des-west", sub), des_id("des-east", sub)
+        items = []
+        for g in range(s, galleries, subscriptions):
+            compliant = g % 10 != 0
+            images = [{"name": "linux", "versions": [
+                _version("1.0.0", [_region("westus", west), _region("eastus2", east if compliant else None)],
+                         eol=now + timedelta(days=365))]}]
+            if g == 0 and large_versions:
+                images += [{"name": f"large{i}", "versions": [
+                    _version(f"1.0.{v}", [_region("westus", west), _region("eastus2", east)])
+                    for v in range(i, large_versions, 2)]} for i in range(2)]
+            items.append({"name": f"g{g:04d}", "images": images})
+        subs.append({"subscriptionId": sub, "providers": {"Microsoft.Compute": "Registered"},
+                     "resourceGroups": [{"name": RG, "location": "westus",
+                                         "diskEncryptionSets": [{"name": "des-west", "location": "westus"},
+                                                                {"name": "des-east", "location": "eastus2"}],
+                                         "galleries": items}]})
+    return {"description": f"Audit scale world: {galleries} galleries in {subscriptions} subscriptions.",
+            "subscriptions": subs}
+
+
+def scale_subscription(n: int) -> str:
+    return f"{n + 1:08d}-aaaa-4aaa-8aaa-{n + 1:012d}"
+
+
+def scale_gallery(g: int, subscriptions: int) -> str:
+    sub = scale_subscription(g % subscriptions)
+    return f"/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.Compute/galleries/g{g:04d}"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from core.audit.auditor import AuditConfig
+from core.audit.scope import AuditConfig
 from core.azure.settings import Settings, SettingsError
 from core.snapshots.snapshot_settings import SnapshotSettings
 from core.snapshots.templates import data_disks_from_tags

@@ -1,11 +1,17 @@
 """The verbs that operate the app rather than one build: ``worker``, ``templates check``, ``audit``."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from core.entry.cli.environment import known_regions, runtime
-from core.entry.cli.outcomes import EXIT_INVALID, EXIT_OK
+from core.entry.cli.outcomes import EXIT_INVALID, EXIT_OK, Exit
+
+if TYPE_CHECKING:
+    from core.audit.report import AuditReport
 
 EXIT_NONCOMPLIANT = 1
 
@@ -74,29 +80,58 @@ def run_templates_check(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    """Audit the configured galleries now (or print the recorded findings): a table, or --json."""
-    from core.app.compliance_audit import NothingToAudit, recorded_findings, run_audit
-    from core.audit.auditor import format_findings
+    """Audit the configured galleries now (or start an audit for the workers, print an audit's report or the
+    findings ledger): a table, or --json."""
+    from core.app import audits
+    from core.audit.report import format_findings
 
     rt = runtime()
     if args.recorded:
-        rows = recorded_findings(rt, include_resolved=args.all)
+        rows = audits.recorded(rt, include_resolved=args.all)
         print(json.dumps(rows, indent=2) if args.json else format_findings(rows))
         return EXIT_OK
+    if args.report is not None:
+        try:
+            return _print_report(audits.report(rt, args.report), args.json)
+        except audits.AuditNotFound:
+            print(f"no audit {args.report!r}: give an ID that `audit --start` printed, or latest", file=sys.stderr)
+            return Exit.NOT_FOUND
     try:
-        report = run_audit(rt, galleries=args.gallery or (), subscriptions=args.subscription or (),
-                           record=not args.no_record)
-    except NothingToAudit:
+        config = audits.scope(rt, galleries=args.gallery or (), subscriptions=args.subscription or ())
+    except audits.NothingToAudit:
         print("nothing to audit: set AUDIT_GALLERIES (gallery resource IDs) or AUDIT_SUBSCRIPTIONS, or pass "
               "--gallery / --subscription", file=sys.stderr)
         return EXIT_INVALID
+    state = audits.start(rt, config, origin="cli", record_findings=not args.no_record)
+    if args.start:
+        print(state.audit_id)
+        return EXIT_OK
+    print(f"audit {state.audit_id} started; its steps run here (interrupted, the workers go on with it)",
+          file=sys.stderr)
+    audits.drive(rt, state.audit_id)
+    return _print_report(audits.report(rt, state.audit_id), args.json)
+
+
+def _print_report(report: AuditReport, as_json: bool) -> int:
+    """Print an audit's report; the exit code: 0 compliant, 1 an error finding or something not read (or the
+    audit failed), 4 cancelled, 6 not ended yet."""
+    from core.audit.report import format_findings
+    from core.audit.state import AuditStatus
+
     document = report.to_dict()
-    if args.json:
+    if as_json:
         print(json.dumps(document, indent=2))
     else:
         print(format_findings(document["findings"]))
         print(report.summary())
     for problem in report.unreadable:
         print(f"not audited: {problem}", file=sys.stderr)
-    errors = any(finding["severity"] == "error" for finding in document["findings"])
-    return EXIT_NONCOMPLIANT if errors or report.unreadable else EXIT_OK
+    status = report.state.status
+    if not status.terminal:
+        print(f"audit {report.state.audit_id} is {status}: the report so far", file=sys.stderr)
+        return Exit.IN_FLIGHT
+    if status is not AuditStatus.SUCCEEDED:
+        print(f"audit {report.state.audit_id} {status}: {(report.state.error or {}).get('message', '')}",
+              file=sys.stderr)
+        return Exit.CANCELLED if status is AuditStatus.CANCELLED else EXIT_NONCOMPLIANT
+    return EXIT_NONCOMPLIANT if report.has_errors else EXIT_OK

@@ -73,13 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = verbs.add_parser("audit", help="audit published image versions for compliance (exit 1 on an error)",
                              description="Audit every image version of AUDIT_GALLERIES / AUDIT_SUBSCRIPTIONS (or the "
-                                         "--gallery / --subscription given), record the findings and print them. "
-                                         "Exit 0 compliant, 1 error findings or a gallery not read, 2 configuration.")
+                                         "--gallery / --subscription given): start an audit record and run its steps "
+                                         "here (one gallery a step, paced by the ARM budget), record the findings and "
+                                         "print them. Exit 0 compliant, 1 error findings or a gallery not read, "
+                                         "2 configuration, 5 no such audit, 6 an audit not ended yet (--report).")
     audit.add_argument("--json", action="store_true", help="print the report as JSON")
     audit.add_argument("--gallery", action="append", metavar="ID", help="a gallery resource ID (repeatable)")
     audit.add_argument("--subscription", action="append", metavar="ID", help="every gallery of a subscription")
     audit.add_argument("--no-record", action="store_true", help="do not write the findings table")
-    audit.add_argument("--recorded", action="store_true", help="print the findings table instead of auditing")
+    mode = audit.add_mutually_exclusive_group()
+    mode.add_argument("--start", action="store_true",
+                      help="start the audit, print its ID and leave its steps to the workers")
+    mode.add_argument("--report", nargs="?", const="latest", metavar="ID",
+                      help="print an audit's report instead of auditing (default: the latest audit)")
+    mode.add_argument("--recorded", action="store_true", help="print the findings table instead of auditing")
     audit.add_argument("--all", action="store_true", help="with --recorded: resolved findings too")
     audit.set_defaults(handler=run_audit)
     return parser

@@ -11,6 +11,7 @@ reads its HTTP request, calls the application layer (core/app) and renders the r
 | `POST /api/builds/{id}/retry` | rewind | Builds.Operate | 202 a new attempt of a Failed build; 404; 409 |
 | `GET /api/schemas/request-v1.json` | - | anonymous | the JSON Schema of request v1 |
 | `GET /api/openapi.json` | - | anonymous | the OpenAPI 3.1 document of this API |
+| `GET /api/audits/{id}` (or `latest`) | get instance status | Builds.Read | an audit's report: 200 ended, 202; 404 |
 
 Every route needing a role answers 401 when sign-in is on and the request carries no caller, 403 naming the
 missing role when the caller lacks it (core/app/callers.py, core/entry/http/principal.py). Errors are
@@ -28,7 +29,7 @@ from functools import wraps
 
 from azure.core.exceptions import AzureError, HttpResponseError
 
-from core.app import listing, retry, submit
+from core.app import audits, listing, retry, submit
 from core.app.build_lookup import BuildNotAdmitted, BuildNotFound
 from core.app.callers import Caller, Forbidden, Role, SignInRequired
 from core.app.cancel import BuildEnded, cancel_build
@@ -59,7 +60,7 @@ MAX_REASON_CHARS = 500
 Route = Callable[[Runtime, ApiRequest], ApiResponse]
 Served = Callable[[Runtime, ApiRequest, Caller], ApiResponse]
 Submit = Callable[..., SubmitResult]
-_REFUSALS = (BuildNotFound, BuildNotAdmitted, BuildEnded, NotRetryable, BuildConflict)
+_REFUSALS = (BuildNotFound, BuildNotAdmitted, BuildEnded, NotRetryable, BuildConflict, audits.AuditNotFound)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,10 @@ def _refused(runtime: Runtime, refusal: Exception, request: ApiRequest) -> ApiRe
         return problem(410, "build-ended", "The build has already ended",
                        f"build {refusal.build_id} is {refusal.status}: there is nothing to cancel", instance=instance,
                        buildStatus=refusal.status)
+    if isinstance(refusal, audits.AuditNotFound):
+        return problem(404, "audit-not-found", "No such audit",
+                       f"no audit {refusal.reference!r}: give the ID an audit was started with, or latest",
+                       instance=instance)
     if isinstance(refusal, NotRetryable):
         return problem(409, "build-not-failed", "Only a Failed build can be retried", str(refusal), instance=instance)
     assert isinstance(refusal, BuildConflict)
@@ -265,6 +270,19 @@ ROUTES = (
     RouteSpec("build_status", "GET", "builds/{id}", Role.READ, "Read a build's status and history"),
     RouteSpec("terminate_build", "POST", "builds/{id}/terminate", Role.OPERATE, "Cancel a build that has not ended"),
     RouteSpec("retry_build", "POST", "builds/{id}/retry", Role.OPERATE, "Start a new attempt of a Failed build"),
+    RouteSpec("audit_report", "GET", "audits/{id}", Role.READ, "Read an audit's report (an audit ID, or latest)"),
     RouteSpec("request_schema", "GET", "schemas/request-v1.json", None, "The JSON Schema of request v1"),
     RouteSpec("openapi_document", "GET", "openapi.json", None, "This document"),
 )
+
+
+@_served(Role.READ)
+def get_audit(runtime: Runtime, request: ApiRequest, caller: Caller) -> ApiResponse:
+    """An audit's report (`{id}`: an audit ID, or `latest`): 200 once it ended, 202 while its steps run."""
+    report = audits.report(runtime, request.route_params.get("id", ""))
+    document = report.to_dict()
+    if report.state.status.terminal:
+        return json_response(200, document)
+    path = request.path
+    location = link(runtime.api.base_url, path[: path.lower().rfind("/audits")] + f"/audits/{report.state.audit_id}")
+    return json_response(202, document, {"Location": location, "Retry-After": RETRY_AFTER_SECONDS})

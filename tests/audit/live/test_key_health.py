@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from core.app import audits
 from core.app import runtime as app_runtime
-from core.audit import auditor as audit
-from core.audit.auditor import AuditConfig, AuditReport
+from core.audit.report import AuditReport
+from core.audit.scope import AuditConfig
 from devstack.stack import LocalStack
 from tests.audit.key_health_world import GALLERY, SEEDED, VAULTS, VERSIONS, expected, key_health_world
 
@@ -48,7 +49,7 @@ def _run(stack: LocalStack, patch: pytest.MonkeyPatch) -> tuple[AuditReport, lis
     runtime = app_runtime.build_runtime(env)
     queue = runtime.queues.get_queue_client(EVENTS_QUEUE)
     queue.create_queue()
-    report = audit.auditor(runtime).run(AuditConfig(galleries=(GALLERY,)), record=False)
+    report = audits.run(runtime, AuditConfig(galleries=(GALLERY,)), record_findings=False)
     events = [json.loads(m.content) for m in queue.receive_messages(messages_per_page=32, visibility_timeout=60)]
     app_runtime.reset_runtime()
     return report, events
@@ -57,10 +58,10 @@ def _run(stack: LocalStack, patch: pytest.MonkeyPatch) -> tuple[AuditReport, lis
 def test_every_seeded_key_problem_is_found_per_version(broken):
     report, _, _, _ = broken
     assert len(report.versions) == VERSIONS
-    found = {(f.version_id, f.code) for f in report.findings}
+    found = {(f["versionId"], f["code"]) for f in report.findings}
     assert found == expected()
-    assert all(f.subject.startswith("westus des-") for f in report.findings
-               if f.code != "DiskEncryptionSetKeyRotationFailed")
+    assert all(f["subject"].startswith("westus des-") for f in report.findings
+               if f["code"] != "DiskEncryptionSetKeyRotationFailed")
 
 
 def test_one_event_per_finding_on_the_completion_events_queue(broken):

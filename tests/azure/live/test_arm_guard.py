@@ -23,7 +23,7 @@ from core.azure.arm import Arm, UntrustedUrl, classify
 from core.azure.settings import Settings
 from simulator import Fault, Simulator
 
-SEED = Path(__file__).resolve().parents[2] / "simulator" / "worlds" / "seed.json"
+SEED = Path(__file__).resolve().parents[3] / "simulator" / "worlds" / "seed.json"
 SUB = "00000000-0000-0000-0000-000000000000"
 CREDENTIAL_ENV_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_", "ARM_")
 
@@ -166,16 +166,29 @@ def test_a_redirect_to_arm_itself_is_not_followed_either(sim, arm, listener):
 
 
 def test_the_audit_command_through_a_foreign_next_link_reports_the_gallery_unread(sim, arm, listener):
-    """`python -m core audit` lists versions with paging: the foreign page is refused, the gallery reported."""
+    """`python -m core audit` lists versions with paging: the foreign page is refused, the gallery reported.
+    (The audit is a record of the app's storage, and its reads are paced by the budget kept there.)"""
+
+    from devstack.azurite import Azurite
+
+    azurite = Azurite()
+    azurite.start()
+    try:
+        _audit_through_a_foreign_next_link(sim, listener, azurite.connection_string)
+    finally:
+        azurite.stop()
+
+
+def _audit_through_a_foreign_next_link(sim: Simulator, listener: Listener, storage: str) -> None:
     import subprocess
     import sys
 
     gallery = f"/subscriptions/{SUB}/resourceGroups/MyResourceGroup/providers/Microsoft.Compute/galleries/MyGallery"
     sim.inject(Fault(method="GET", path_regex=r"/images/MyImage/versions$", next_link=f"{listener.url}/page2",
                      times=None))
-    env = {**os.environ, "AzureWebJobsStorage": "UseDevelopmentStorage=true", "AUDIT_GALLERIES": gallery}
+    env = {**os.environ, "AzureWebJobsStorage": storage, "AUDIT_GALLERIES": gallery}
     done = subprocess.run([sys.executable, "-m", "core", "audit", "--no-record"], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[3])
     assert done.returncode != 0
     assert "not audited" in done.stderr and listener.url.removeprefix("https://") in done.stderr
     assert "Traceback" not in done.stderr
