@@ -39,6 +39,7 @@ _ROUTE_ANSWERS = {
     "build_status": ("200", "202", "400", "404"),
     "terminate_build": ("202", "400", "404", "409", "410"),
     "retry_build": ("202", "404", "409"),
+    "audit_report": ("200", "202", "404"),
 }
 
 
@@ -103,8 +104,8 @@ def _json(schema: str) -> dict[str, Any]:
 def _answer(spec: RouteSpec, code: str) -> dict[str, Any]:
     if code in _PROBLEMS and code not in ("200", "202"):
         return {"$ref": f"#/components/responses/Problem{code}"}
-    document = {"list_builds": "BuildList", "build_status": "BuildStatus", "terminate_build": "Cancelled"}.get(
-        spec.function, "Submitted")
+    document = {"list_builds": "BuildList", "build_status": "BuildStatus", "terminate_build": "Cancelled",
+                "audit_report": "AuditReport"}.get(spec.function, "Submitted")
     answer: dict[str, Any] = {"description": "Accepted: poll the Location" if code == "202" else "OK",
                               "content": _json(document)}
     if code == "202":
@@ -185,6 +186,11 @@ def openapi_text() -> str:
                         "Problem": _problem_schema(), "Actor": _actor_schema(), "BuildStatus": _status_schema(),
                         "BuildList": {"type": "array", "items": {"$ref": "#/components/schemas/BuildStatus"}},
                         "Submitted": _submitted_schema(),
+                        "AuditReport": {"type": "object", "required": ["auditId", "status"], "properties": {
+                            "auditId": {"type": "string"}, "status": {"type": "string"},
+                            "galleries": {"type": "array", "items": {"type": "string"}},
+                            "findings": {"type": "array", "items": {"type": "object"}},
+                            "summary": {"type": "string"}}},
                         "Cancelled": {"type": "object", "properties": {"id": {"type": "string"},
                                                                        "status": {"type": "string"},
                                                                        "detail": {"type": "string"}}}},

@@ -201,7 +201,7 @@ def get(url: str, **route_params: str) -> func.HttpRequest:
 
 
 def test_the_http_api_reads_an_audit_report_while_it_runs_and_once_it_ended(env):
-    rt = app_runtime.build_runtime(env)
+    rt = app_runtime.build_runtime({**env, "API_BASE_URL": "https://img.example.net"})  # links on this origin
     base = "https://img.example.net/api/audits"
     missing = api.get_audit(rt, api_request(get(f"{base}/audit-nope", id="audit-nope")))
     assert missing.status == 404 and missing.json()["type"].endswith("audit-not-found")

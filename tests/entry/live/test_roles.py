@@ -33,6 +33,7 @@ ROUTED = {spec.function: spec for spec in api.ROUTES if spec.role is not None}
 HANDLERS: dict[str, Callable[..., ApiResponse]] = {
     "submit_build": api.submit_build, "change_regions": api.change_regions, "list_builds": api.list_builds,
     "build_status": api.get_build, "terminate_build": api.terminate_build, "retry_build": api.retry_build,
+    "audit_report": api.get_audit,
 }
 BUILD = "0123456789abcdef01234567"
 

@@ -60,7 +60,7 @@ def test_a_snapshot_event_shows_in_status_list_and_the_api_at_once_and_its_histo
     listed = cli(env, "list")
     assert listed.returncode == 0 and any(line.startswith(f"{record_id}  WaitingForSnapshot")
                                           for line in listed.stdout.splitlines())
-    rt = app_runtime.build_runtime(env)
+    rt = app_runtime.build_runtime({**env, "API_BASE_URL": "https://img.example.net"})  # links on this origin
     page = api.list_builds(rt, get(BASE))
     assert page.status == 200 and [d["status"] for d in page.json() if d["id"] == record_id] == ["WaitingForSnapshot"]
     waiting = api.list_builds(rt, get(BASE + "?runtimeStatus=WaitingForSnapshot")).json()
