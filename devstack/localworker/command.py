@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.azure.settings import SettingsError
-from core.entry.cli.parser import add_sign_in_arguments
+from core.entry.local_host_flags import add_sign_in_arguments
 from core.entry.local_settings import load_local_settings
 from devstack.localworker.errors import WorkerConfigError
 from devstack.localworker.sign_in import SignInStandIn

@@ -8,17 +8,7 @@ from core.entry.cli.build_commands import run_cancel, run_list, run_plan, run_st
 from core.entry.cli.change_regions import add_parser as add_change_regions
 from core.entry.cli.operating_commands import run_audit, run_templates_check, run_worker
 from core.entry.cli.outcomes import EXIT_HELP, EXIT_INVALID, run_guarded
-
-
-def add_sign_in_arguments(parser: argparse.ArgumentParser) -> None:
-    """--sign-in and --sign-in-as of the local host (`worker` here, `python -m devstack.localworker`): it stands in
-    for App Service authentication, as devstack/localworker/sign_in.py says (the app needs API_AUTH=entra)."""
-    parser.add_argument("--sign-in", action="store_true",
-                        help="stand in for App Service authentication: pass the X-MS-CLIENT-PRINCIPAL headers "
-                             "clients send (tests)")
-    parser.add_argument("--sign-in-as", metavar="NAME=ROLE,ROLE",
-                        help="stand in for App Service authentication, signing every request without a principal "
-                             "in as NAME with these app roles, e.g. alice=Builds.Read,Builds.Submit")
+from core.entry.local_host_flags import add_sign_in_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
