@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.engine.record import StepFields, state_from_dict, state_to_dict
+from core.engine.record import check_transition as allowed_edge
 
 SCHEMA_VERSION = 1
 
@@ -66,19 +67,9 @@ TRANSITIONS: dict[BuildStatus, frozenset[BuildStatus]] = {
 }
 
 
-class InvalidTransition(ValueError):
-    """A decision tried to move a build along an edge that TRANSITIONS does not allow."""
-
-    def __init__(self, build_id: str, from_status: BuildStatus, to_status: BuildStatus) -> None:
-        super().__init__(f"build {build_id}: {from_status} -> {to_status} is not an allowed transition")
-        self.build_id = build_id
-        self.from_status = from_status
-        self.to_status = to_status
-
-
 def check_transition(build_id: str, from_status: BuildStatus, to_status: BuildStatus) -> None:
-    if from_status != to_status and to_status not in TRANSITIONS[from_status]:
-        raise InvalidTransition(build_id, from_status, to_status)
+    """`core.engine.record.InvalidTransition` unless TRANSITIONS allows the edge."""
+    allowed_edge(f"build {build_id}", from_status, to_status, TRANSITIONS)
 
 
 def restartable(status: BuildStatus) -> bool:

@@ -114,6 +114,23 @@ def _known_fields(state_type: type, data: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key in names}
 
 
+class InvalidTransition(ValueError):
+    """A decision tried to move a record along an edge its workflow's transition table does not allow."""
+
+    def __init__(self, what: str, from_status: object, to_status: object) -> None:
+        super().__init__(f"{what}: {from_status} -> {to_status} is not an allowed transition")
+        self.what = what
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+def check_transition(what: str, from_status: Any, to_status: Any, transitions: Mapping[Any, frozenset[Any]]) -> None:
+    """InvalidTransition unless `to_status` is `from_status` or one of its edges in `transitions` (`what` names
+    the record in the error)."""
+    if from_status != to_status and to_status not in transitions[from_status]:
+        raise InvalidTransition(what, from_status, to_status)
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One line of a record's append-only history."""

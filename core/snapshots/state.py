@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from core.azure import resource_ids
 from core.builds.admission import build_id_for
 from core.engine.record import StepFields, state_from_dict, state_to_dict
+from core.engine.record import check_transition as allowed_edge
 
 SCHEMA_VERSION = 1
 # The workflow's name: the records table's `Workflow` column and the status document's `name`.
@@ -58,19 +59,9 @@ TRANSITIONS: dict[SnapshotStatus, frozenset[SnapshotStatus]] = {
 }
 
 
-class InvalidTransition(ValueError):
-    """A decision tried to move a snapshot record along an edge that TRANSITIONS does not allow."""
-
-    def __init__(self, record_id: str, from_status: SnapshotStatus, to_status: SnapshotStatus) -> None:
-        super().__init__(f"snapshot record {record_id}: {from_status} -> {to_status} is not an allowed transition")
-        self.record_id = record_id
-        self.from_status = from_status
-        self.to_status = to_status
-
-
 def check_transition(record_id: str, from_status: SnapshotStatus, to_status: SnapshotStatus) -> None:
-    if from_status != to_status and to_status not in TRANSITIONS[from_status]:
-        raise InvalidTransition(record_id, from_status, to_status)
+    """`core.engine.record.InvalidTransition` unless TRANSITIONS allows the edge."""
+    allowed_edge(f"snapshot record {record_id}", from_status, to_status, TRANSITIONS)
 
 
 def record_id_for(snapshot_id: str) -> str:

@@ -21,7 +21,8 @@ from core.builds.events import (
     Validated,
     ValidationRejected,
 )
-from core.builds.state import TRANSITIONS, BuildState, BuildStatus, InvalidTransition, check_transition
+from core.builds.state import TRANSITIONS, BuildState, BuildStatus, check_transition
+from core.engine.record import InvalidTransition
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SETTINGS = Settings(poll_initial_seconds=10, poll_max_seconds=60, retry_initial_seconds=5, transient_retry_limit=3)

@@ -7,7 +7,8 @@ import pytest
 from core.azure.arm import ArmFailure
 from core.builds.decide import UnexpectedEvent, decide
 from core.builds.events import ArmCallFailed, CreateAccepted, ReplicationObserved, VerificationProgressed
-from core.builds.state import BuildStatus, InvalidTransition, check_transition
+from core.builds.state import BuildStatus, check_transition
+from core.engine.record import InvalidTransition
 from tests.builds.test_decide import NOW, SETTINGS, regions, state
 
 WITH_VM = {"verification": {"sshPublicKey": "k", "regions": [{"name": "westus"}]}}

@@ -11,7 +11,7 @@ import pytest
 from core.azure.arm import ArmFailure
 from core.azure.settings import Settings
 from core.base.timestamps import utc_iso
-from core.engine.record import Decision, UnknownSchemaVersion
+from core.engine.record import Decision, InvalidTransition, UnknownSchemaVersion
 from core.snapshots import costs
 from core.snapshots.decide import UnexpectedEvent, cancel, decide, poisoned, receive, refuse
 from core.snapshots.eventgrid import SnapshotWritten, TopicAllowlist, Unusable
@@ -25,7 +25,6 @@ from core.snapshots.events import (
 )
 from core.snapshots.snapshot_settings import SnapshotSettings
 from core.snapshots.state import (
-    InvalidTransition,
     SnapshotState,
     SnapshotStatus,
     check_transition,
