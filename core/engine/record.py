@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, Self, TypeVar
 
+from core.base.telemetry import Traced
 from core.base.timestamps import utc_iso
 
 
@@ -45,8 +46,9 @@ class StepFields:
     history_count: int = 0
 
 
-class Record(Protocol):
-    """What the engine reads of a workflow's state (a `StepFields` dataclass with these attributes)."""
+class Record(Traced, Protocol):
+    """What the engine reads of a workflow's state (a `StepFields` dataclass with these attributes, and those
+    telemetry reads: the record's ID, resource, status and times)."""
 
     step_seq: int
     due_at: str | None
@@ -57,15 +59,6 @@ class Record(Protocol):
     step_retries: int
     message_ids: list[str]
     history_count: int
-    resource_id: str
-    created_at: str
-    updated_at: str
-
-    @property
-    def record_id(self) -> str: ...
-
-    @property
-    def status(self) -> Any: ...  # a `Status`
 
     @property
     def subscription_id(self) -> str: ...
