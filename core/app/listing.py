@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.app.runtime import Runtime
-from core.app.status import StatusDocument, status_document
+from core.app.status import StatusDocument, record_document
 from core.audit.state import AuditState
 from core.builds.state import BuildState, BuildStatus
 from core.engine.store import STATE_ROW
-from core.snapshots.state import SnapshotState, SnapshotStatus
-from core.snapshots.status_view import snapshot_document
+from core.snapshots.state import SnapshotStatus
 
 DEFAULT_TOP = 100
 
@@ -73,11 +72,10 @@ def list_builds(runtime: Runtime, query: ListQuery) -> BuildPage:
     have a next one: the time and image filters apply after the Table query)."""
     table_query, parameters = query.table_filter()
     states, token = runtime.store.page(table_query, parameters, top=query.top, continuation=query.continuation)
-    shown = sorted((state for state in states if not isinstance(state, AuditState) and query.matches(state)),
-                   key=lambda s: s.updated_at, reverse=True)  # an audit is no build
+    shown = sorted((state for state in states if query.matches(state)), key=lambda s: s.updated_at, reverse=True)
     queued = _queued_overlay(runtime, shown)
-    return BuildPage([snapshot_document(runtime.store, state, with_history=False) if isinstance(state, SnapshotState)
-                      else status_document(state, queued.get(state.record_id)) for state in shown], token)
+    documents = [record_document(runtime, state, queued.get(state.record_id), with_history=False) for state in shown]
+    return BuildPage([document for document in documents if document is not None], token)
 
 
 def _queued_overlay(runtime: Runtime, states: list[BuildState]) -> dict[str, dict[str, str]]:

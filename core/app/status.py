@@ -86,16 +86,23 @@ def build_status(runtime: Runtime, build_id: str, *, with_history: bool = True) 
     new attempt of a build that ended), so that `status` right after `submit` finds the build."""
     store = runtime.store
     loaded = store.get(build_id)
-    if loaded is not None and isinstance(loaded[0], AuditState):
-        return None  # an audit is no build (its report: `core.app.audits`)
-    if loaded is not None and isinstance(loaded[0], SnapshotState):
-        return snapshot_document(store, loaded[0], with_history=with_history)
-    queued = store.queued(build_id)
+    queued = store.queued(build_id) if loaded is None or isinstance(loaded[0], BuildState) else None
     if loaded is None:
         return _queued_document(build_id, queued) if queued else None
-    document = status_document(loaded[0], queued)
+    return record_document(runtime, loaded[0], queued, with_history=with_history)
+
+
+def record_document(runtime: Runtime, state: Any, queued: dict[str, str] | None, *,
+                    with_history: bool) -> StatusDocument | None:
+    """The status document of a record the build doors show: a build's (with its `queued` row) or a snapshot
+    intake's; None for an audit, which is no build (its report: `core.app.audits`)."""
+    if isinstance(state, AuditState):
+        return None
+    if isinstance(state, SnapshotState):
+        return snapshot_document(runtime.store, state, with_history=with_history)
+    document = status_document(state, queued)
     if with_history:
-        document["history"] = [asdict(entry) for entry in store.history(build_id)]
+        document["history"] = [asdict(entry) for entry in runtime.store.history(state.record_id)]
     return document
 
 
