@@ -1,7 +1,8 @@
 """A snapshot's intake, decided: what an Event Grid event makes of its record, and what each step's outcome
 leads to (the next state, its history, the delay before the next step). Pure: no I/O, no clock.
 
-WaitingForSnapshot -> (WaitingForDataDisks) -> ReservingVersion -> StartingBuild -> BuildStarted; an intake
+WaitingForSnapshot -> (WaitingForDataDisks) -> ReservingVersion -> StartingBuild -> BuildStarted (back to
+ReservingVersion when another request's build holds the version); an intake
 that cannot make a build ends Skipped (no template wants the snapshot, or it is not an OS disk), Rejected
 (the snapshot's tags or the templates must be fixed) or Failed (the snapshot failed or vanished, a wait timed
 out, ARM kept failing, a step message was poisoned), each with its reason in the status and the history.
@@ -42,6 +43,8 @@ from core.snapshots.state import (
 from core.snapshots.templates import PLACEHOLDER_VERSION, SnapshotFacts, data_disks_from_tags, select
 
 Status = SnapshotStatus
+# How many reserved versions may turn out to be held by other requests' builds before the intake fails.
+MAX_VERSIONS_TAKEN = 10
 _GONE = ("failed", "canceled")
 
 
@@ -226,6 +229,13 @@ def _on_failure(state: SnapshotState, event: StepFailed, now: datetime, settings
 
 
 def _on_build(state: SnapshotState, event: BuildSubmitted, now: datetime) -> Decision:
+    if event.outcome == AdmissionOutcome.CONFLICT and state.versions_taken < MAX_VERSIONS_TAKEN:
+        # The version was free in ARM's list and the reservations, but a build from another request holds it
+        # (queued, not yet published): the step handed the reservation over; reserve the next free one.
+        again = move(state, Status.RESERVING_VERSION, now, version=None, build_request=None,
+                     versions_taken=state.versions_taken + 1)
+        return then(again, now, 0, entry(again, now, "VersionTaken", version=state.version, buildId=event.build_id,
+                                         reason=event.reason))
     if event.outcome == AdmissionOutcome.CONFLICT:
         return _fail(state, now, "BuildRefused", f"build {event.build_id} of {event.resource_id} refused the "
                                                  f"request: {event.reason}")

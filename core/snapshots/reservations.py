@@ -67,3 +67,14 @@ class VersionReservations:
                 return version
             names.append(version)
         raise RuntimeError(f"could not reserve a version of {definition_id} after {MAX_RESERVATION_TRIES} tries")
+
+    def hand_over(self, definition_id: str, version: str, *, owner: str, to: str) -> None:
+        """Mark `owner`'s reservation of `version` as held by `to` (a build that has the version already, from
+        another request): the next `reserve` by `owner` counts the version as taken and picks another."""
+        partition = self._partition(definition_id)
+        row = self.rows.get(partition, version)
+        if row is None:
+            self.rows.put({"PartitionKey": partition, "RowKey": version, "Owner": to}, None)
+        elif row.get("Owner") == owner:
+            self.rows.update_if_unchanged({"PartitionKey": partition, "RowKey": version, "Owner": to},
+                                          str(row.metadata["etag"]))

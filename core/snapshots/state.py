@@ -53,7 +53,7 @@ TRANSITIONS: dict[SnapshotStatus, frozenset[SnapshotStatus]] = {
     SnapshotStatus.WAITING_FOR_DATA_DISKS: frozenset({SnapshotStatus.RESERVING_VERSION,
                                                       SnapshotStatus.REJECTED}) | _STOPS,
     SnapshotStatus.RESERVING_VERSION: frozenset({SnapshotStatus.STARTING_BUILD, SnapshotStatus.REJECTED}) | _STOPS,
-    SnapshotStatus.STARTING_BUILD: frozenset({SnapshotStatus.BUILD_STARTED}) | _STOPS,
+    SnapshotStatus.STARTING_BUILD: frozenset({SnapshotStatus.BUILD_STARTED, SnapshotStatus.RESERVING_VERSION}) | _STOPS,
     SnapshotStatus.BUILD_STARTED: frozenset(),
     **{status: frozenset({SnapshotStatus.WAITING_FOR_SNAPSHOT}) for status in RESTARTABLE},
 }
@@ -110,6 +110,7 @@ class SnapshotState(StepFields):
     version: str | None = None
     build_request: dict[str, Any] | None = None
     started_build_id: str | None = None
+    versions_taken: int = 0  # versions this attempt reserved that another request's build turned out to hold
     problems: list[dict[str, Any]] = field(default_factory=list)
     reason: dict[str, Any] | None = None  # why it ended without a build: {code, message}
     schema_version: int = SCHEMA_VERSION

@@ -18,6 +18,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from core.azure import resource_ids
 from core.azure.arm import ARM_ERRORS, Arm, classify
 from core.base.actors import Actor, ActorKind
+from core.builds.admission import Outcome as AdmissionOutcome
 from core.builds.submissions import submission_from_text
 from core.builds.workflow import BuildSubmissions
 from core.engine.workflow import StepContext
@@ -133,6 +134,11 @@ def start_build(state: SnapshotState, ctx: IntakeContext) -> Event:
                                                              "resourceId": state.resource_id}, by=event.to_dict())
     admission = ctx.builds.submit(submission)
     status = str(admission.decision.state.status) if admission.decision is not None else ""
+    if admission.outcome is AdmissionOutcome.CONFLICT and state.image_definition_id and state.version:
+        # Another request's build has this version (one not yet in ARM's list when it was reserved): the next
+        # reservation must count it as taken.
+        ctx.reservations.hand_over(state.image_definition_id, state.version, owner=owner_of(state.record_id,
+                                   state.attempt), to=f"build/{submission.build_id}")
     return BuildSubmitted(submission.build_id, submission.resource_id, str(admission.outcome), status,
                           admission.reason)
 

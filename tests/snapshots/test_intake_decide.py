@@ -13,7 +13,7 @@ from core.azure.settings import Settings
 from core.base.timestamps import utc_iso
 from core.engine.record import Decision, InvalidTransition, UnknownSchemaVersion
 from core.snapshots import costs
-from core.snapshots.decide import UnexpectedEvent, cancel, decide, poisoned, receive, refuse
+from core.snapshots.decide import MAX_VERSIONS_TAKEN, UnexpectedEvent, cancel, decide, poisoned, receive, refuse
 from core.snapshots.eventgrid import SnapshotWritten, TopicAllowlist, Unusable
 from core.snapshots.events import (
     BuildSubmitted,
@@ -220,13 +220,6 @@ def test_a_reserved_version_starts_the_build_and_the_build_is_linked():
     assert started.history[0].detail["buildId"] == "b1"
 
 
-def test_a_build_refused_for_a_version_taken_meanwhile_fails_the_intake():
-    starting = in_status(Status.STARTING_BUILD, build_request={"version": "1.0.0"})
-    refused = step(starting, BuildSubmitted("b9", "/v/1.0.0", "conflict", "Succeeded", "already published"))
-    assert refused.state.status is Status.FAILED and refused.state.started_build_id is None
-    assert "already published" in refused.state.reason["message"]
-
-
 @pytest.mark.parametrize("status", [Status.WAITING_FOR_SNAPSHOT, Status.RESERVING_VERSION])
 def test_a_step_that_cannot_go_on_fails_with_its_code(status):
     decision = step(in_status(status), StepRefused("TemplateGone", "template seed-linux is no longer deployed"))
@@ -295,3 +288,15 @@ def test_only_the_first_look_gives_way_to_builds_further_on():
     assert (first.reads, first.writes, first.gives_way, first.floor) == (1, 0, True, 0.4)
     reserving = costs.step_cost(in_status(Status.RESERVING_VERSION))
     assert reserving.reads == costs.LIST_READS and not reserving.gives_way
+
+
+def test_a_version_another_requests_build_holds_is_reserved_again_up_to_the_limit():
+    starting = in_status(Status.STARTING_BUILD, version="1.0.0", build_request={"version": "1.0.0"})
+    taken = step(starting, BuildSubmitted("b9", "/v/1.0.0", "conflict", "Accepted", "being built by build b9"))
+    assert taken.state.status is Status.RESERVING_VERSION and taken.delay_seconds == 0
+    assert taken.state.version is None and taken.state.build_request is None and taken.state.versions_taken == 1
+    assert kinds(taken) == ["VersionTaken"] and taken.history[0].detail["version"] == "1.0.0"
+    spent = in_status(Status.STARTING_BUILD, version="1.0.9", versions_taken=MAX_VERSIONS_TAKEN)
+    refused = step(spent, BuildSubmitted("b9", "/v/1.0.9", "conflict", "Accepted", "being built by build b9"))
+    assert refused.state.status is Status.FAILED and refused.state.reason["code"] == "BuildRefused"
+    assert "being built by build b9" in refused.state.reason["message"] and refused.state.started_build_id is None

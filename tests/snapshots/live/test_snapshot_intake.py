@@ -16,7 +16,8 @@ import pytest
 from core.app import runtime as app_runtime
 from core.app.runtime import Runtime
 from core.base.timestamps import utc_iso
-from core.builds.state import BuildState
+from core.builds.state import BuildState, BuildStatus
+from core.builds.submissions import submission_from_text
 from core.engine.record import Decision
 from core.engine.runner import Runner
 from core.entry import functions as handlers
@@ -130,6 +131,23 @@ def test_two_snapshots_for_one_image_get_two_versions(stack, env):
     for record in records:
         assert record is not None
         assert run_steps(runtime(env), record.record_id).status is SnapshotStatus.BUILD_STARTED
+    assert sorted(build.resource_id.rsplit("/", 1)[1] for build in builds(env)) == ["1.0.0", "1.0.1"]
+
+
+def test_a_version_a_queued_build_from_a_request_holds_is_skipped_for_the_next_free_one(stack, env):
+    """The request's build is Accepted, not yet in ARM's list: the intake reserves 1.0.0, finds it held, and
+    builds 1.0.1 instead of failing."""
+    rt = runtime(env)
+    request = json.loads((Path(__file__).parents[3] / "examples" / "seed-cli-managed-image.json").read_text())
+    request["version"] = "1.0.0"
+    queued = rt.builds.submit(submission_from_text(json.dumps(request), origin="queue"))
+    assert queued.decision is not None and queued.decision.state.status is BuildStatus.ACCEPTED
+    record = intake(env, snapshot_event(os_snapshot(stack)))
+    assert record is not None
+    done = run_steps(runtime(env), record.record_id)
+    assert done.status is SnapshotStatus.BUILD_STARTED and done.version == "1.0.1" and done.versions_taken == 1
+    kinds = history(env, record.record_id)
+    assert kinds.index("VersionTaken") < kinds.index("BuildStarted") and kinds.count("VersionReserved") == 2
     assert sorted(build.resource_id.rsplit("/", 1)[1] for build in builds(env)) == ["1.0.0", "1.0.1"]
 
 
