@@ -7,12 +7,14 @@ several headers, which the transport joins with commas). A pipeline policy on ev
 retry policy, so each attempt counts) notes, for the current thread, the lowest value of each, the number
 of read and write attempts, the attempts per Compute policy, and the longest `Retry-After` of a 429. The
 runner reads it after each step and settles the subscription's shared bucket with it (`budget.settle`).
+Before each attempt it asks the step's pacer, if the runner gave one, for a token of the budget.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,9 +53,15 @@ def compute_policies(value: str) -> dict[str, tuple[int, float]]:
     return found
 
 
-def begin() -> None:
-    """Forget what earlier steps on this thread saw."""
+def begin(pacer: Callable[[str], None] | None = None) -> None:
+    """Forget what earlier steps on this thread saw; `pacer` (if given) is called with "reads" or "writes"
+    before every ARM attempt on this thread, and may wait until the budget has a token for it."""
     _seen.observation = Observation()
+    _seen.pacer = pacer
+
+
+def _kind(request: PipelineRequest[Any]) -> str:
+    return "reads" if request.http_request.method.upper() in ("GET", "HEAD") else "writes"
 
 
 def seen() -> Observation:
@@ -67,13 +75,18 @@ def _retry_after(headers: Any) -> float | None:
 
 
 class RateLimitObserver(SansIOHTTPPolicy[Any, Any]):
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        pacer: Callable[[str], None] | None = getattr(_seen, "pacer", None)
+        if pacer is not None:
+            pacer(_kind(request))
+
     def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> None:
         observation: Observation | None = getattr(_seen, "observation", None)
         if observation is None:
             return
         headers = response.http_response.headers
         throttled = response.http_response.status_code == 429  # a throttled request takes no token
-        kind = "reads" if request.http_request.method.upper() in ("GET", "HEAD") else "writes"
+        kind = _kind(request)
         if not throttled:
             observation.attempts[kind] = observation.attempts.get(kind, 0) + 1
         for each in ("reads", "writes"):

@@ -5,13 +5,17 @@ app keeps its own bucket with a configured share of that rate (`ARM_BUDGET_PERCE
 is left for people and other tools; see `Limits.from_settings`), stored in Table storage so all instances
 draw from one bucket (`budget_store.BudgetStore`).
 
-- **Reserve when the calls are made.** A step takes its ARM calls from the bucket just before it runs.
-  When the bucket is short the step keeps its reservation and is rescheduled for the moment the tokens
-  will be there (each deferred step has its own slot, so they do not return together). A reserved step
-  delivered later than its slot (`LATE_SECONDS`: a queue backlog) gives its tokens back and reserves
-  again, so late steps cannot bunch up and overspend a window.
-- **Settle what was spent.** After the step, what its calls really cost (every attempt, counted by
-  `core.azure.ratelimit`) replaces the estimate.
+- **Blocks, not a row write per step.** A worker takes a block of tokens (`GRANT_SECONDS` of the rate, or a
+  step's cost if more) from the shared row and starts its steps from it with no storage operation; only
+  when the block runs out, expires or the step's kind counts against a Compute policy does a step go to
+  the row (`budget_store.BudgetStore`).
+- **Reserve when the bucket is short.** A step the bucket cannot serve now takes its calls into debt and is
+  rescheduled for the moment the tokens will be there (each deferred step has its own slot, so they do
+  not return together); within `INLINE_WAIT_SECONDS` of its slot it waits in-process instead. A reserved
+  step that starts more than `LATE_SECONDS` after its slot gives its tokens back and reserves again.
+- **Every call within its grant.** The tokens a step took are good for `GRANT_SECONDS`; a call made later,
+  or beyond them, takes a token from the worker's block at that moment (`core.azure.ratelimit` asks before
+  every attempt), so what the bucket counts is what ARM sees, to within that second.
 - **Priorities.** Builds far from done wait first: a step's slot comes when the bucket also holds a
   floor that is higher the earlier its status (new validations give way to polls of running replications).
 - **429.** A 429 anywhere empties the bucket and holds every build of the subscription until
@@ -35,13 +39,19 @@ from core.azure.ratelimit import Observation
 from core.azure.settings import Settings
 
 WINDOW_SECONDS = 10
-# A reserved step that runs later than this after its slot reserves again (see the module docstring).
-LATE_SECONDS = 3.0
-# A step whose slot is this close runs now rather than paying a queue round trip.
-EARLY_SECONDS = 0.2
-# A step's calls are made over its run, which on a loaded worker can take this long after it reserved.
-STEP_SPREAD_SECONDS = 2.0
+# Every token is spent within this long of the moment the bucket counted it: a step's grant (the tokens it
+# took when it started, or at its reserved slot) and a worker's block expire then, and a call made later takes
+# a token of its own (`budget_store.Grant`). This, not a guess at how long steps take, bounds every window.
+GRANT_SECONDS = 1.0
+# A step whose slot is at most this far off waits for it in-process rather than paying a queue round trip
+# (about seven storage operations); a deferred step's message is made visible this much before its slot.
+INLINE_WAIT_SECONDS = 1.0
+# A reserved step that starts later than its grant allows has lapsed: it reserves again.
+LATE_SECONDS = GRANT_SECONDS
 STEP_MAX_READS = 1.0
+# The most calls one step makes at once that the window bound allows for (a validation of four DES: 5 + 3 x 4);
+# a larger step may pass a window's share by its excess.
+LARGEST_STEP_READS = 17
 # How long every build of a subscription holds off after a 429 that names no Retry-After.
 THROTTLE_DEFAULT_SECONDS = 5.0
 # Bounds on what is learnt from Compute's headers, so the stored row stays small.
@@ -88,15 +98,19 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
-        """A bucket that keeps every 10-second window within the share. Holding one second of refill, a
-        bucket (capacity R, rate R) passes at most 11 R in 10 s; a step may start up to `EARLY_SECONDS`
-        before its slot or `LATE_SECONDS` after it, and make its calls up to `STEP_SPREAD_SECONDS` after it
-        started, so R is 10/(11 + EARLY_SECONDS + LATE_SECONDS + STEP_SPREAD_SECONDS) of the share's rate.
-        (The app schedules its steps; it has no use for ARM's large burst.)"""
+        """A bucket that keeps every 10-second window within the share S (per second). A step's calls come at
+        once, up to `LARGEST_STEP_READS` of them (a validation: 5 + 3 per DES), and every token is spent
+        within `GRANT_SECONDS` of being counted, so a bucket of rate R lets at most
+        max(R, LARGEST_STEP_READS) + R (10 + GRANT_SECONDS) through in 10 s: R = min((10 S - 17) / 11,
+        10 S / 12) keeps that within 10 S. That is 0.83 of ARM's whole rate (25/s) and 0.79 of the default
+        half. (The app schedules its steps; it has no use for ARM's large burst.)"""
         share = settings.arm_budget_percent / 100
-        fraction = WINDOW_SECONDS / (WINDOW_SECONDS + 1 + EARLY_SECONDS + LATE_SECONDS + STEP_SPREAD_SECONDS)
-        reads = settings.arm_reads_per_second * share * fraction
-        writes = settings.arm_writes_per_second * share * fraction
+        span = WINDOW_SECONDS + GRANT_SECONDS
+        per_window = settings.arm_reads_per_second * share * WINDOW_SECONDS
+        # (a bucket larger than the largest step: capacity R, so at most 12 R in a window)
+        reads = min((per_window - LARGEST_STEP_READS) / span, per_window / (span + 1))
+        reads = max(reads, per_window / WINDOW_SECONDS / span)  # a share too small for a validation
+        writes = settings.arm_writes_per_second * share * WINDOW_SECONDS / (span + 1)
         return cls(max(reads, STEP_MAX_READS), reads, max(writes, 1.0), writes, keep=1 - share)
 
 
@@ -169,8 +183,10 @@ def take(
     current = refill(bucket, limits, now)
     policies = _charge_policies(current, now, current.uses.get(kind or "", {}))
     after = dataclasses.replace(current, reads=current.reads - reads, writes=current.writes - writes, policies=policies)
-    read_gap = floor * limits.read_capacity - after.reads
-    write_gap = floor * limits.write_capacity - after.writes
+    # A step too large to leave its floor runs once the bucket is full, and one larger than the bucket once
+    # the refill has brought its calls (never before: that would spend ahead of the rate).
+    read_gap = max(0.0, min(floor * limits.read_capacity, limits.read_capacity - reads)) - after.reads
+    write_gap = max(0.0, min(floor * limits.write_capacity, limits.write_capacity - writes)) - after.writes
     refilling_from = max(now, current.at)
     wait = refilling_from - now + max(0.0, read_gap / limits.read_rate, write_gap / limits.write_rate)
     for name in current.uses.get(kind or "", {}):

@@ -1,16 +1,23 @@
-"""The subscriptions' ARM buckets in Table storage: one row per subscription beside its registration row.
+"""The subscriptions' ARM buckets in Table storage (one row per subscription beside its registration row),
+and each worker's block of it.
 
-Every change is a read and an ETag-guarded write of that row, retried on a conflict; the arithmetic is
-`core.engine.budget`'s.
+A change of the row is a read and an ETag-guarded write, retried on a conflict; the arithmetic is
+`core.engine.budget`'s. The row is not written per step: a worker takes a block of tokens (`Block`) and
+starts steps from it in memory; each step gets a `Grant` (its calls, good for `budget.GRANT_SECONDS`) and
+`core.azure.ratelimit` asks it before every ARM attempt, so a call beyond the grant, or late, takes a token
+of its own. What a step learnt (Compute's policies) is written with the next renewal; a 429, or ARM saying
+that the part left for others is being used, is written at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.data.tables import TableServiceClient
@@ -23,16 +30,66 @@ from core.engine import budget
 from core.engine.budget import Bucket, Limits, Policy, StepCost
 from core.engine.record import Record
 
+log = logging.getLogger(__name__)
+
 ROW = "arm-budget"
 TRIES = 5
+# Settlements kept for the next renewal at most; more are written at once.
+MAX_PENDING = 32
+# The longest a call beyond its grant waits in-process for a token; later than that it is made in debt
+# (the bucket's debt then delays the steps after it).
+MAX_CALL_WAIT_SECONDS = 2.0
+
+
+@dataclass
+class Grant:
+    """The tokens one step may spend, until `until` (epoch seconds). Called before every ARM attempt of the
+    step (`ratelimit.begin(pacer=grant)`): within the grant the call is free; beyond it, or late, the call
+    takes a token from the worker's block (`BudgetStore.take_call`), waiting briefly if it must."""
+
+    store: BudgetStore | None
+    subscription_id: str
+    reads: float
+    writes: float
+    until: float
+
+    def __call__(self, kind: str) -> None:
+        now = self.store.clock() if self.store is not None else 0.0
+        left = self.reads if kind == "reads" else self.writes
+        if now <= self.until and left >= 1:
+            if kind == "reads":
+                self.reads -= 1
+            else:
+                self.writes -= 1
+            return
+        if self.store is not None:
+            self.store.take_call(self.subscription_id, kind)
+
+    def add(self, reads: float, writes: float, until: float) -> None:
+        """Tokens reserved while the step ran (`StepTaking`), good until `until`."""
+        self.reads, self.writes, self.until = self.reads + reads, self.writes + writes, max(self.until, until)
 
 
 @dataclass(frozen=True)
 class Slot:
-    """When a step may run (seconds from now; 0.0: now), and the bucket's `pushed` to keep with it."""
+    """When a step may run (seconds from now; 0.0: now), the bucket's `pushed` to keep with it, and the
+    tokens it runs with."""
 
     wait: float
     pushed: float
+    grant: Grant | None = None
+
+
+@dataclass
+class Block:
+    """A worker's tokens of one subscription's bucket, good until `until`; `uses` names the step kinds that
+    count against Compute's policies (they take their tokens at the row, where the policies are kept)."""
+
+    reads: float = 0.0
+    writes: float = 0.0
+    until: float = 0.0
+    uses: frozenset[str] = frozenset()
+    pending: list[tuple[str, Observation]] = field(default_factory=list)
 
 
 def _compute_to_text(bucket: Bucket) -> str:
@@ -59,6 +116,7 @@ class StepTaking:
     store: BudgetStore | None
     state: Record
     cost: StepCost
+    grant: Grant | None = None
     taken: tuple[int, int] = (0, 0)
 
     def take(self, reads: int, writes: int) -> float | None:
@@ -70,21 +128,29 @@ class StepTaking:
         slot = self.store.acquire(self.state, look)
         if slot is None:
             return None
-        if slot.wait <= budget.EARLY_SECONDS:
+        if slot.wait <= 0.0:
             self.taken = (self.taken[0] + reads, self.taken[1] + writes)
+            if self.grant is not None:
+                self.grant.add(reads, writes, self.store.clock() + budget.GRANT_SECONDS)
             return 0.0
         return slot.wait
 
 
 class BudgetStore:
-    """Reserve, settle and hold a subscription's ARM budget; see `core.engine.budget`."""
+    """Reserve, settle and hold a subscription's ARM budget; see `core.engine.budget` and the module docstring.
+    One per worker process: its blocks are shared by the process's threads."""
 
-    def __init__(self, service: TableServiceClient, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, service: TableServiceClient, settings: Settings, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.rows = GuardedRows(service.get_table_client(settings.subscriptions_table))
         self.settings = settings
         self.limits = Limits.from_settings(settings)
         self.clock = clock
+        self.sleep = sleep
+        self._blocks: dict[str, Block] = {}
+        self._lock = threading.Lock()
 
+    # --- the row ---------------------------------------------------------------------------------------
     def _load(self, subscription_id: str) -> tuple[Bucket, str | None]:
         entity = self.rows.get(subscription_id.lower(), ROW)
         if entity is None:
@@ -102,52 +168,123 @@ class BudgetStore:
                                   "Pushed": bucket.pushed}  # fmt: skip
         return self.rows.put(entity, etag) is not None
 
+    def _block(self, subscription_id: str) -> Block:
+        return self._blocks.setdefault(subscription_id.lower(), Block())
+
     def _update(self, subscription_id: str, change: Callable[[Bucket], tuple[Bucket | None, Any]]) -> Any:
-        """Apply `change` (the bucket -> (the bucket to write or None, the answer)) under the row's ETag;
-        None when the row stayed too contended to write."""
+        """Apply the settlements kept for this renewal and then `change` (the bucket -> (the bucket to write or
+        None, the answer)) under the row's ETag; None when the row stayed too contended to write."""
+        block = self._block(subscription_id)
         for _ in range(TRIES):
             bucket, etag = self._load(subscription_id)
-            after, answer = change(bucket)
+            pending = list(block.pending)
+            settled = bucket
+            for kind, seen in pending:
+                settled = budget.settle(settled, self.settings, self.clock(), kind, _spent(seen), seen) or settled
+            after, answer = change(settled)
+            if after is None and settled is not bucket:
+                after = settled
             if after is None or self._write(subscription_id, after, etag):
+                del block.pending[:len(pending)]
+                block.uses = frozenset(kind for kind, names in (after or bucket).uses.items() if names)
                 return answer
         return None
 
+    # --- steps -----------------------------------------------------------------------------------------
     def slot_for(self, state: Record, cost: StepCost, now: float) -> Slot | None:
-        """When the pending step of `state` may run (0.0: now); None when the row was too contended to write
-        (nothing reserved: try again shortly).
+        """When the pending step of `state` may run (0.0: now) and the grant it runs with; None when the row
+        was too contended to write (nothing reserved: try again shortly).
 
-        A step that has not reserved, or whose reservation has lapsed (see `lapsed`), reserves. A reserved
-        step runs in its slot, which a queue message may bring early (visibility counts whole seconds, and the
-        storage service's clock is not the worker's); a reserved validation also waits for the time steps
-        further on took ahead of it (`budget.pushed_back`, one read of the row).
+        A step that costs nothing runs at once (any call it makes takes a token then). A reserved step runs in
+        its slot; a reserved validation also waits for the time steps further on took ahead of it
+        (`budget.pushed_back`, one read of the row). Any other step starts from the worker's block when it
+        holds the step's calls (no storage operation); else the row gives a new block, or reserves the step's
+        calls (see `acquire`).
         """
-        if cost.calls == (0, 0):  # nothing to reserve; what it calls after all is settled after it
-            return Slot(0.0, 0.0)
+        until = now + budget.GRANT_SECONDS
+        if cost.calls == (0, 0):
+            return Slot(0.0, 0.0, Grant(self, state.subscription_id, 0.0, 0.0, until))
         lapsed = self.lapsed(state, now)
-        if not state.budget_reserved or lapsed:
-            return self.acquire(state, cost, lapsed=lapsed)
-        due = parse_iso(state.due_at)
-        until_slot = max(0.0, due.timestamp() - now) if due is not None else 0.0
-        if not cost.gives_way:
-            return Slot(until_slot, state.budget_pushed)
-        bucket, _ = self._load(state.subscription_id)
-        pushed = budget.pushed_back(bucket, cost, reserved=state.budget_reserved,
-                                    pushed_when_reserved=state.budget_pushed)
-        return Slot(until_slot + pushed, bucket.pushed)
+        if state.budget_reserved and not lapsed:
+            due = parse_iso(state.due_at)
+            until_slot = max(0.0, due.timestamp() - now) if due is not None else 0.0
+            pushed, now_pushed = 0.0, state.budget_pushed
+            if cost.gives_way:
+                bucket, _ = self._load(state.subscription_id)
+                pushed = budget.pushed_back(bucket, cost, reserved=True, pushed_when_reserved=state.budget_pushed)
+                now_pushed = bucket.pushed
+            wait = until_slot + pushed
+            return Slot(wait, now_pushed, Grant(self, state.subscription_id, cost.reads, cost.writes,
+                                                now + wait + budget.GRANT_SECONDS))
+        if not lapsed and self._from_block(state.subscription_id, cost, now):
+            return Slot(0.0, 0.0, Grant(self, state.subscription_id, cost.reads, cost.writes, until))
+        return self.acquire(state, cost, lapsed=lapsed, block=not lapsed and not cost.gives_way)
 
-    def acquire(self, state: Record, cost: StepCost, *, lapsed: bool = False) -> Slot | None:
-        """Reserve the tokens of `cost` for the record's step (`lapsed`: giving back its earlier reservation
-        first): when it may run; None when the row was too contended to write (nothing reserved).
+    def _from_block(self, subscription_id: str, cost: StepCost, now: float) -> bool:
+        with self._lock:
+            block = self._block(subscription_id)
+            if now > block.until or cost.kind in block.uses or block.reads < cost.reads or block.writes < cost.writes:
+                return False
+            block.reads -= cost.reads
+            block.writes -= cost.writes
+            return True
+
+    def acquire(self, state: Record, cost: StepCost, *, lapsed: bool = False, block: bool = False) -> Slot | None:
+        """Reserve the tokens of `cost` for the record's step at the row (`lapsed`: giving back its earlier
+        reservation first): when it may run; None when the row was too contended to write (nothing
+        reserved). With `block`, a step the bucket serves now also takes a block for the worker's next steps.
 
         Calls a running step decided to make (the registration look, `StepTaking`) come with no priority floor
         (such a look unblocks every build of the subscription), even when they must wait for a later slot.
         """
+        now = self.clock()
+        wanted = dataclasses.replace(cost, reads=max(cost.reads, _block_size(self.limits.read_rate)),
+                                     writes=max(cost.writes, _block_size(self.limits.write_rate)))
 
         def reserve(bucket: Bucket) -> tuple[Bucket, Slot]:
-            after, wait = budget.reserve(bucket, self.limits, self.clock(), cost, lapsed=lapsed)
-            return after, Slot(wait, after.pushed)
+            if block and cost.kind not in bucket.uses:
+                after, wait = budget.take(bucket, self.limits, now, wanted.reads, wanted.writes, cost.floor, cost.kind)
+                if wait <= 0.0:
+                    self._keep_block(state.subscription_id, wanted.reads - cost.reads, wanted.writes - cost.writes,
+                                     now + budget.GRANT_SECONDS)
+                    return after, Slot(0.0, after.pushed, Grant(self, state.subscription_id, cost.reads, cost.writes,
+                                                                now + budget.GRANT_SECONDS))
+            after, wait = budget.reserve(bucket, self.limits, now, cost, lapsed=lapsed)
+            return after, Slot(wait, after.pushed, Grant(self, state.subscription_id, cost.reads, cost.writes,
+                                                         now + max(0.0, wait) + budget.GRANT_SECONDS))
 
         return self._update(state.subscription_id, reserve)
+
+    def _keep_block(self, subscription_id: str, reads: float, writes: float, until: float) -> None:
+        with self._lock:
+            block = self._block(subscription_id)
+            block.reads, block.writes, block.until = reads, writes, until
+
+    def take_call(self, subscription_id: str, kind: str) -> None:
+        """A token for one call beyond its step's grant: from the worker's block, else from the row (a new
+        block, or one token in debt, waited for up to `MAX_CALL_WAIT_SECONDS`)."""
+        one = StepCost("call", 1 if kind == "reads" else 0, 1 if kind == "writes" else 0)
+        if self._from_block(subscription_id, one, self.clock()):
+            return
+        now = self.clock()
+        wanted = (max(1, _block_size(self.limits.read_rate)) if kind == "reads" else 0,
+                  max(1, _block_size(self.limits.write_rate)) if kind == "writes" else 0)
+
+        def take(bucket: Bucket) -> tuple[Bucket, float]:
+            after, wait = budget.take(bucket, self.limits, now, *wanted, floor=0.0)
+            if wait <= 0.0:
+                self._keep_block(subscription_id, wanted[0] - one.reads, wanted[1] - one.writes,
+                                 now + budget.GRANT_SECONDS)
+                return after, 0.0
+            return budget.take(bucket, self.limits, now, one.reads, one.writes, floor=0.0)
+
+        wait = self._update(subscription_id, take)
+        if wait is None or wait <= 0.0:
+            return
+        if wait > MAX_CALL_WAIT_SECONDS:
+            log.warning("ARM budget of %s: a call beyond its step's grant is made %.1f s before its token",
+                        subscription_id, wait - MAX_CALL_WAIT_SECONDS)
+        self.sleep(min(wait, MAX_CALL_WAIT_SECONDS))
 
     @staticmethod
     def lapsed(state: Record, now: float) -> bool:
@@ -155,10 +292,40 @@ class BudgetStore:
         due = parse_iso(state.due_at) if state.budget_reserved else None
         return due is not None and now - due.timestamp() > budget.LATE_SECONDS
 
-    def settle(self, state: Record, cost: StepCost, seen: Observation, taken: tuple[int, int] = (0, 0)) -> None:
-        """Record what the step of `state` (`cost`: as reserved before it ran) really spent and met; `taken`:
-        what it took while it ran (`StepTaking`), beyond its reservation."""
-        kind, (reads, writes) = cost.kind, cost.calls
-        reserved = (reads + taken[0], writes + taken[1])
-        self._update(state.subscription_id,
-                     lambda bucket: (budget.settle(bucket, self.settings, self.clock(), kind, reserved, seen), None))
+    def settle(self, state: Record, cost: StepCost, seen: Observation, grant: Grant | None = None) -> None:
+        """After the step of `state` (`cost`: as it was reserved): what its grant did not use goes back to the
+        worker's block while it is good; what it met is kept for the next renewal, or written at once when
+        it holds the subscription (a 429, or ARM's count of what is left below the part kept for others)."""
+        subscription_id = state.subscription_id
+        now = self.clock()
+        with self._lock:
+            block = self._block(subscription_id)
+            if grant is not None and now <= grant.until and (grant.reads >= 1 or grant.writes >= 1):
+                if now > block.until:  # an expired block's tokens are gone
+                    block.reads = block.writes = 0.0
+                    block.until = grant.until
+                block.reads += max(0.0, grant.reads)
+                block.writes += max(0.0, grant.writes)
+                block.until = min(block.until, grant.until)  # no token outlives the grant it came with
+            if seen.compute or seen.throttled or seen.remaining:
+                block.pending.append((cost.kind, seen))
+            urgent = seen.throttled or _holds(self.settings, seen) or len(block.pending) > MAX_PENDING
+        if urgent:
+            with self._lock:
+                block.reads = block.writes = 0.0  # everyone of this worker asks the row again
+            self._update(subscription_id, lambda bucket: (None, None))
+
+
+def _block_size(rate: float) -> int:
+    """Tokens of a worker's block: what the rate refills in `GRANT_SECONDS`, at least one."""
+    return max(1, int(rate * budget.GRANT_SECONDS))
+
+
+def _spent(seen: Observation) -> tuple[int, int]:
+    """What a step's calls spent, as its settlement's reservation: the tokens were taken call by call."""
+    return seen.attempts.get("reads", 0), seen.attempts.get("writes", 0)
+
+
+def _holds(settings: Settings, seen: Observation) -> bool:
+    """Whether ARM's remaining counts say the part of its bucket kept for others is being used."""
+    return budget.observed(budget.full(Limits.from_settings(settings), 0.0), settings, 0.0, seen.remaining) is not None

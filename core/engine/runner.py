@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ from core.azure.storage import send_message
 from core.base import telemetry
 from core.base.leases import held, lease_end, seconds_left
 from core.base.timestamps import parse_iso, utc_iso
-from core.engine.budget import EARLY_SECONDS
+from core.engine.budget import INLINE_WAIT_SECONDS
 from core.engine.budget_store import BudgetStore, Slot, StepTaking
 from core.engine.messages import StepMessage, redrive_cutoff, visibility_seconds
 from core.engine.record import Decision, Record
@@ -57,6 +58,7 @@ class Runner:
         arm_for: Callable[[str], Arm] | None = None,
         budget: BudgetStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -65,6 +67,7 @@ class Runner:
         self.arm_for = arm_for or ArmPool(settings)
         self.budget = budget
         self.clock = clock
+        self.sleep = sleep
         self._step_queue: QueueClient | None = None
 
     def workflow_of(self, state: Record) -> Workflow:
@@ -142,10 +145,15 @@ class Runner:
             self._send_step(state, seconds_left(state.lease_until, now) + 1)
             return "leased"
         cost = workflow.step_cost(state)
+        grant = None
         if self.budget is not None:
             slot = self.budget.slot_for(state, cost, now.timestamp())
-            if slot is None or slot.wait > EARLY_SECONDS:
+            if slot is None or slot.wait > INLINE_WAIT_SECONDS:
                 return self._defer(state, etag, now, slot)
+            if slot.wait > 0:  # its slot is this close: wait for it here rather than in the queue
+                self.sleep(slot.wait)
+                now = self.clock()
+            grant = slot.grant
         started = workflow.begin_step(state, now)
         stored, claimed = state, started.state  # what the table holds at `etag`; what the step runs on
         if workflow.writes_to_arm(state):
@@ -158,8 +166,8 @@ class Runner:
                 return "lost-claim"
             claimed, started = stored, Decision(stored)
         telemetry.annotate(claimed)
-        ratelimit.begin()
-        taking = StepTaking(self.budget, claimed, cost)
+        ratelimit.begin(pacer=grant)
+        taking = StepTaking(self.budget, claimed, cost, grant)
         try:
             context = StepContext(self.settings, self.arm_for(claimed.subscription_id), now, taking.take)
             event = workflow.run_step(claimed, context)
@@ -167,8 +175,11 @@ class Runner:
             log.exception("%s %s: step %s raised", workflow.name, state.record_id, claimed.status)
             event = workflow.step_raised(claimed, ArmFailure(
                 transient=True, status=None, code="InternalError", message=f"{type(exc).__name__}: {exc}"))
+        finally:
+            seen = ratelimit.seen()
+            ratelimit.begin()  # no pacer left on this thread for calls made outside a step
         if self.budget is not None:
-            self.budget.settle(state, cost, ratelimit.seen(), taking.taken)
+            self.budget.settle(state, cost, seen, grant)
         decision = workflow.decide(claimed, event, self.clock())
         if started.history:  # a first step's start (an Accepted build's ValidationStarted), written with its result
             decision = dataclasses.replace(decision, history=started.history + decision.history)
@@ -194,7 +205,8 @@ class Runner:
             written, _ = self.store.save(Decision(deferred), etag)
         except StaleState:
             return "lost-claim"
-        self._send_step(written, delay)
+        # Visible up to a second before its slot (visibility counts whole seconds); the step waits the rest.
+        self._send_step(written, max(0.0, delay - INLINE_WAIT_SECONDS) if slot is not None else delay)
         return "budget-wait"
 
     def _save_result(self, stored: Record, decision: Decision, etag: str) -> Any | None:

@@ -1,0 +1,130 @@
+"""The budget's blocks against Azurite: a worker starts its steps from a block of the subscription's bucket
+(one row write per block, not two per step), a call beyond its step's grant takes a token of its own, a 429
+is written at once and holds every step of the subscription, and a bucket that is short reserves slots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.azure.ratelimit import Observation
+from core.azure.settings import Settings
+from core.azure.storage import table_service
+from core.builds.state import BuildState, BuildStatus
+from core.engine import budget
+from core.engine.budget import StepCost
+from core.engine.budget_store import ROW, BudgetStore
+from tests.support.live_app import App
+
+SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-0000000000b1/resourceGroups/g/providers/x/y"
+POLL = StepCost("Replicating", 1, 0)
+
+
+class RowOps:
+    """Counts the requests to the subscriptions table (the budget's row)."""
+
+    def __init__(self) -> None:
+        self.reads = self.writes = 0
+
+    def __call__(self, response: Any) -> None:
+        request = response.http_request
+        if "/subscriptions" not in request.url.split("?", 1)[0]:
+            return
+        if request.method == "GET":
+            self.reads += 1
+        else:
+            self.writes += 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _store(app: App, ops: RowOps, clock: Clock, **settings: Any) -> BudgetStore:
+    env = {**app.env, **{key: str(value) for key, value in settings.items()}}
+    service = table_service(env, raw_response_hook=ops)
+    store = BudgetStore(service, Settings.from_env(env), clock=clock, sleep=clock.sleep)
+    store.rows.ensure_table()
+    store.rows.table.delete_entity(SUBSCRIPTION.split("/")[2], ROW)
+    ops.reads = ops.writes = 0
+    return store
+
+
+def _state(record_id: str) -> BuildState:
+    return BuildState(record_id, SUBSCRIPTION + "/versions/1.0.0", BuildStatus.REPLICATING, "", "")
+
+
+def test_a_hundred_polls_start_from_blocks_with_one_row_write_per_block(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=2400, ARM_BUDGET_PERCENT=50)
+    block = budget.GRANT_SECONDS * store.limits.read_rate  # 1,000 reads
+    for n in range(100):
+        slot = store.slot_for(_state(f"b{n}"), POLL, clock())
+        assert slot is not None and slot.wait == 0.0 and slot.grant is not None
+        slot.grant("reads")
+        store.settle(_state(f"b{n}"), POLL, Observation(attempts={"reads": 1}), slot.grant)
+    assert block >= 100 and (ops.reads, ops.writes) == (1, 1)  # one renewal for all hundred
+
+
+def test_a_block_expires_after_its_grant_and_the_next_step_renews_it(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=2400)
+    assert store.slot_for(_state("a"), POLL, clock()) is not None
+    clock.now += budget.GRANT_SECONDS + 0.1
+    assert store.slot_for(_state("b"), POLL, clock()) is not None
+    assert ops.writes == 2
+
+
+def test_calls_beyond_a_grant_or_after_it_take_tokens_of_their_own(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=10, ARM_BUDGET_PERCENT=100)  # 8.3 reads/s
+    slot = store.slot_for(_state("a"), POLL, clock())
+    assert slot is not None and slot.grant is not None
+    left = store._blocks[SUBSCRIPTION.split("/")[2]].reads
+    slot.grant("reads")  # its own
+    slot.grant("reads")  # beyond it: from the block
+    assert store._blocks[SUBSCRIPTION.split("/")[2]].reads == left - 1 and ops.writes == 1
+    clock.now += budget.GRANT_SECONDS + 0.5
+    slot.grant("reads")  # late: the block expired, so a new one from the row
+    assert ops.writes == 2 and clock.slept == []
+
+
+def test_a_short_bucket_gives_each_step_its_own_slot_and_a_call_in_debt_waits_for_its_token(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=6, ARM_BUDGET_PERCENT=100)  # 5 reads/s, 5 in the bucket
+    validation = StepCost("Validating", 17, 0, floor=0.4, gives_way=True)
+    slots = [store.slot_for(_state(f"v{n}"), validation, clock()) for n in range(3)]
+    waits = [slot.wait for slot in slots if slot is not None]
+    rate = store.limits.read_rate
+    assert waits[0] == pytest.approx((17 - store.limits.read_capacity) / rate, abs=0.05)  # its reads refilled
+    assert waits[1] - waits[0] == pytest.approx(17 / rate, abs=0.05)  # each its own slot, 17 reads apart
+    assert waits[2] - waits[1] == pytest.approx(17 / rate, abs=0.05)
+    poll = store.slot_for(_state("p"), POLL, clock())
+    assert poll is not None and poll.grant is not None
+    poll.grant("reads")
+    poll.grant("reads")  # beyond its grant, with the bucket in debt: waits for a token, at most 2 s
+    assert clock.slept and max(clock.slept) <= 2.0
+
+
+def test_a_429_is_written_at_once_and_holds_every_step_of_the_subscription(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=2400)
+    slot = store.slot_for(_state("a"), POLL, clock())
+    assert slot is not None
+    writes = ops.writes
+    store.settle(_state("a"), POLL, Observation(attempts={"reads": 1}, throttled=1, retry_after=20.0), slot.grant)
+    assert ops.writes == writes + 1
+    held = store.slot_for(_state("b"), POLL, clock())  # the block was dropped: the row says hold
+    assert held is not None and held.wait == pytest.approx(20.0, abs=0.5)
+    other = BudgetStore(table_service(app.env), store.settings, clock=clock)
+    assert other.slot_for(_state("c"), POLL, clock()).wait == pytest.approx(20.0, abs=0.5)  # another worker too
