@@ -61,3 +61,9 @@ def step_cost(state: BuildState) -> StepCost:
     reads, writes = _calls(state)
     return StepCost(kind=step_kind(state), reads=reads, writes=writes,
                     floor=PRIORITY_FLOOR.get(state.status, 0.0), gives_way=state.status in INTAKE)
+
+
+def intake_cost(request: dict[str, object]) -> StepCost:
+    """The budget's view of the first step of a build of `request` (not yet admitted)."""
+    state = BuildState("", "", BuildStatus.ACCEPTED, "", "", request=request)
+    return step_cost(state)

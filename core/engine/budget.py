@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from core.azure.ratelimit import Observation
 from core.azure.settings import Settings
+from core.engine.compute_policies import Policy, charge, learn
 
 WINDOW_SECONDS = 10
 # Every token is spent within this long of the moment the bucket counted it: a step's grant (the tokens it
@@ -54,15 +55,6 @@ STEP_MAX_READS = 1.0
 LARGEST_STEP_READS = 17
 # How long every build of a subscription holds off after a 429 that names no Retry-After.
 THROTTLE_DEFAULT_SECONDS = 5.0
-# Bounds on what is learnt from Compute's headers, so the stored row stays small.
-MAX_POLICIES = 32
-MAX_STEP_KINDS = 16
-# A kind of step's calls against a policy are a moving average (most registration steps only wait on the
-# shared row; the one that registers calls ARM): each step moves it this far towards its own count, it is
-# written when it moved at least USE_STEP, and forgotten below USE_MIN.
-USE_WEIGHT = 0.2
-USE_STEP = 0.02
-USE_MIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -115,25 +107,6 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Policy:
-    """One of Compute's throttling policies as modelled here: `tokens` left, refilling `capacity` per `window`."""
-
-    tokens: float
-    capacity: float
-    window: float
-    at: float
-
-    def refilled(self, now: float) -> Policy:
-        elapsed = max(0.0, now - self.at)
-        tokens = min(self.capacity, self.tokens + elapsed * self.capacity / self.window)
-        return dataclasses.replace(self, tokens=tokens, at=max(self.at, now))
-
-    def wait_to_keep(self, keep: float) -> float:
-        """Seconds until the policy holds `keep` of its capacity again (0.0: it does)."""
-        return max(0.0, (keep * self.capacity - self.tokens) * self.window / self.capacity)
-
-
-@dataclass(frozen=True)
 class Bucket:
     reads: float
     writes: float
@@ -159,16 +132,6 @@ def refill(bucket: Bucket, limits: Limits, now: float) -> Bucket:
     )
 
 
-def _charge_policies(bucket: Bucket, now: float, calls: Mapping[str, float]) -> dict[str, Policy]:
-    """The policies after `calls` more (negative: fewer) calls against each, refilled to `now`."""
-    policies = dict(bucket.policies)
-    for name, count in calls.items():
-        if name in policies:
-            policy = policies[name].refilled(now)
-            policies[name] = dataclasses.replace(policy, tokens=min(policy.capacity, policy.tokens - count))
-    return policies
-
-
 def take(
     bucket: Bucket, limits: Limits, now: float, reads: int, writes: int, floor: float, kind: str | None = None
 ) -> tuple[Bucket, float]:
@@ -181,7 +144,7 @@ def take(
     until every Compute policy it counts against holds `limits.keep` of its capacity after its calls.
     """
     current = refill(bucket, limits, now)
-    policies = _charge_policies(current, now, current.uses.get(kind or "", {}))
+    policies = charge(current.policies, now, current.uses.get(kind or "", {}))
     after = dataclasses.replace(current, reads=current.reads - reads, writes=current.writes - writes, policies=policies)
     # A step too large to leave its floor runs once the bucket is full, and one larger than the bucket once
     # the refill has brought its calls (never before: that would spend ahead of the rate).
@@ -203,7 +166,7 @@ def give_back(bucket: Bucket, limits: Limits, now: float, reads: int, writes: in
         current,
         reads=min(limits.read_capacity, current.reads + reads),
         writes=min(limits.write_capacity, current.writes + writes),
-        policies=_charge_policies(current, now, returned),
+        policies=charge(current.policies, now, returned),
     )
 
 
@@ -236,6 +199,14 @@ def reserve(bucket: Bucket, limits: Limits, now: float, cost: StepCost, *, lapse
     lifted = dataclasses.replace(current, reads=current.reads + lift)
     after, wait = take(lifted, limits, now, reads, writes, floor, kind)
     return _push(dataclasses.replace(after, reads=after.reads - lift), limits, ahead, reads), wait
+
+
+def queued_ahead(bucket: Bucket, limits: Limits, now: float) -> float:
+    """Seconds until the steps reserved so far have had their slots (the bucket's debt repaid, the last
+    validation reserved due, a 429's hold over): how long a new build's first step would queue behind them."""
+    current = refill(bucket, limits, now)
+    owed = max(-current.reads / limits.read_rate, -current.writes / limits.write_rate, 0.0)
+    return max(owed + max(0.0, current.at - now), current.intake_until - now, current.throttled_until - now, 0.0)
 
 
 def _ahead(bucket: Bucket, now: float) -> float:
@@ -280,43 +251,6 @@ def observed(bucket: Bucket, settings: Settings, now: float, remaining: Mapping[
     return throttle(bucket, Limits.from_settings(settings), now, max(waits))
 
 
-def _learn_policies(bucket: Bucket, now: float, kind: str, reserved: Mapping[str, float],
-                    seen: Observation) -> tuple[dict[str, Policy], dict[str, dict[str, float]], bool]:  # fmt: skip
-    """Compute's policies and the step kinds' use of them, after a step that met `seen`."""
-    policies = _charge_policies(bucket, now, {
-        name: seen.policy_calls.get(name, 0) - count for name, count in reserved.items()})  # fmt: skip
-    # Fractions of a call (a kind's average use) are not worth a row write; whole calls are.
-    changed = any(abs(seen.policy_calls.get(name, 0) - count) >= 1 for name, count in reserved.items())
-    for name, (left, window) in seen.compute.items():
-        known = policies.get(name)
-        if known is None:
-            if len(policies) >= MAX_POLICIES:
-                continue
-            policies[name] = Policy(float(left), float(left + 1), window, now)
-            changed = True
-            continue
-        capacity = max(known.capacity, float(left + 1))
-        tokens = min(known.tokens, float(left))  # others may have spent what the model still counts
-        if capacity > known.capacity or tokens < known.tokens - 1:
-            policies[name] = dataclasses.replace(known, capacity=capacity, tokens=tokens, window=window)
-            changed = True
-    uses = {k: dict(v) for k, v in bucket.uses.items()}
-    if kind in uses or len(uses) < MAX_STEP_KINDS:
-        mine = uses.setdefault(kind, {})
-        for name in set(mine) | {n for n in seen.policy_calls if n in policies}:
-            before = mine.get(name, 0.0)
-            average = before + USE_WEIGHT * (seen.policy_calls.get(name, 0) - before) if name in mine else \
-                float(seen.policy_calls[name])  # the first step of its kind seen counts whole
-            if average < USE_MIN:
-                changed = changed or mine.pop(name, None) is not None
-            elif abs(average - before) >= USE_STEP:
-                mine[name] = round(average, 3)
-                changed = True
-        if not mine:
-            del uses[kind]
-    return policies, uses, changed
-
-
 def settle(bucket: Bucket, settings: Settings, now: float, kind: str, reserved: tuple[int, int],
            seen: Observation) -> Bucket | None:  # fmt: skip
     """The bucket after a step that reserved `reserved` (reads, writes) and met `seen`; None: unchanged.
@@ -328,7 +262,7 @@ def settle(bucket: Bucket, settings: Settings, now: float, kind: str, reserved: 
     current = refill(bucket, limits, now)
     read_delta = seen.attempts.get("reads", 0) - reserved[0]
     write_delta = seen.attempts.get("writes", 0) - reserved[1]
-    policies, uses, changed = _learn_policies(current, now, kind, current.uses.get(kind, {}), seen)
+    policies, uses, changed = learn(current.policies, current.uses, now, kind, current.uses.get(kind, {}), seen)
     after = dataclasses.replace(
         current,
         reads=min(limits.read_capacity, current.reads - read_delta),

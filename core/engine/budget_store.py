@@ -12,7 +12,6 @@ that the part left for others is being used, is written at once.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import threading
 import time
@@ -26,8 +25,8 @@ from core.azure.ratelimit import Observation
 from core.azure.settings import Settings
 from core.azure.storage import GuardedRows
 from core.base.timestamps import parse_iso
-from core.engine import budget
-from core.engine.budget import Bucket, Limits, Policy, StepCost
+from core.engine import budget, compute_policies
+from core.engine.budget import Bucket, Limits, StepCost
 from core.engine.record import Record
 
 log = logging.getLogger(__name__)
@@ -89,23 +88,8 @@ class Block:
     writes: float = 0.0
     until: float = 0.0
     uses: frozenset[str] = frozenset()
+    intake_next: float = 0.0  # when the next request told to wait may come back (see `intake_wait`)
     pending: list[tuple[str, Observation]] = field(default_factory=list)
-
-
-def _compute_to_text(bucket: Bucket) -> str:
-    policies = {name: [p.tokens, p.capacity, p.window, p.at] for name, p in bucket.policies.items()}
-    return json.dumps({"policies": policies, "uses": bucket.uses}, separators=(",", ":"))
-
-
-def _compute_from_text(text: str | None) -> tuple[dict[str, Policy], dict[str, dict[str, float]]]:
-    """The stored policies and uses; a row this version cannot read is treated as having learnt nothing."""
-    try:
-        data = json.loads(text or "{}")
-        policies = {str(n): Policy(*(float(v) for v in values)) for n, values in data.get("policies", {}).items()}
-        uses = {str(k): {str(n): float(c) for n, c in v.items()} for k, v in data.get("uses", {}).items()}
-    except (ValueError, TypeError, AttributeError):
-        return {}, {}
-    return policies, uses
 
 
 @dataclass
@@ -155,7 +139,7 @@ class BudgetStore:
         entity = self.rows.get(subscription_id.lower(), ROW)
         if entity is None:
             return budget.full(self.limits, self.clock()), None
-        policies, uses = _compute_from_text(entity.get("Compute"))
+        policies, uses = compute_policies.from_text(entity.get("Compute"))
         bucket = Bucket(float(entity["Reads"]), float(entity["Writes"]), float(entity["At"]),
                         float(entity.get("ThrottledUntil", 0.0)), policies, uses,
                         float(entity.get("IntakeUntil", 0.0)), float(entity.get("Pushed", 0.0)))  # fmt: skip
@@ -164,8 +148,8 @@ class BudgetStore:
     def _write(self, subscription_id: str, bucket: Bucket, etag: str | None) -> bool:
         entity: dict[str, Any] = {"PartitionKey": subscription_id.lower(), "RowKey": ROW, "Reads": bucket.reads,
                                   "Writes": bucket.writes, "At": bucket.at, "ThrottledUntil": bucket.throttled_until,
-                                  "Compute": _compute_to_text(bucket), "IntakeUntil": bucket.intake_until,
-                                  "Pushed": bucket.pushed}  # fmt: skip
+                                  "Compute": compute_policies.to_text(bucket.policies, bucket.uses),
+                                  "IntakeUntil": bucket.intake_until, "Pushed": bucket.pushed}  # fmt: skip
         return self.rows.put(entity, etag) is not None
 
     def _block(self, subscription_id: str) -> Block:
@@ -285,6 +269,29 @@ class BudgetStore:
             log.warning("ARM budget of %s: a call beyond its step's grant is made %.1f s before its token",
                         subscription_id, wait - MAX_CALL_WAIT_SECONDS)
         self.sleep(min(wait, MAX_CALL_WAIT_SECONDS))
+
+    def intake_wait(self, subscription_id: str, cost: StepCost) -> float:
+        """Seconds a new build's request should wait on the request queue before it is admitted (0.0: admit
+        now), its first step costing `cost`: while steps reserved ahead still owe the bucket, a build admitted
+        now would only have that step deferred behind them. Free while the worker's block holds the step's
+        calls; else one read of the row, no write. Requests told to wait are spaced by that step's calls at the
+        rate, so that they do not all come back at once."""
+        now = self.clock()
+        spacing = cost.reads / self.limits.read_rate + cost.writes / self.limits.write_rate
+        with self._lock:
+            block = self._block(subscription_id)
+            if now <= block.until and block.reads >= cost.reads and block.writes >= cost.writes:
+                return 0.0
+            if block.intake_next > now + budget.INLINE_WAIT_SECONDS:
+                wait, block.intake_next = block.intake_next - now, block.intake_next + spacing
+                return wait
+        bucket = budget.refill(self._load(subscription_id)[0], self.limits, now)
+        wait = budget.queued_ahead(bucket, self.limits, now)  # asked, not written
+        if wait <= budget.INLINE_WAIT_SECONDS:
+            return 0.0
+        with self._lock:
+            block.intake_next = max(block.intake_next, now + wait) + spacing
+        return wait
 
     @staticmethod
     def lapsed(state: Record, now: float) -> bool:

@@ -309,3 +309,16 @@ def test_reads_a_step_made_without_reserving_them_push_the_validations_to_come_b
     assert after is not None
     assert _pushed_back(after, reserved) == pytest.approx(3 / limits.read_rate)
     assert after.reads == pytest.approx(bucket.reads - 3)
+
+
+def test_what_is_queued_ahead_is_the_debt_the_last_validations_slot_or_a_hold_whichever_is_longest():
+    from core.engine.budget import queued_ahead
+
+    assert queued_ahead(full(LIMITS, 0.0), LIMITS, 0.0) == 0.0
+    owing = full(LIMITS, 0.0).__class__(reads=-25.0, writes=100.0, at=0.0)
+    assert queued_ahead(owing, LIMITS, 0.0) == pytest.approx(2.0)
+    assert queued_ahead(owing, LIMITS, 1.0) == pytest.approx(1.0)  # the refill pays it back
+    validations = owing.__class__(reads=0.0, writes=100.0, at=0.0, intake_until=30.0)
+    assert queued_ahead(validations, LIMITS, 10.0) == pytest.approx(20.0)
+    held = throttle(full(LIMITS, 0.0), LIMITS, 0.0, retry_after_seconds=20)
+    assert queued_ahead(held, LIMITS, 5.0) == pytest.approx(15.0)
