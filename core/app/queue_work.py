@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.app.runtime import Runtime
-from core.azure.storage import send_message
 from core.base import telemetry
 from core.base.actors import Actor, ActorKind
-from core.builds.admission import Admission, Outcome, build_id_for
+from core.builds.admission import Admission, build_id_for
 from core.builds.costs import intake_cost
 from core.builds.submissions import UnprocessableMessage, derive_resource_id
-from core.engine.messages import StepMessage, visibility_seconds
+from core.engine.messages import StepMessage
 from core.engine.record import Record
 from core.request import RequestInvalid, parse_request, request_to_dict
 
@@ -60,15 +59,12 @@ def admit_request_message(runtime: Runtime, body: bytes, *, message_id: str) -> 
     except UnicodeDecodeError:
         runtime.poison(queue, body.decode("utf-8", errors="replace"))
         raise MessagePoisoned("is not UTF-8 text") from None
-    wait = _intake_wait(runtime, text)
-    if wait > 0:
-        # The budget cannot take this build's first step yet: the request waits on its queue, not as a
-        # deferred step of an admitted build (a copy, visible when the budget can take it; this one is done).
-        send_message(runtime.queues.get_queue_client(queue), text, delay_seconds=visibility_seconds(wait))
-        return Admission(Outcome.DEFERRED, None, f"left on the request queue for {wait:.1f} s (ARM budget)")
+    # While the budget is short, a build admitted now reserves its validation's slot and its first step
+    # message waits for it, instead of coming at once only to be deferred (a state write and a queue round trip).
+    short = _intake_wait(runtime, text) > 0
     try:
         with telemetry.build_span("build.admit", _build_id_of_request(text), **{"messaging.message.id": message_id}):
-            return runtime.builds.handle_request_text(text, message_id=message_id,
+            return runtime.builds.handle_request_text(text, message_id=message_id, reserve_first_step=short,
                                                       by=Actor(ActorKind.QUEUE, message_id, queue).to_dict())
     except UnprocessableMessage as exc:
         runtime.poison(queue, text)
@@ -76,8 +72,8 @@ def admit_request_message(runtime: Runtime, body: bytes, *, message_id: str) -> 
 
 
 def _intake_wait(runtime: Runtime, text: str) -> float:
-    """Seconds the request in `text` should stay on the request queue for the ARM budget (0.0: admit it now;
-    so is a request the admission will reject, which calls nothing)."""
+    """Seconds the first step of a build of the request in `text` would queue behind the steps reserved ahead
+    of it (0.0: none, or the budget is off, or the admission will reject it and call nothing)."""
     budget = runtime.runner.budget
     if budget is None:
         return 0.0

@@ -39,7 +39,6 @@ class Outcome(StrEnum):
     RESTARTED = "restarted"
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
-    DEFERRED = "deferred"  # left on the request queue until the ARM budget can take its first step
 
 
 @dataclass(frozen=True)

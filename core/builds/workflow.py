@@ -9,21 +9,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.azure.arm import ArmFailure
 from core.azure.settings import Settings
 from core.base import telemetry
 from core.base.actors import Actor
+from core.base.timestamps import utc_iso
 from core.builds import costs, steps
 from core.builds.admission import Admission, Outcome, Submission, admit
 from core.builds.decide import begin_step, decide
 from core.builds.events import ArmCallFailed, CancelRequested
 from core.builds.registration import Registrar
-from core.builds.state import BuildState
+from core.builds.state import BuildState, BuildStatus
 from core.builds.submissions import submission_from_text
-from core.engine.budget import StepCost
+from core.engine.budget import INLINE_WAIT_SECONDS, StepCost
+from core.engine.budget_store import Slot
 from core.engine.record import Decision
 from core.engine.runner import Runner
 from core.engine.workflow import StepContext
@@ -102,13 +104,31 @@ class BuildSubmissions:
         self.runner = runner
         self.settings = settings
 
-    def submit(self, submission: Submission) -> Admission:
-        """Admit a submission (from the request queue, the HTTP API, the CLI or snapshot intake), start its build."""
+    def submit(self, submission: Submission, *, reserve_first_step: bool = False) -> Admission:
+        """Admit a submission (from the request queue, the HTTP API, the CLI or snapshot intake), start its build.
+
+        With `reserve_first_step` (the ARM budget is short), a build started reserves its validation's slot
+        now and its first step message waits for that slot, rather than coming at once to be deferred.
+        """
         admitted: list[Admission] = []
+        reserved: list[Slot | None] = []
 
         def change(existing: BuildState | None, now: datetime) -> Decision | None:
             admitted[:] = [admit(existing, submission, now=now)]
-            return admitted[0].decision
+            decision = admitted[0].decision
+            budget = self.runner.budget
+            if not reserve_first_step or budget is None or decision is None or decision.delay_seconds != 0 \
+                    or decision.state.status is not BuildStatus.ACCEPTED:
+                return decision
+            if not reserved:  # once, however often a contended write decides again
+                reserved.append(budget.acquire(decision.state, costs.step_cost(decision.state)))
+            slot = reserved[0]
+            if slot is None:
+                return decision
+            state = decision.state.replace(due_at=utc_iso(now + timedelta(seconds=slot.wait)), budget_reserved=True,
+                                           budget_pushed=slot.pushed)
+            return dataclasses.replace(decision, state=state,
+                                       delay_seconds=max(0.0, slot.wait - INLINE_WAIT_SECONDS))
 
         written = self.runner.apply(submission.build_id, change)
         admission = admitted[0]
@@ -118,7 +138,7 @@ class BuildSubmissions:
         return admission
 
     def handle_request_text(self, text: str, *, message_id: str | None = None, origin: str = "queue",
-                            by: dict[str, str] | None = None) -> Admission:
+                            by: dict[str, str] | None = None, reserve_first_step: bool = False) -> Admission:
         """Admit a request message. Who sent it is what its build's `queued` row says, when that row notes this
         very request (the HTTP API and the CLI write it before sending); else ``origin`` and ``by`` as given."""
         submission = submission_from_text(text, message_id=message_id, origin=origin,
@@ -126,4 +146,4 @@ class BuildSubmissions:
         noted = self.runner.store.queued(submission.build_id)
         if noted and noted["Fingerprint"] and noted["Fingerprint"] == submission.fingerprint:
             origin, by = noted["Origin"] or origin, _actor(noted["By"]) or by
-        return self.submit(dataclasses.replace(submission, origin=origin, by=by))
+        return self.submit(dataclasses.replace(submission, origin=origin, by=by), reserve_first_step=reserve_first_step)

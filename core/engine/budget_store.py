@@ -88,7 +88,6 @@ class Block:
     writes: float = 0.0
     until: float = 0.0
     uses: frozenset[str] = frozenset()
-    intake_next: float = 0.0  # when the next request told to wait may come back (see `intake_wait`)
     pending: list[tuple[str, Observation]] = field(default_factory=list)
 
 
@@ -271,27 +270,16 @@ class BudgetStore:
         self.sleep(min(wait, MAX_CALL_WAIT_SECONDS))
 
     def intake_wait(self, subscription_id: str, cost: StepCost) -> float:
-        """Seconds a new build's request should wait on the request queue before it is admitted (0.0: admit
-        now), its first step costing `cost`: while steps reserved ahead still owe the bucket, a build admitted
-        now would only have that step deferred behind them. Free while the worker's block holds the step's
-        calls; else one read of the row, no write. Requests told to wait are spaced by that step's calls at the
-        rate, so that they do not all come back at once."""
+        """Seconds a new build's first step (`cost`) would queue behind the steps reserved ahead of it (0.0:
+        none, or no more than a step waits in-process): free while the worker's block holds the step's calls;
+        else one read of the row, no write."""
         now = self.clock()
-        spacing = cost.reads / self.limits.read_rate + cost.writes / self.limits.write_rate
         with self._lock:
             block = self._block(subscription_id)
             if now <= block.until and block.reads >= cost.reads and block.writes >= cost.writes:
                 return 0.0
-            if block.intake_next > now + budget.INLINE_WAIT_SECONDS:
-                wait, block.intake_next = block.intake_next - now, block.intake_next + spacing
-                return wait
-        bucket = budget.refill(self._load(subscription_id)[0], self.limits, now)
-        wait = budget.queued_ahead(bucket, self.limits, now)  # asked, not written
-        if wait <= budget.INLINE_WAIT_SECONDS:
-            return 0.0
-        with self._lock:
-            block.intake_next = max(block.intake_next, now + wait) + spacing
-        return wait
+        wait = budget.queued_ahead(self._load(subscription_id)[0], self.limits, now)
+        return wait if wait > budget.INLINE_WAIT_SECONDS else 0.0
 
     @staticmethod
     def lapsed(state: Record, now: float) -> bool:
