@@ -55,7 +55,7 @@ test: setup lint
 	ARM_CALLS_DIR=$(ARM_CALLS_DIR) $(PY) -m pytest -m after_all_tests
 
 # The fast lane for the edit-test loop: every test outside the live/ folders (tests/conftest.py), no Azurite, no
-# simulator, no checkov; under a minute on two cores.
+# simulator (checkov and the package check run: they need the setup's other venvs); under a minute on two cores.
 test-fast: setup
 	$(PY) -m pytest -n 2 -m "not integration and not after_all_tests"
 
