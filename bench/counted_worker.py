@@ -30,7 +30,7 @@ _lock = threading.Lock()
 stats: dict[str, Any] = {"steps": 0, "step_cpu_seconds": 0.0, "step_wall_seconds": 0.0, "redriven": 0,
                          "storage": collections.Counter(), "step_storage": 0, "outcomes": collections.Counter(),
                          "by_kind": {}, "reserved_start_offsets": [], "last_arm_call_after_start": [],
-                         "budget_waits": []}
+                         "budget_waits": [], "budget_row_contended": 0}
 _in_step = threading.local()
 _profiles: list[cProfile.Profile] = []  # one per worker thread, when BENCH_PROFILE_FILE is set
 _first_step_cpu: float | None = None  # the process's CPU when the first step began (imports and start-up before)
@@ -85,6 +85,9 @@ _trace = open(os.environ["BENCH_TRACE_FILE"], "w") if os.environ.get("BENCH_TRAC
 def slot_for(self: BudgetStore, state: Any, cost: Any, now: float) -> Any:
     slot = _slot_for(self, state, cost, now)
     _note_wait(now, slot)
+    if slot is None:  # the budget's row stayed too contended to write: the step is deferred, jittered
+        with _lock:
+            stats["budget_row_contended"] += 1
     if _trace is not None:
         line = json.dumps([round(now, 3), state.build_id, str(state.status), state.budget_reserved, state.due_at,
                            None if slot is None else round(slot.wait, 3)])  # fmt: skip

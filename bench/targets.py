@@ -85,6 +85,7 @@ def budget_figures(finished: scale.Finished) -> dict[str, Any]:
     reads = [r.at for r in finished.stack.simulator.requests if r.method in ("GET", "HEAD") and r.status != 429]
     windows, rate = read_rate_while_waiting(reads, waits, finished.started, finished.ended)
     return {"arm_reads_per_second": settings.arm_reads_per_second,
+            "budget_row_contended": sum(stats.get("budget_row_contended", 0) for stats in finished.worker_stats),
             "share_reads_per_second": settings.arm_reads_per_second * settings.arm_budget_percent / 100,
             "budget_waits": len(waits), "waiting_windows": windows,
             "reads_per_s_while_waiting": round(rate, 2) if windows else None}
@@ -160,8 +161,10 @@ def print_scenario(name: str, result: Mapping[str, Any]) -> None:
         print(f"  {kind:<14} {row['steps']:>6}  {row['cpu_ms']:>5} ms  ARM {row['arm']:<5} storage {row['storage']:<5}"
               f" {row['storage_ops']}")
     print(f"ARM reads/s mean {f['arm_reads_per_s_mean']}, peak any 10 s {f['arm_reads_per_s_peak_any_10s']} "
-          f"(share {t['share_reads_per_second']}/s of {t['arm_reads_per_second']}/s); 429s {f['http_429']}")
-    print(f"budget waits {t['budget_waits']}; 10 s windows in which work waited throughout {t['waiting_windows']}, "
+          f"(the app's share {t['share_reads_per_second'] or 'off'} of {t['arm_reads_per_second']}/s); "
+          f"429s {f['http_429']}")
+    print(f"budget waits {t['budget_waits']}; steps deferred as the budget's row stayed too contended to write "
+          f"{t['budget_row_contended']}; 10 s windows in which work waited throughout {t['waiting_windows']}, "
           f"reads/s over them {t['reads_per_s_while_waiting']}")
     print(f"Completed->Succeeded p50 {f['completed_to_succeeded_p50_s']} s, p95 {f['completed_to_succeeded_p95_s']} s")
     if "floor" in f:
