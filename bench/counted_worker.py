@@ -29,7 +29,8 @@ from core.azure import storage
 _lock = threading.Lock()
 stats: dict[str, Any] = {"steps": 0, "step_cpu_seconds": 0.0, "step_wall_seconds": 0.0, "redriven": 0,
                          "storage": collections.Counter(), "step_storage": 0, "outcomes": collections.Counter(),
-                         "by_kind": {}, "reserved_start_offsets": [], "last_arm_call_after_start": []}
+                         "by_kind": {}, "reserved_start_offsets": [], "last_arm_call_after_start": [],
+                         "budget_waits": [], "budget_row_contended": 0}
 _in_step = threading.local()
 _profiles: list[cProfile.Profile] = []  # one per worker thread, when BENCH_PROFILE_FILE is set
 _first_step_cpu: float | None = None  # the process's CPU when the first step began (imports and start-up before)
@@ -75,7 +76,7 @@ from core.engine.runner import Runner  # noqa: E402
 from core.entry import cli  # noqa: E402  (after the factories are wrapped)
 
 _handle_step_text, _redrive, _run_step = Runner.handle_step_text, Runner.redrive, workflow.steps.run_step
-_slot_for = BudgetStore.slot_for
+_slot_for, _acquire = BudgetStore.slot_for, BudgetStore.acquire
 # Every budget decision (wall time, build, status, reserved before, the wait given): `bench.scale` looks up
 # the builds whose validations ran in the busiest window.
 _trace = open(os.environ["BENCH_TRACE_FILE"], "w") if os.environ.get("BENCH_TRACE_FILE") else None  # noqa: SIM115
@@ -83,12 +84,32 @@ _trace = open(os.environ["BENCH_TRACE_FILE"], "w") if os.environ.get("BENCH_TRAC
 
 def slot_for(self: BudgetStore, state: Any, cost: Any, now: float) -> Any:
     slot = _slot_for(self, state, cost, now)
+    _note_wait(now, slot)
+    if slot is None:  # the budget's row stayed too contended to write: the step is deferred, jittered
+        with _lock:
+            stats["budget_row_contended"] += 1
     if _trace is not None:
         line = json.dumps([round(now, 3), state.build_id, str(state.status), state.budget_reserved, state.due_at,
                            None if slot is None else round(slot.wait, 3)])  # fmt: skip
         with _lock:
             _trace.write(line + "\n")
     return slot
+
+
+def acquire(self: BudgetStore, state: Any, cost: Any, **kwargs: Any) -> Any:
+    """A reservation at the budget's row: a step's, a running step's look, or a new build's at intake."""
+    now = time.time()
+    slot = _acquire(self, state, cost, **kwargs)
+    _note_wait(now, slot)
+    return slot
+
+
+def _note_wait(now: float, slot: Any) -> None:
+    """A build waiting for the budget from `now` (wall clock) for the slot's wait: `bench.targets` finds the
+    windows in which work waited throughout."""
+    if slot is not None and slot.wait > 0:
+        with _lock:
+            stats["budget_waits"].append((round(now, 3), round(slot.wait, 3)))
 
 
 def run_step(state: Any, ctx: Any) -> Any:
@@ -163,6 +184,7 @@ Runner.handle_step_text = handle_step_text  # type: ignore[method-assign]
 Runner.redrive = redrive  # type: ignore[method-assign]
 workflow.steps.run_step = run_step  # type: ignore[assignment]
 BudgetStore.slot_for = slot_for  # type: ignore[method-assign]
+BudgetStore.acquire = acquire  # type: ignore[method-assign]
 
 
 def main() -> int:

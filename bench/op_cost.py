@@ -1,6 +1,6 @@
 """Worker CPU of each storage and ARM operation a step is made of, one at a time (the SDK's per-call floor):
 a state read, a plain conditional update, a transaction of the state and one history row, a queue send, a
-receive and delete, an ARM GET. A step's CPU is about the sum of its operations. Storage operations are
+receive and delete, a delete alone, an ARM GET. A step's CPU is about the sum of its operations. Storage operations are
 timed on the process clock (Azurite is another process); the ARM GET on the calling thread's clock, since
 the simulator answering it runs in this process.
 
@@ -10,6 +10,7 @@ Run: .venv/bin/python -m bench.op_cost [--count 200]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import time
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import UpdateMode
 
 from core.app.runtime import record_store
@@ -35,11 +37,67 @@ EXAMPLE_RESOURCE = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourc
 
 def cpu_ms(count: int, operation: Callable[[int], object], clock: Callable[[], float] = time.process_time) -> float:
     """Mean CPU per call. The process clock by default: a transaction prepares its parts on threads of its own."""
+    return costs(count, operation, clock)[0]
+
+
+def costs(count: int, operation: Callable[[int], object],
+          clock: Callable[[], float] = time.process_time) -> tuple[float, float]:
+    """Mean CPU and mean wall time per call, ms (one at a time, after one call not counted)."""
     operation(0)  # connections and clients made before the clock starts
-    started = clock()
+    started, started_wall = clock(), time.perf_counter()
     for n in range(count):
         operation(n)
-    return round(1000 * (clock() - started) / count, 2)
+    return round(1000 * (clock() - started) / count, 2), round(1000 * (time.perf_counter() - started_wall) / count, 2)
+
+
+# A safe step's storage round trips: read the state with its ETag, one conditional write, send the next
+# message, delete this one (`bench.targets` sums them into a step's floor).
+STEP_FLOOR = ("table GET (state read)", "table PUT (plain conditional update)", "queue POST (send)",
+              "queue DELETE (one received)")
+
+
+def storage_costs(env: dict[str, str], count: int) -> dict[str, tuple[float, float]]:
+    """Each storage operation's mean CPU and wall ms against the Azurite of `env` (`costs`), by name."""
+    store = record_store(table_service(env))
+    store.ensure_table()
+    now = utc_iso(datetime.now(UTC))
+    state = BuildState("b-op-cost", EXAMPLE_RESOURCE, BuildStatus.REPLICATING, now, now,
+                       request=json.loads((PROJECT_ROOT / "examples" / "seed-cli-managed-image.json").read_text()))
+    loaded = store.get(state.build_id)
+    state, etag = loaded if loaded is not None else store.create(Decision(state))
+    queue = queue_service(env).get_queue_client("op-cost")
+    with contextlib.suppress(ResourceExistsError):
+        queue.create_queue()
+    held = {"etag": etag, "state": state}
+
+    def update(_n: int) -> None:
+        entity = store._operations(Decision(held["state"]))[1]
+        held["etag"] = store.table.update_entity(entity, mode=UpdateMode.REPLACE, etag=held["etag"],
+                                                 match_condition=MatchConditions.IfNotModified)["etag"]
+
+    def transaction(n: int) -> None:
+        entry = HistoryEntry(at=now, kind="ReplicationProgress", status="Replicating", detail={"n": n})
+        written, held["etag"] = store.save(Decision(held["state"], (entry,)), held["etag"])
+        held["state"] = written
+
+    def receive_and_delete(_n: int) -> None:
+        for message in queue.receive_messages(messages_per_page=1, max_messages=1):
+            queue.delete_message(message)
+
+    figures = {
+        "table GET (state read)": costs(count, lambda _n: store.get(state.build_id)),
+        "table PUT (plain conditional update)": costs(count, update),
+        "table POST (transaction: state + 1 history row)": costs(count, transaction),
+        "queue POST (send)": costs(count, lambda _n: send_message(queue, "{}")),
+        "queue GET + DELETE (receive one, delete it)": costs(count, receive_and_delete),
+    }
+    for _ in range(count + 1):
+        send_message(queue, "{}")
+    received = []
+    while len(received) < count + 1:
+        received.extend(queue.receive_messages(messages_per_page=32, max_messages=count + 1, visibility_timeout=300))
+    figures["queue DELETE (one received)"] = costs(count, lambda _n: queue.delete_message(received.pop()))
+    return figures
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,43 +107,12 @@ def main(argv: list[str] | None = None) -> None:
     with LocalStack() as stack:
         env = stack.env()
         os.environ.update({k: env[k] for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")})  # the credential reads them
-        settings = Settings.from_env(env)
-        store = record_store(table_service(env))
-        store.ensure_table()
-        now = utc_iso(datetime.now(UTC))
-        state = BuildState("b-op-cost", EXAMPLE_RESOURCE, BuildStatus.REPLICATING, now, now,
-                           request=json.loads((PROJECT_ROOT / "examples" / "seed-cli-managed-image.json").read_text()))
-        state, etag = store.create(Decision(state))
-        queue = queue_service(env).get_queue_client("op-cost")
-        queue.create_queue()
-        arm = ArmPool(settings)(state.subscription_id)
-        names = ("MyResourceGroup", "MyGallery", "MyImage", "1.0.0")
-        held = {"etag": etag, "state": state}
-
-        def update(_n: int) -> None:
-            entity = store._operations(Decision(held["state"]))[1]
-            held["etag"] = store.table.update_entity(entity, mode=UpdateMode.REPLACE, etag=held["etag"],
-                                                     match_condition=MatchConditions.IfNotModified)["etag"]
-
-        def transaction(n: int) -> None:
-            entry = HistoryEntry(at=now, kind="ReplicationProgress", status="Replicating", detail={"n": n})
-            written, held["etag"] = store.save(Decision(held["state"], (entry,)), held["etag"])
-            held["state"] = written
-
-        def receive_and_delete(_n: int) -> None:
-            for message in queue.receive_messages(messages_per_page=1, max_messages=1):
-                queue.delete_message(message)
-
-        figures = {
-            "table GET (state read)": cpu_ms(args.count, lambda _n: store.get(state.build_id)),
-            "table PUT (plain conditional update)": cpu_ms(args.count, update),
-            "table POST (transaction: state + 1 history row)": cpu_ms(args.count, transaction),
-            "queue POST (send)": cpu_ms(args.count, lambda _n: send_message(queue, "{}")),
-            "queue GET + DELETE (receive one, delete it)": cpu_ms(args.count, receive_and_delete),
-        }
+        figures = {name: cpu for name, (cpu, _wall) in storage_costs(env, args.count).items()}
+        arm = ArmPool(Settings.from_env(env))(EXAMPLE_RESOURCE.split("/")[2])
         try:
             figures["ARM GET (an image definition, Compute SDK model)"] = cpu_ms(
-                args.count, lambda _n: arm.compute.gallery_images.get(*names[:3]), time.thread_time)
+                args.count, lambda _n: arm.compute.gallery_images.get("MyResourceGroup", "MyGallery", "MyImage"),
+                time.thread_time)
         except Exception as exc:  # the figure is left out, saying why
             print(f"ARM GET not measured: {exc}")
     width = max(len(k) for k in figures)

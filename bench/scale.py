@@ -18,17 +18,16 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.workers import Workers, process_cpu_seconds
 from core.app.runtime import record_store
 from core.azure.settings import Settings
 from core.azure.storage import queue_service, send_message, table_service
@@ -38,7 +37,7 @@ from core.engine.store import RecordStore
 from core.request import parse_request
 from devstack.azurite import PROJECT_ROOT
 from devstack.stack import LocalStack
-from simulator import Fault
+from simulator import Fault, ThrottleSpec
 
 EXAMPLE = PROJECT_ROOT / "examples" / "seed-cli-managed-image.json"
 WINDOW_SECONDS = 10
@@ -68,69 +67,6 @@ def windows(moments: list[float], start: float, end: float) -> list[int]:
 def operation(request: Any) -> str:
     """A request's method and the type of resource it names: `GET diskEncryptionSets`."""
     return f"{request.method} {request.path.rstrip('/').rsplit('/', 2)[-2]}"
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User and system CPU a process has used so far (Linux /proc), 0 where it cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Workers:
-    """The bench's worker processes: started, SIGKILLed one at a time and replaced (`--kill-every`)."""
-
-    def __init__(self, env: dict[str, str], folder: Path, profile: dict[str, str]) -> None:
-        self.env, self.folder, self.profile = env, folder, profile
-        self.running: list[subprocess.Popen[bytes]] = []
-        self.stats_files: list[Path] = []
-        self.killed = 0
-
-    def start(self) -> None:
-        n = len(self.stats_files)
-        path = self.folder / f"worker-{n}.json"
-        self.stats_files.append(path)
-        extra = {"BENCH_STATS_FILE": str(path), "BENCH_TRACE_FILE": f"{path}.trace", **(self.profile if n == 0 else {})}
-        with open(self.folder / f"worker-{n}.log", "w") as log:
-            self.running.append(subprocess.Popen(
-                [sys.executable, "-m", "bench.counted_worker", "--until-idle"], env={**self.env, **extra},
-                cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=log,
-            ))  # fmt: skip
-
-    def wait(self, *, timeout: float, kill_every: float | None, busy: Callable[[], bool]) -> None:
-        """Until every worker has stopped by itself (`--until-idle`), killing and replacing one every
-        `kill_every` seconds while `busy()` (builds are in flight); after `timeout`, stop them."""
-        deadline = time.monotonic() + timeout
-        next_kill = time.monotonic() + kill_every if kill_every else None
-        try:
-            while any(worker.poll() is None for worker in self.running):
-                if time.monotonic() > deadline:
-                    print("timed out: stopping the workers", flush=True)
-                    return
-                if kill_every and next_kill is not None and time.monotonic() >= next_kill and busy():
-                    victim = next(w for w in self.running if w.poll() is None)
-                    victim.send_signal(signal.SIGKILL)
-                    victim.wait()
-                    self.running.remove(victim)
-                    self.killed += 1
-                    self.start()
-                    next_kill = time.monotonic() + kill_every
-                time.sleep(0.2)
-        finally:
-            for worker in self.running:
-                if worker.poll() is None:
-                    worker.terminate()
-                    worker.wait(timeout=60)
-
-    def stats(self) -> list[dict[str, Any]]:
-        """The figures of every worker that stopped by itself (a killed one writes none)."""
-        found = [json.loads(path.read_text()) for path in self.stats_files if path.exists()]
-        if len(found) < len(self.stats_files) - self.killed:
-            for log in sorted(self.folder.glob("worker-*.log")):
-                print(log.read_text()[-2000:], file=sys.stderr)
-        return found
 
 
 def inject_chaos(sim: Any, builds: list[dict[str, Any]], ids: list[str], fraction: float) -> dict[str, str]:
@@ -164,15 +100,35 @@ def chaos_figures(store: RecordStore, faulted: dict[str, str], killed: int) -> d
     return {"faulted_puts": len(faulted), "ended": dict(sorted(ended.items())), "workers_killed": killed}
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Finished:
+    """A run whose workers have stopped, for `run`'s `after` measurements: the stack still runs."""
+
+    stack: LocalStack
+    env: dict[str, str]
+    settings: Settings
+    worker_stats: list[dict[str, Any]]
+    started: float  # time.monotonic() when the workers started
+    ended: float
+    started_wall: float  # time.time() at `started`
+
+
+def run(
+    args: argparse.Namespace, *, throttling: ThrottleSpec | bool | None = None, settings: Mapping[str, str] = {},
+    after: Mapping[str, Callable[[Finished], Any]] = {},
+) -> dict[str, Any]:  # fmt: skip
+    """Run the builds of `args` (see `main`) and return the figures. `throttling`: the simulator's (None: ARM's
+    buckets, none with `--instant`); `settings`: app settings for the workers, over `args.setting`; each of
+    `after` measures something once the workers have stopped, into the figure of its name."""
     options: dict[str, Any] = {"feature_registration_seconds": 1.0, "provider_registration_seconds": 0.5}
     if args.instant:
-        options.update(replication_seconds=0.0, throttling=False)
+        options.update(replication_seconds=0.0)
     else:
-        options.update(replication_range=(args.replication[0], args.replication[1]), throttling=True)
+        options.update(replication_range=(args.replication[0], args.replication[1]))
+    options["throttling"] = (not args.instant) if throttling is None else throttling
     with LocalStack(**options) as stack, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         sim = stack.simulator
-        overrides = {"BENCH_QUEUE_PORT": str(stack.azurite.queue_port), **dict(args.setting)}
+        overrides = {"BENCH_QUEUE_PORT": str(stack.azurite.queue_port), **dict(args.setting), **settings}
         if args.chaos:  # a slow answer must outlast the app's read timeout
             overrides.setdefault("ARM_READ_TIMEOUT_SECONDS", str(SLOW_ANSWER_TIMEOUT))
         if args.instant:  # ARM unthrottled: the app's own budget is off too, to measure the steps alone
@@ -189,7 +145,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for body in builds:
             send_message(request_queue, json.dumps(body))
         faulted = inject_chaos(sim, builds, ids, args.chaos)
-        print(f"{len(builds)} requests queued; starting {args.workers} worker(s)", flush=True)
+        print(f"{len(builds)} requests queued; starting {args.workers} worker(s)", file=sys.stderr, flush=True)
         tokens_before = sim.tokens_issued
         started_wall, started = time.time(), time.monotonic()
         azurite_pid = stack.azurite.pid or 0
@@ -216,6 +172,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         steps = max(1, figures["step_messages"])
         figures["worker_process_cpu_ms_per_step"] = round(1000 * cpu["workers"] / steps, 1)
         figures["cpu_share_of_one_core"] = {name: round(s / (ended - started), 2) for name, s in cpu.items()}
+        finished = Finished(stack, env, settings, worker_stats, started, ended, started_wall)
+        figures.update({name: measure(finished) for name, measure in after.items()})
         return figures
 
 
@@ -293,6 +251,8 @@ def summarise(
         "redrives": sum(s["redriven"] for s in worker_stats),
         "storage_ops_per_step": round(step_storage / max(1, steps), 2),
         "storage_ops_total_per_step": round(storage_total / max(1, steps), 2),
+        "storage_ops_per_build": round(storage_total / max(1, len(ids)), 1),
+        "storage_ops_in_steps_per_build": round(step_storage / max(1, len(ids)), 1),
         "step_outcomes": dict(sum((collections.Counter(s["outcomes"]) for s in worker_stats), collections.Counter())),
         "storage_by_kind": dict(sum((collections.Counter(s["storage"]) for s in worker_stats), collections.Counter())),
         "per_step_kind": per_step_kind(worker_stats),
@@ -324,7 +284,8 @@ def per_step_kind(worker_stats: list[dict[str, Any]]) -> dict[str, dict[str, Any
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m bench.scale`; `parser().parse_args([...])` gives `run` its arguments."""
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
     parser.add_argument("--builds", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
@@ -346,7 +307,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="profile the first worker's steps (every thread), pstats to FILE")
     parser.add_argument("--profile-clock", choices=("wall", "cpu"), default="wall",
                         help="cpu: profile each thread's CPU time (no socket or GIL waits); wall: elapsed time")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     figures = run(args)
     if args.json:
         print(json.dumps(figures))
