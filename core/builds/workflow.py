@@ -25,7 +25,7 @@ from core.builds.registration import Registrar
 from core.builds.state import BuildState, BuildStatus
 from core.builds.submissions import submission_from_text
 from core.engine.budget import INLINE_WAIT_SECONDS, StepCost
-from core.engine.budget_store import Slot
+from core.engine.budget_grants import Slot
 from core.engine.record import Decision
 from core.engine.runner import Runner
 from core.engine.workflow import StepContext

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from azure.data.tables import TableServiceClient
@@ -27,96 +27,21 @@ from core.azure.storage import GuardedRows
 from core.base.timestamps import parse_iso
 from core.engine import budget, compute_policies
 from core.engine.budget import Bucket, Limits, StepCost
+from core.engine.budget_grants import Block, Grant, Slot
 from core.engine.record import Record
 
 log = logging.getLogger(__name__)
 
 ROW = "arm-budget"
-TRIES = 5
+# Tries of a row change after its first (which may use the row as this worker last wrote it), each after a
+# short random pause so the workers that collided do not collide again.
+TRIES = 8
+CONFLICT_PAUSE_SECONDS = 0.01
 # Settlements kept for the next renewal at most; more are written at once.
 MAX_PENDING = 32
 # The longest a call beyond its grant waits in-process for a token; later than that it is made in debt
 # (the bucket's debt then delays the steps after it).
 MAX_CALL_WAIT_SECONDS = 2.0
-
-
-@dataclass
-class Grant:
-    """The tokens one step may spend, until `until` (epoch seconds). Called before every ARM attempt of the
-    step (`ratelimit.begin(pacer=grant)`): within the grant the call is free; beyond it, or late, the call
-    takes a token from the worker's block (`BudgetStore.take_call`), waiting briefly if it must."""
-
-    store: BudgetStore | None
-    subscription_id: str
-    reads: float
-    writes: float
-    until: float
-
-    def __call__(self, kind: str) -> None:
-        now = self.store.clock() if self.store is not None else 0.0
-        left = self.reads if kind == "reads" else self.writes
-        if now <= self.until and left >= 1:
-            if kind == "reads":
-                self.reads -= 1
-            else:
-                self.writes -= 1
-            return
-        if self.store is not None:
-            self.store.take_call(self.subscription_id, kind)
-
-    def add(self, reads: float, writes: float, until: float) -> None:
-        """Tokens reserved while the step ran (`StepTaking`), good until `until`."""
-        self.reads, self.writes, self.until = self.reads + reads, self.writes + writes, max(self.until, until)
-
-
-@dataclass(frozen=True)
-class Slot:
-    """When a step may run (seconds from now; 0.0: now), the bucket's `pushed` to keep with it, and the
-    tokens it runs with."""
-
-    wait: float
-    pushed: float
-    grant: Grant | None = None
-
-
-@dataclass
-class Block:
-    """A worker's tokens of one subscription's bucket, good until `until`; `uses` names the step kinds that
-    count against Compute's policies (they take their tokens at the row, where the policies are kept)."""
-
-    reads: float = 0.0
-    writes: float = 0.0
-    until: float = 0.0
-    uses: frozenset[str] = frozenset()
-    pending: list[tuple[str, Observation]] = field(default_factory=list)
-
-
-@dataclass
-class StepTaking:
-    """What one running step took from the budget beyond its reservation, when it decided to make calls it
-    had not reserved for (the registration look: `BudgetStore.acquire` with a cost)."""
-
-    store: BudgetStore | None
-    state: Record
-    cost: StepCost
-    grant: Grant | None = None
-    taken: tuple[int, int] = (0, 0)
-
-    def take(self, reads: int, writes: int) -> float | None:
-        """Seconds until the calls may be made: 0.0, taken now; more, reserved for then; None, not reserved
-        (the budget's row was too contended): look later."""
-        if self.store is None or self.cost.calls != (0, 0):
-            return 0.0  # no budget, or this step reserved its calls before it ran
-        look = dataclasses.replace(self.cost, reads=reads, writes=writes, floor=0.0)
-        slot = self.store.acquire(self.state, look)
-        if slot is None:
-            return None
-        if slot.wait <= 0.0:
-            self.taken = (self.taken[0] + reads, self.taken[1] + writes)
-            if self.grant is not None:
-                self.grant.add(reads, writes, self.store.clock() + budget.GRANT_SECONDS)
-            return 0.0
-        return slot.wait
 
 
 class BudgetStore:
@@ -132,6 +57,11 @@ class BudgetStore:
         self.sleep = sleep
         self._blocks: dict[str, Block] = {}
         self._lock = threading.Lock()
+        # One thread of this worker changes a subscription's row at a time (the others wait, then usually find
+        # a block to start from): the row's conflicts are then between workers, not between their threads.
+        self._row_locks: dict[str, threading.Lock] = {}
+        # The row as this worker last read or wrote it, with its ETag: the next change tries it first.
+        self._rows_known: dict[str, tuple[Bucket, str]] = {}
 
     # --- the row ---------------------------------------------------------------------------------------
     def _load(self, subscription_id: str) -> tuple[Bucket, str | None]:
@@ -144,33 +74,61 @@ class BudgetStore:
                         float(entity.get("IntakeUntil", 0.0)), float(entity.get("Pushed", 0.0)))  # fmt: skip
         return bucket, entity.metadata["etag"]
 
-    def _write(self, subscription_id: str, bucket: Bucket, etag: str | None) -> bool:
+    def _write(self, subscription_id: str, bucket: Bucket, etag: str | None) -> str | None:
+        """The row's new ETag ('' when the answer had none), or None when another writer came first."""
         entity: dict[str, Any] = {"PartitionKey": subscription_id.lower(), "RowKey": ROW, "Reads": bucket.reads,
                                   "Writes": bucket.writes, "At": bucket.at, "ThrottledUntil": bucket.throttled_until,
                                   "Compute": compute_policies.to_text(bucket.policies, bucket.uses),
                                   "IntakeUntil": bucket.intake_until, "Pushed": bucket.pushed}  # fmt: skip
-        return self.rows.put(entity, etag) is not None
+        return self.rows.put(entity, etag)
 
     def _block(self, subscription_id: str) -> Block:
         return self._blocks.setdefault(subscription_id.lower(), Block())
 
-    def _update(self, subscription_id: str, change: Callable[[Bucket], tuple[Bucket | None, Any]]) -> Any:
+    def _row_lock(self, subscription_id: str) -> threading.Lock:
+        with self._lock:
+            return self._row_locks.setdefault(subscription_id.lower(), threading.Lock())
+
+    def _update(self, subscription_id: str, change: Callable[[Bucket], tuple[Bucket | None, Any]],
+                first: Callable[[], Any] | None = None, then: Callable[[], None] | None = None) -> Any:
         """Apply the settlements kept for this renewal and then `change` (the bucket -> (the bucket to write or
-        None, the answer)) under the row's ETag; None when the row stayed too contended to write."""
+        None, the answer)) under the row's ETag; None when the row stayed too contended to write.
+
+        `first`, once this thread holds the row for the worker: an answer that needs no row (another thread
+        renewed the block meanwhile), or None to go on; `then`, after the change was written and before
+        another thread may look (keep the block it took)."""
+        key = subscription_id.lower()
         block = self._block(subscription_id)
-        for _ in range(TRIES):
-            bucket, etag = self._load(subscription_id)
-            pending = list(block.pending)
-            settled = bucket
-            for kind, seen in pending:
-                settled = budget.settle(settled, self.settings, self.clock(), kind, _spent(seen), seen) or settled
-            after, answer = change(settled)
-            if after is None and settled is not bucket:
-                after = settled
-            if after is None or self._write(subscription_id, after, etag):
-                del block.pending[:len(pending)]
-                block.uses = frozenset(kind for kind, names in (after or bucket).uses.items() if names)
+        with self._row_lock(subscription_id):
+            if first is not None and (answer := first()) is not None:
                 return answer
+            known = self._rows_known.pop(key, None)
+            for attempt in range(TRIES + 1):
+                fresh = known is None
+                if known is not None:
+                    (bucket, etag), known = known, None
+                else:
+                    if attempt > 1:
+                        time.sleep(random.uniform(0.0, CONFLICT_PAUSE_SECONDS * attempt))
+                    bucket, etag = self._load(subscription_id)
+                pending = list(block.pending)
+                settled = bucket
+                for kind, seen in pending:
+                    settled = budget.settle(settled, self.settings, self.clock(), kind, _spent(seen), seen) or settled
+                after, answer = change(settled)
+                if after is None and settled is not bucket:
+                    after = settled
+                if after is None and not fresh:
+                    continue  # nothing to write, so no ETag proves the row as last seen: read it
+                written = etag if after is None else self._write(subscription_id, after, etag)
+                if after is None or written is not None:
+                    if written:
+                        self._rows_known[key] = (after or bucket, written)
+                    del block.pending[:len(pending)]
+                    block.uses = frozenset(kind for kind, names in (after or bucket).uses.items() if names)
+                    if then is not None:
+                        then()
+                    return answer
         return None
 
     # --- steps -----------------------------------------------------------------------------------------
@@ -223,20 +181,31 @@ class BudgetStore:
         now = self.clock()
         wanted = dataclasses.replace(cost, reads=max(cost.reads, _block_size(self.limits.read_rate)),
                                      writes=max(cost.writes, _block_size(self.limits.write_rate)))
+        grant_until = now + budget.GRANT_SECONDS
+        kept: list[tuple[float, float]] = []  # the block taken by the try that was written
 
         def reserve(bucket: Bucket) -> tuple[Bucket, Slot]:
+            kept.clear()
             if block and cost.kind not in bucket.uses:
                 after, wait = budget.take(bucket, self.limits, now, wanted.reads, wanted.writes, cost.floor, cost.kind)
                 if wait <= 0.0:
-                    self._keep_block(state.subscription_id, wanted.reads - cost.reads, wanted.writes - cost.writes,
-                                     now + budget.GRANT_SECONDS)
+                    kept.append((wanted.reads - cost.reads, wanted.writes - cost.writes))
                     return after, Slot(0.0, after.pushed, Grant(self, state.subscription_id, cost.reads, cost.writes,
-                                                                now + budget.GRANT_SECONDS))
+                                                                grant_until))
             after, wait = budget.reserve(bucket, self.limits, now, cost, lapsed=lapsed)
             return after, Slot(wait, after.pushed, Grant(self, state.subscription_id, cost.reads, cost.writes,
                                                          now + max(0.0, wait) + budget.GRANT_SECONDS))
 
-        return self._update(state.subscription_id, reserve)
+        def from_block() -> Slot | None:  # another thread of this worker renewed the block meanwhile
+            if block and self._from_block(state.subscription_id, cost, self.clock()):
+                return Slot(0.0, 0.0, Grant(self, state.subscription_id, cost.reads, cost.writes, grant_until))
+            return None
+
+        def keep() -> None:
+            if kept:
+                self._keep_block(state.subscription_id, *kept[0], grant_until)
+
+        return self._update(state.subscription_id, reserve, first=from_block, then=keep)
 
     def _keep_block(self, subscription_id: str, reads: float, writes: float, until: float) -> None:
         with self._lock:
@@ -252,16 +221,24 @@ class BudgetStore:
         now = self.clock()
         wanted = (max(1, _block_size(self.limits.read_rate)) if kind == "reads" else 0,
                   max(1, _block_size(self.limits.write_rate)) if kind == "writes" else 0)
+        kept: list[tuple[float, float]] = []  # the block taken by the try that was written
 
         def take(bucket: Bucket) -> tuple[Bucket, float]:
+            kept.clear()
             after, wait = budget.take(bucket, self.limits, now, *wanted, floor=0.0)
             if wait <= 0.0:
-                self._keep_block(subscription_id, wanted[0] - one.reads, wanted[1] - one.writes,
-                                 now + budget.GRANT_SECONDS)
+                kept.append((wanted[0] - one.reads, wanted[1] - one.writes))
                 return after, 0.0
             return budget.take(bucket, self.limits, now, one.reads, one.writes, floor=0.0)
 
-        wait = self._update(subscription_id, take)
+        def from_block() -> float | None:  # another thread of this worker renewed the block meanwhile
+            return 0.0 if self._from_block(subscription_id, one, self.clock()) else None
+
+        def keep() -> None:
+            if kept:
+                self._keep_block(subscription_id, *kept[0], now + budget.GRANT_SECONDS)
+
+        wait = self._update(subscription_id, take, first=from_block, then=keep)
         if wait is None or wait <= 0.0:
             return
         if wait > MAX_CALL_WAIT_SECONDS:

@@ -33,7 +33,8 @@ from core.base import telemetry
 from core.base.leases import held, lease_end, seconds_left
 from core.base.timestamps import parse_iso, utc_iso
 from core.engine.budget import INLINE_WAIT_SECONDS
-from core.engine.budget_store import BudgetStore, Slot, StepTaking
+from core.engine.budget_grants import Slot, StepTaking
+from core.engine.budget_store import BudgetStore
 from core.engine.messages import StepMessage, redrive_cutoff, visibility_seconds
 from core.engine.record import Decision, Record
 from core.engine.store import RecordExists, RecordStore, StaleState

@@ -256,7 +256,7 @@ class _Store:
         self.wait, self.asked = wait, []
 
     def acquire(self, state, cost, *, lapsed=False):
-        from core.engine.budget_store import Slot
+        from core.engine.budget_grants import Slot
 
         self.asked.append(cost)
         return None if self.wait is None else Slot(self.wait, 0.0)
@@ -264,7 +264,7 @@ class _Store:
 
 def test_a_step_takes_a_look_now_only_when_the_bucket_holds_it_and_otherwise_has_a_slot():
     from core.builds.state import BuildState, BuildStatus
-    from core.engine.budget_store import StepTaking
+    from core.engine.budget_grants import StepTaking
 
     waiting = BuildState("b", "/subscriptions/s/x", BuildStatus.REGISTERING, "", "")
     now = StepTaking(_Store(0.0), waiting, step_cost(waiting))  # type: ignore[arg-type]

@@ -4,6 +4,8 @@ is written at once and holds every step of the subscription, and a bucket that i
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -145,3 +147,30 @@ def test_a_new_builds_wait_is_what_the_steps_reserved_ahead_still_owe_asked_with
     clock.now += wait - 0.5  # within a step's in-process wait of the end: nothing to queue behind
     assert store.intake_wait(subscription, validation) == 0.0
     assert ops.writes == writes
+
+
+def test_a_workers_threads_change_the_row_one_at_a_time_and_none_is_turned_away(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=6, ARM_BUDGET_PERCENT=100)
+    validation = StepCost("Validating", 17, 0, floor=0.4, gives_way=True)  # reserved at the row, every one
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        slots = list(pool.map(lambda n: store.slot_for(_state(f"v{n}"), validation, clock()), range(16)))
+    assert all(slot is not None for slot in slots)  # none deferred because the row was contended
+    waits = sorted(slot.wait for slot in slots if slot is not None)
+    assert all(later - earlier == pytest.approx(17 / store.limits.read_rate, abs=0.05)
+               for earlier, later in itertools.pairwise(waits))  # each its own slot
+    assert ops.writes == 16 and ops.reads == 1  # no conflict among its threads; the row read once, then known
+
+
+def test_a_worker_reads_the_row_again_only_after_another_worker_wrote_it(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=2400)
+    for n in range(3):  # three renewals: the row is read once, then written from what this worker wrote
+        assert store.slot_for(_state(f"a{n}"), POLL, clock()) is not None
+        clock.now += budget.GRANT_SECONDS + 0.1
+    assert (ops.reads, ops.writes) == (1, 3)
+    other = BudgetStore(table_service(app.env), store.settings, clock=clock)
+    assert other.slot_for(_state("b"), POLL, clock()) is not None
+    reads, writes = ops.reads, ops.writes
+    assert store.slot_for(_state("c"), POLL, clock()) is not None  # its ETag is stale: refused, read, written
+    assert (ops.reads - reads, ops.writes - writes) == (1, 2)
