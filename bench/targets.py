@@ -160,7 +160,7 @@ def print_scenario(name: str, result: Mapping[str, Any]) -> None:
           f"per build {f['storage_ops_in_steps_per_build']} / {f['storage_ops_per_build']}")
     print("storage ops per step kind (steps; per step: CPU ms, ARM requests, storage ops by kind):")
     for kind, row in f["per_step_kind"].items():
-        print(f"  {kind:<14} {row['steps']:>6}  {row['cpu_ms']:>5} ms  ARM {row['arm']:<5} storage {row['storage']:<5}"
+        print(f"  {kind:<24} {row['steps']:>6}  {row['cpu_ms']:>5} ms  ARM {row['arm']:<5} storage {row['storage']:<5}"
               f" {row['storage_ops']}")
     print(f"ARM reads/s mean {f['arm_reads_per_s_mean']}, peak any 10 s {f['arm_reads_per_s_peak_any_10s']} "
           f"(the app's share {t['share_reads_per_second'] or 'off'} of {t['arm_reads_per_second']}/s, its bucket "
