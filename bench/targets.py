@@ -162,10 +162,11 @@ def print_scenario(name: str, result: Mapping[str, Any]) -> None:
     for kind, row in f["per_step_kind"].items():
         print(f"  {kind:<24} {row['steps']:>6}  {row['cpu_ms']:>5} ms  ARM {row['arm']:<5} storage {row['storage']:<5}"
               f" {row['storage_ops']}")
+    share = (f"the app's share {t['share_reads_per_second']} of {t['arm_reads_per_second']}/s, its bucket refilled "
+             f"{t['app_bucket_reads_per_second']}/s to keep every 10 s within it") if t["share_reads_per_second"] \
+        else "the budget off"
     print(f"ARM reads/s mean {f['arm_reads_per_s_mean']}, peak any 10 s {f['arm_reads_per_s_peak_any_10s']} "
-          f"(the app's share {t['share_reads_per_second'] or 'off'} of {t['arm_reads_per_second']}/s, its bucket "
-          f"refilled {t['app_bucket_reads_per_second']}/s to keep every 10 s within the share); "
-          f"429s {f['http_429']}")
+          f"({share}); 429s {f['http_429']}")
     print(f"budget waits {t['budget_waits']}; steps deferred as the budget's row stayed too contended to write "
           f"{t['budget_row_contended']}; 10 s windows in which work waited throughout {t['waiting_windows']}, "
           f"reads/s over them {t['reads_per_s_while_waiting']}")
