@@ -4,7 +4,8 @@ to the file named by `BENCH_STATS_FILE`.
 
 A step's kind is the status it ran in (an Accepted build's first step runs as Validating), or what
 `handle_step` returned when no step ran (stale, leased, lost-claim, budget-wait, unknown-build); a deferred
-step's kind names the status it was deferred in (`budget-wait Replicating`).
+step's kind names the status it was deferred in, and whether the budget's row was too contended to reserve
+its slot (`budget-wait Replicating`, `budget-wait Accepted row contended`).
 
 The counters wrap the app from outside (the storage client factories, the HTTP adapter, `run_step` and two
 Runner methods) before the worker imports them; nothing in `core/` knows about the bench.
@@ -86,7 +87,7 @@ _trace = open(os.environ["BENCH_TRACE_FILE"], "w") if os.environ.get("BENCH_TRAC
 def slot_for(self: BudgetStore, state: Any, cost: Any, now: float) -> Any:
     slot = _slot_for(self, state, cost, now)
     _note_wait(now, slot)
-    _in_step.budget_status = str(state.status)
+    _in_step.budget_status = f"{state.status}{' row contended' if slot is None else ''}"
     if slot is None:  # the budget's row stayed too contended to write: the step is deferred, jittered
         with _lock:
             stats["budget_row_contended"] += 1

@@ -160,7 +160,7 @@ def print_scenario(name: str, result: Mapping[str, Any]) -> None:
           f"per build {f['storage_ops_in_steps_per_build']} / {f['storage_ops_per_build']}")
     print("storage ops per step kind (steps; per step: CPU ms, ARM requests, storage ops by kind):")
     for kind, row in f["per_step_kind"].items():
-        print(f"  {kind:<24} {row['steps']:>6}  {row['cpu_ms']:>5} ms  ARM {row['arm']:<5} storage {row['storage']:<5}"
+        print(f"  {kind:<36} {row['steps']:>6}  {row['cpu_ms']:>5} ms  ARM {row['arm']:<5} storage {row['storage']:<5}"
               f" {row['storage_ops']}")
     share = (f"the app's share {t['share_reads_per_second']} of {t['arm_reads_per_second']}/s, its bucket refilled "
              f"{t['app_bucket_reads_per_second']}/s to keep every 10 s within it") if t["share_reads_per_second"] \
