@@ -3,7 +3,9 @@ operations and ARM requests per step (in total and by step kind), re-drives. At 
 to the file named by `BENCH_STATS_FILE`.
 
 A step's kind is the status it ran in (an Accepted build's first step runs as Validating), or what
-`handle_step` returned when no step ran (stale, leased, lost-claim, budget-wait, unknown-build).
+`handle_step` returned when no step ran (stale, leased, lost-claim, budget-wait, unknown-build); a deferred
+step's kind names the status it was deferred in, and whether the budget's row was too contended to reserve
+its slot (`budget-wait Replicating`, `budget-wait Accepted row contended`).
 
 The counters wrap the app from outside (the storage client factories, the HTTP adapter, `run_step` and two
 Runner methods) before the worker imports them; nothing in `core/` knows about the bench.
@@ -85,6 +87,7 @@ _trace = open(os.environ["BENCH_TRACE_FILE"], "w") if os.environ.get("BENCH_TRAC
 def slot_for(self: BudgetStore, state: Any, cost: Any, now: float) -> Any:
     slot = _slot_for(self, state, cost, now)
     _note_wait(now, slot)
+    _in_step.budget_status = f"{state.status}{' row contended' if slot is None else ''}"
     if slot is None:  # the budget's row stayed too contended to write: the step is deferred, jittered
         with _lock:
             stats["budget_row_contended"] += 1
@@ -126,7 +129,7 @@ def handle_step_text(self: Runner, text: str) -> str:
     if _first_step_cpu is None:
         _note_first_step()
     _in_step.active, _in_step.kind, _in_step.arm, _in_step.storage = True, None, 0, collections.Counter()
-    _in_step.last_arm = None
+    _in_step.last_arm, _in_step.budget_status = None, None
     outcome = "raised"
     profile = _thread_profile()
     if profile is not None:
@@ -146,7 +149,10 @@ def handle_step_text(self: Runner, text: str) -> str:
             stats["step_wall_seconds"] += time.monotonic() - started_wall
             if _in_step.last_arm is not None:  # how long after the step began (and its slot was checked)
                 stats["last_arm_call_after_start"].append(round(_in_step.last_arm - started_wall, 3))
-            kind = stats["by_kind"].setdefault(_in_step.kind or outcome, {
+            name = _in_step.kind or outcome
+            if outcome == "budget-wait":  # which step the budget sent back
+                name = f"{outcome} {_in_step.budget_status}"
+            kind = stats["by_kind"].setdefault(name, {
                 "steps": 0, "cpu_seconds": 0.0, "arm": 0, "storage": collections.Counter()})
             kind["steps"] += 1
             kind["cpu_seconds"] += cpu

@@ -25,6 +25,7 @@ from typing import Any
 from bench import op_cost, scale
 from bench.target_table import SCENARIOS, Verdict, deferrals, evaluate, read_rate_while_waiting
 from core.azure.settings import Settings
+from core.engine.budget import Limits
 from simulator import BucketSpec, ThrottleSpec
 
 MILLION = 1_000_000
@@ -85,6 +86,7 @@ def budget_figures(finished: scale.Finished) -> dict[str, Any]:
     reads = [r.at for r in finished.stack.simulator.requests if r.method in ("GET", "HEAD") and r.status != 429]
     windows, rate = read_rate_while_waiting(reads, waits, finished.started, finished.ended)
     return {"arm_reads_per_second": settings.arm_reads_per_second,
+            "app_bucket_reads_per_second": round(Limits.from_settings(settings).read_rate, 2),
             "budget_row_contended": sum(stats.get("budget_row_contended", 0) for stats in finished.worker_stats),
             "share_reads_per_second": settings.arm_reads_per_second * settings.arm_budget_percent / 100,
             "budget_waits": len(waits), "waiting_windows": windows,
@@ -158,11 +160,13 @@ def print_scenario(name: str, result: Mapping[str, Any]) -> None:
           f"per build {f['storage_ops_in_steps_per_build']} / {f['storage_ops_per_build']}")
     print("storage ops per step kind (steps; per step: CPU ms, ARM requests, storage ops by kind):")
     for kind, row in f["per_step_kind"].items():
-        print(f"  {kind:<14} {row['steps']:>6}  {row['cpu_ms']:>5} ms  ARM {row['arm']:<5} storage {row['storage']:<5}"
+        print(f"  {kind:<36} {row['steps']:>6}  {row['cpu_ms']:>5} ms  ARM {row['arm']:<5} storage {row['storage']:<5}"
               f" {row['storage_ops']}")
+    share = (f"the app's share {t['share_reads_per_second']} of {t['arm_reads_per_second']}/s, its bucket refilled "
+             f"{t['app_bucket_reads_per_second']}/s to keep every 10 s within it") if t["share_reads_per_second"] \
+        else "the budget off"
     print(f"ARM reads/s mean {f['arm_reads_per_s_mean']}, peak any 10 s {f['arm_reads_per_s_peak_any_10s']} "
-          f"(the app's share {t['share_reads_per_second'] or 'off'} of {t['arm_reads_per_second']}/s); "
-          f"429s {f['http_429']}")
+          f"({share}); 429s {f['http_429']}")
     print(f"budget waits {t['budget_waits']}; steps deferred as the budget's row stayed too contended to write "
           f"{t['budget_row_contended']}; 10 s windows in which work waited throughout {t['waiting_windows']}, "
           f"reads/s over them {t['reads_per_s_while_waiting']}")
