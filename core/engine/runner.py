@@ -6,7 +6,8 @@ Order of writes, so that a crash anywhere loses nothing:
    reads ARM (validation, registration, replication polls) makes no claim: two deliveries cost a few reads,
    and the ETag of the result write decides which one is kept;
 2. run the step's ARM calls;
-3. write the decided state and its history in one transaction (ETag from the read, or from the claim);
+3. write the decided state and its history in one conditional write of the state row (ETag from the read,
+   or from the claim; see `store`);
 4. enqueue the next step message, delayed. A crash between 3 and 4 leaves `due_at` in the past,
    and the re-drive timer sends the message again.
 """
@@ -35,7 +36,7 @@ from core.base.timestamps import parse_iso, utc_iso
 from core.engine.budget import INLINE_WAIT_SECONDS
 from core.engine.budget_store import BudgetStore, Slot, StepTaking
 from core.engine.messages import StepMessage, redrive_cutoff, visibility_seconds
-from core.engine.record import Decision, Record
+from core.engine.record import Decision, Record, history_of
 from core.engine.store import RecordExists, RecordStore, StaleState
 from core.engine.workflow import StepContext, Workflow
 
@@ -230,9 +231,9 @@ class Runner:
                 )
                 if not same_step:
                     return None
+                # Its entries follow the other writer's (a MERGE keeps those in the row).
                 decision = dataclasses.replace(decision, state=decision.state.replace(
-                    message_ids=current.message_ids, history_count=current.history_count
-                ))  # fmt: skip
+                    message_ids=current.message_ids, **history_of(current)))  # fmt: skip
         return None
 
     def handle_step_text(self, text: str) -> str:
