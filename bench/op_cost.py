@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> None:
 
         figures = {
             "table GET (state read)": cpu_ms(args.count, lambda _n: store.get(state.build_id)),
-            "table PUT (plain conditional update)": cpu_ms(args.count, update),
-            "table MERGE (state + 1 history entry in its row)": cpu_ms(args.count, save),
+            "table PATCH (plain conditional update)": cpu_ms(args.count, update),
+            "table PATCH (state + 1 history entry in its row, archives included)": cpu_ms(args.count, save),
             "table POST (transaction: state + 1 history row)": cpu_ms(args.count, transaction),
             "queue POST (send)": cpu_ms(args.count, lambda _n: send_message(queue, "{}")),
             "queue GET + DELETE (receive one, delete it)": cpu_ms(args.count, receive_and_delete),
