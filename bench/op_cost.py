@@ -1,8 +1,9 @@
 """Worker CPU of each storage and ARM operation a step is made of, one at a time (the SDK's per-call floor):
-a state read, a plain conditional update, a transaction of the state and one history row, a queue send, a
-receive and delete, a delete alone, an ARM GET. A step's CPU is about the sum of its operations. Storage operations are
-timed on the process clock (Azurite is another process); the ARM GET on the calling thread's clock, since
-the simulator answering it runs in this process.
+a state read, a plain conditional update, the state with one history entry in its row (the store's write), a
+transaction of the state and one history row (its write before), a queue send, a receive and delete, a delete
+alone, an ARM GET. A step's CPU is about the sum of its operations. Storage operations are timed on the process
+clock (Azurite is another process); the ARM GET on the calling thread's clock, since the simulator answering it
+runs in this process.
 
 Run: .venv/bin/python -m bench.op_cost [--count 200]
 """
@@ -52,7 +53,7 @@ def costs(count: int, operation: Callable[[int], object],
 
 # A safe step's storage round trips: read the state with its ETag, one conditional write, send the next
 # message, delete this one (`bench.targets` sums them into a step's floor).
-STEP_FLOOR = ("table GET (state read)", "table PUT (plain conditional update)", "queue POST (send)",
+STEP_FLOOR = ("table GET (state read)", "table PATCH (plain conditional update)", "queue POST (send)",
               "queue DELETE (one received)")
 
 
@@ -71,14 +72,22 @@ def storage_costs(env: dict[str, str], count: int) -> dict[str, tuple[float, flo
     held = {"etag": etag, "state": state}
 
     def update(_n: int) -> None:
-        entity = store._operations(Decision(held["state"]))[1]
-        held["etag"] = store.table.update_entity(entity, mode=UpdateMode.REPLACE, etag=held["etag"],
+        entity = store._columns(held["state"])
+        held["etag"] = store.table.update_entity(entity, mode=UpdateMode.MERGE, etag=held["etag"],
                                                  match_condition=MatchConditions.IfNotModified)["etag"]
 
-    def transaction(n: int) -> None:
+    def save(n: int) -> None:
         entry = HistoryEntry(at=now, kind="ReplicationProgress", status="Replicating", detail={"n": n})
         written, held["etag"] = store.save(Decision(held["state"], (entry,)), held["etag"])
         held["state"] = written
+
+    def transaction(n: int) -> None:
+        entity = store._columns(held["state"])
+        row = {"PartitionKey": state.build_id, "RowKey": f"t-{n:08d}-{time.monotonic_ns()}", "At": now,
+               "Kind": "ReplicationProgress", "Status": "Replicating", "Detail": json.dumps({"n": n})}
+        update = ("update", entity, {"mode": UpdateMode.MERGE, "etag": held["etag"],
+                                     "match_condition": MatchConditions.IfNotModified})
+        held["etag"] = store.table.submit_transaction([update, ("create", row)])[0]["etag"]
 
     def receive_and_delete(_n: int) -> None:
         for message in queue.receive_messages(messages_per_page=1, max_messages=1):
@@ -86,7 +95,8 @@ def storage_costs(env: dict[str, str], count: int) -> dict[str, tuple[float, flo
 
     figures = {
         "table GET (state read)": costs(count, lambda _n: store.get(state.build_id)),
-        "table PUT (plain conditional update)": costs(count, update),
+        "table PATCH (plain conditional update)": costs(count, update),
+        "table PATCH (state + 1 history entry in its row, archives included)": costs(count, save),
         "table POST (transaction: state + 1 history row)": costs(count, transaction),
         "queue POST (send)": costs(count, lambda _n: send_message(queue, "{}")),
         "queue GET + DELETE (receive one, delete it)": costs(count, receive_and_delete),

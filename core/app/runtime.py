@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azure.data.tables import TableServiceClient
-from azure.storage.queue import QueueServiceClient
+from azure.storage.queue import QueueClient, QueueServiceClient
 
 from core.app.callers import ApiSettings
 from core.audit.findings_table import FindingsTable
@@ -53,11 +53,19 @@ class Runtime:
     snapshots: SnapshotIntake
     audit_workflow: AuditWorkflow
     api: ApiSettings = field(default_factory=ApiSettings)  # how the HTTP API knows its callers, its links' origin
+    _queue_clients: dict[str, QueueClient] = field(default_factory=dict, repr=False)
+
+    def queue(self, name: str) -> QueueClient:
+        """The client of queue `name`, made once per process (a client is a pipeline of its own to build)."""
+        client = self._queue_clients.get(name)
+        if client is None:
+            client = self._queue_clients[name] = self.queues.get_queue_client(name)
+        return client
 
     def poison(self, queue_name: str, text: str) -> None:
         """Move a message that cannot be processed to ``<queue_name>-poison`` (and count it)."""
         telemetry.record_poisoned(queue_name)
-        poison = self.queues.get_queue_client(f"{queue_name}-poison")
+        poison = self.queue(f"{queue_name}-poison")
         with contextlib.suppress(Exception):
             poison.create_queue()
         poison.send_message(text)

@@ -127,7 +127,7 @@ def queue_submission(runtime: Runtime, prepared: PreparedSubmission, *, now: dat
         return SubmitResult(admission.outcome, submission.build_id, submission.resource_id, status, admission.reason)
     runtime.store.put_queued(submission.build_id, submission.resource_id, at=utc_iso(now), origin=submission.origin,
                              by=submission.by, fingerprint=submission.fingerprint)
-    send_message(runtime.queues.get_queue_client(runtime.settings.request_queue), prepared.text)
+    send_message(runtime.queue(runtime.settings.request_queue), prepared.text)
     return SubmitResult(admission.outcome, submission.build_id, submission.resource_id, QUEUED, admission.reason)
 
 

@@ -27,7 +27,7 @@ from core.base.timestamps import parse_iso, utc_iso
 from core.engine.record import Decision, HistoryEntry, end, entry, then
 from core.engine.retries import given_up, retry, will_retry
 
-# Scope rows one write may create (a Table transaction holds 100 operations, with the state and history).
+# Scope rows one write may create (a Table transaction holds 100 operations, with the state row).
 MAX_SCOPE_ROWS = 90
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from core.base.timestamps import utc_iso
 from core.builds.state import BuildState, BuildStatus, restartable
-from core.engine.record import Decision, HistoryEntry, finish, schedule
+from core.engine.record import Decision, HistoryEntry, finish, history_of, schedule
 
 # How many delivered message IDs a build remembers, to recognise a redelivery of the same message.
 MESSAGE_ID_MEMORY = 20
@@ -134,7 +134,7 @@ def admit(existing: BuildState | None, sub: Submission, *, now: datetime) -> Adm
             attempt=existing.attempt + 1,
             step_seq=existing.step_seq,
             message_ids=existing.message_ids,
-            history_count=existing.history_count,
+            **history_of(existing),
         )
         return Admission(Outcome.RESTARTED, _start(again, sub, now, "Resubmitted"), f"attempt {again.attempt}")
 

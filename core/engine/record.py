@@ -2,7 +2,7 @@
 
 Each workflow's state is a frozen dataclass of JSON primitives that inherits `StepFields` and has the
 attributes of `Record`; its own fields (a build's regions, a snapshot's template) are the workflow's alone.
-`decide` functions return a `Decision`; the runner writes its state and history in one transaction and
+`decide` functions return a `Decision`; the runner writes its state and history in one conditional write and
 schedules the next step message after `delay_seconds`.
 """
 
@@ -33,6 +33,9 @@ class StepFields:
     current one is stale and dropped. `due_at` is when that step should run; the re-drive timer re-sends
     messages for steps well past it. `lease_until` marks a step being executed right now; `step_claims`
     counts how often a step that writes to ARM was claimed (more than one: it may be a repeat).
+    `history_count` numbers the last history entry; `history_from` the first the state row holds in its own
+    columns (0: none, as in rows written before the columns) and `history_units` their length (see
+    `history_rows`). The store keeps the three; a new state of the same record must carry them over.
     """
 
     step_seq: int = 0
@@ -44,6 +47,8 @@ class StepFields:
     step_retries: int = 0
     message_ids: list[str] = field(default_factory=list)
     history_count: int = 0
+    history_from: int = 0
+    history_units: int = 0
 
 
 class Record(Traced, Protocol):
@@ -59,6 +64,8 @@ class Record(Traced, Protocol):
     step_retries: int
     message_ids: list[str]
     history_count: int
+    history_from: int
+    history_units: int
 
     @property
     def subscription_id(self) -> str: ...
@@ -146,6 +153,12 @@ class Decision:
     history: tuple[HistoryEntry, ...] = ()
     delay_seconds: float | None = None
     rows: tuple[dict[str, Any], ...] = ()
+
+
+def history_of(state: Record) -> dict[str, int]:
+    """The store's bookkeeping of `state`'s history, for a new state of the same record (`replace(**...)`)."""
+    return {"history_count": state.history_count, "history_from": state.history_from,
+            "history_units": state.history_units}
 
 
 def entry(state: Record, now: datetime, kind: str, **detail: Any) -> HistoryEntry:

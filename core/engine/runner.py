@@ -6,9 +6,10 @@ Order of writes, so that a crash anywhere loses nothing:
    reads ARM (validation, registration, replication polls) makes no claim: two deliveries cost a few reads,
    and the ETag of the result write decides which one is kept;
 2. run the step's ARM calls;
-3. write the decided state and its history in one transaction (ETag from the read, or from the claim);
-4. enqueue the next step message, delayed. A crash between 3 and 4 leaves `due_at` in the past,
-   and the re-drive timer sends the message again.
+3. write the decided state and its history in one conditional write of the state row (ETag from the claim, the
+   read, or the state the message carried; see `store`); a record that ends writes its outbox row with it;
+4. enqueue the next step message, delayed, carrying the state just written and its ETag. A crash between 3
+   and 4 leaves `due_at` in the past, and the re-drive timer sends the message again (without a state).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueServiceClient
 
 from core.azure import ratelimit
@@ -31,13 +31,13 @@ from core.azure.settings import Settings
 from core.azure.storage import send_message
 from core.base import telemetry
 from core.base.leases import held, lease_end, seconds_left
-from core.base.timestamps import parse_iso, utc_iso
+from core.base.timestamps import utc_iso
 from core.engine.budget import INLINE_WAIT_SECONDS
 from core.engine.budget_grants import Slot, StepTaking
 from core.engine.budget_store import BudgetStore
-from core.engine.messages import StepMessage, redrive_cutoff, visibility_seconds
-from core.engine.record import Decision, Record
-from core.engine.store import RecordExists, RecordStore, StaleState
+from core.engine.messages import Carried, StepMessage, queue_front_due, redrive_cutoff, visibility_seconds
+from core.engine.record import Decision, Record, history_of
+from core.engine.store import RecordExists, RecordStore, StaleState, stored_json
 from core.engine.workflow import StepContext, Workflow
 
 log = logging.getLogger(__name__)
@@ -81,14 +81,17 @@ class Runner:
             self._step_queue = self.queues.get_queue_client(self.settings.step_queue)
         return self._step_queue
 
-    def _send_step(self, state: Record, delay: float) -> None:
-        visibility = visibility_seconds(delay)
-        text = StepMessage(state.record_id, state.step_seq, state.due_at).to_text()
-        send_message(self.step_queue, text, delay_seconds=visibility)
+    def _send_step(self, state: Record, delay: float, etag: str | None = None) -> None:
+        """Send the step message of `state`, carrying it when `etag` is the ETag it was just written with."""
+        carried = None
+        if etag:
+            carried = Carried(self.store.workflow_of(state), stored_json(state.to_dict()), etag)
+        text = StepMessage(state.record_id, state.step_seq, state.due_at, carried).to_text()
+        send_message(self.step_queue, text, delay_seconds=visibility_seconds(delay))
 
-    def _after_write(self, before: Record | None, state: Record, decision: Decision) -> None:
+    def _after_write(self, before: Record | None, state: Record, etag: str, decision: Decision) -> None:
         if decision.delay_seconds is not None and not state.status.terminal:
-            self._send_step(state, decision.delay_seconds)
+            self._send_step(state, decision.delay_seconds, etag)
         self.workflow_of(state).written(before, state)
 
     def _ending(self, before: Record | None, decision: Decision) -> list[dict[str, Any]]:
@@ -110,12 +113,12 @@ class Runner:
             try:
                 ending = self._ending(existing, decision)
                 if etag is None:
-                    state, _ = self.store.create(decision, extra=ending)
+                    state, etag = self.store.create(decision, extra=ending)
                 else:
-                    state, _ = self.store.save(decision, etag, extra=ending)
+                    state, etag = self.store.save(decision, etag, extra=ending)
             except (RecordExists, StaleState):
                 continue  # someone else wrote this record meanwhile: decide again on what they wrote
-            self._after_write(existing, state, decision)
+            self._after_write(existing, state, etag, decision)
             telemetry.annotate(state)
             telemetry.record_write(existing, state)
             return dataclasses.replace(decision, state=state)
@@ -131,26 +134,30 @@ class Runner:
 
     # --- steps ---------------------------------------------------------------------------------------
     def handle_step(self, message: StepMessage) -> str:
-        """Run one step of a record if the message is current; returns what happened, for logs and tests."""
-        loaded = self.store.get(message.build_id)
+        """Run one step of a record if the message is current; returns what happened, for logs and tests.
+
+        A message carrying its state (`StepMessage.carried`) runs on it without reading the row. It is stale when
+        the record was written since it was sent (a cancel, a duplicate submission, a second delivery's result);
+        every write of the step is conditional on its ETag, and each 412 is taken as from a fresh read: a claim
+        or a deferral looks at the row and goes on from what it holds (`_fresh`), a result is merged or dropped
+        (`_save_result`). A stale carried state can therefore cost a read step's ARM reads, never a write."""
+        carried = self._carried(message)
+        loaded = carried or self.store.get(message.build_id)
         if loaded is None:
             return "unknown-build"
         state, etag = loaded
         workflow = self.workflow_of(state)
         telemetry.annotate(state)  # every step's span names its record, even one that runs nothing
         now = self.clock()
-        if state.status.terminal or message.seq != state.step_seq:
-            return "stale"
-        if held(state.lease_until, now):
-            # Another invocation runs this step now; look again when its lease ends, in case it crashed.
-            self._send_step(state, seconds_left(state.lease_until, now) + 1)
-            return "leased"
+        waiting = self._not_runnable(message, state, now)
+        if waiting is not None:
+            return waiting
         cost = workflow.step_cost(state)
         grant = None
         if self.budget is not None:
             slot = self.budget.slot_for(state, cost, now.timestamp())
             if slot is None or slot.wait > INLINE_WAIT_SECONDS:
-                return self._defer(state, etag, now, slot)
+                return self._defer(message, state, etag, now, slot, carried is not None)
             if slot.wait > 0:  # its slot is this close: wait for it here rather than in the queue
                 self.sleep(slot.wait)
                 now = self.clock()
@@ -158,13 +165,23 @@ class Runner:
         started = workflow.begin_step(state, now)
         stored, claimed = state, started.state  # what the table holds at `etag`; what the step runs on
         if workflow.writes_to_arm(state):
-            lease = lease_end(now, self.settings.step_lease_seconds)
-            claim = dataclasses.replace(started, state=claimed.replace(lease_until=lease,
-                                                                       step_claims=state.step_claims + 1))
-            try:
-                stored, etag = self.store.save(claim, etag)
-            except StaleState:
-                return "lost-claim"
+            for fresh_read in (carried is None, True):
+                lease = lease_end(now, self.settings.step_lease_seconds)
+                claim = dataclasses.replace(started, state=claimed.replace(lease_until=lease,
+                                                                           step_claims=state.step_claims + 1))
+                try:
+                    stored, etag = self.store.save(claim, etag)
+                    break
+                except StaleState:
+                    if fresh_read:
+                        return "lost-claim"
+                # The carried state was stale: claim on what the row holds, if its step is still this one.
+                fresh = self._fresh(message, now)
+                if isinstance(fresh, str):
+                    return fresh
+                state, etag = fresh
+                started = workflow.begin_step(state, now)
+                claimed = started.state
             claimed, started = stored, Decision(stored)
         telemetry.annotate(claimed)
         ratelimit.begin(pacer=grant)
@@ -184,35 +201,77 @@ class Runner:
         decision = workflow.decide(claimed, event, self.clock())
         if started.history:  # a first step's start (an Accepted build's ValidationStarted), written with its result
             decision = dataclasses.replace(decision, history=started.history + decision.history)
-        written = self._save_result(stored, decision, etag)
-        if written is None:
+        result = self._save_result(stored, decision, etag)
+        if result is None:
             # Changed while the step ran (a cancel, or the step claimed again): the stored state wins.
             log.warning("%s %s: state changed during step %s; result dropped", workflow.name, state.record_id,
                         state.status)
             return "dropped"
-        self._after_write(claimed, written, decision)
+        written, etag = result
+        self._after_write(claimed, written, etag, decision)
         telemetry.annotate(written)
         telemetry.record_write(claimed, written)
         log.info("%s %s: %s -> %s (%s)", workflow.name, state.record_id, claimed.status, written.status,
                  type(event).__name__)
         return str(written.status)
 
-    def _defer(self, state: Record, etag: str, now: datetime, slot: Slot | None) -> str:
+    def _carried(self, message: StepMessage) -> tuple[Any, str] | None:
+        """The state the message carries and its ETag; None when it carries none, or none of this step that
+        this app can read (the step then reads the row)."""
+        if message.carried is None:
+            return None
+        try:
+            state = self.store.decode({"Workflow": message.carried.workflow, "State": message.carried.state})
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None
+        if state.record_id != message.build_id or state.step_seq != message.seq:
+            return None
+        return state, message.carried.etag
+
+    def _not_runnable(self, message: StepMessage, state: Record, now: datetime) -> str | None:
+        """Why the message's step does not run now on `state` (None: it does)."""
+        if state.status.terminal or message.seq != state.step_seq:
+            return "stale"
+        if held(state.lease_until, now):
+            # Another invocation runs this step now; look again when its lease ends, in case it crashed. Not
+            # carried: that invocation's result will most likely have moved the record on by then.
+            self._send_step(state, seconds_left(state.lease_until, now) + 1)
+            return "leased"
+        return None
+
+    def _fresh(self, message: StepMessage, now: datetime) -> tuple[Any, str] | str:
+        """The record as stored now, with its ETag, if the message's step can still run on it; else the outcome."""
+        loaded = self.store.get(message.build_id)
+        if loaded is None:
+            return "unknown-build"
+        return self._not_runnable(message, loaded[0], now) or loaded
+
+    def _defer(self, message: StepMessage, state: Record, etag: str, now: datetime, slot: Slot | None,
+               carried: bool) -> str:
         """Not enough ARM budget: run this step in its reserved slot (None: nothing reserved, soon, jittered)."""
         delay = slot.wait if slot is not None else random.uniform(0.5, 2.0)
-        deferred = state.replace(due_at=utc_iso(now + timedelta(seconds=delay)), budget_reserved=slot is not None,
-                                 budget_pushed=slot.pushed if slot is not None else 0.0)  # fmt: skip
+        deferral = {"due_at": utc_iso(now + timedelta(seconds=delay)), "budget_reserved": slot is not None,
+                    "budget_pushed": slot.pushed if slot is not None else 0.0}
         try:
-            written, _ = self.store.save(Decision(deferred), etag)
+            written, etag = self.store.save(Decision(state.replace(**deferral)), etag)
         except StaleState:
-            return "lost-claim"
+            if not carried:
+                return "lost-claim"
+            # The carried state was stale (a duplicate submission, say): defer the step as the row holds it.
+            fresh = self._fresh(message, now)
+            if isinstance(fresh, str):
+                return fresh
+            try:
+                written, etag = self.store.save(Decision(fresh[0].replace(**deferral)), fresh[1])
+            except StaleState:
+                return "lost-claim"
         # Visible up to a second before its slot (visibility counts whole seconds); the step waits the rest.
-        self._send_step(written, max(0.0, delay - INLINE_WAIT_SECONDS) if slot is not None else delay)
+        self._send_step(written, max(0.0, delay - INLINE_WAIT_SECONDS) if slot is not None else delay, etag)
         return "budget-wait"
 
-    def _save_result(self, stored: Record, decision: Decision, etag: str) -> Any | None:
-        """Write a step's result over `stored` (the state at `etag`); if only a submission's bookkeeping
-        changed meanwhile, keep both.
+    def _save_result(self, stored: Record, decision: Decision, etag: str) -> tuple[Any, str] | None:
+        """Write a step's result over `stored` (the state at `etag`): the state written and its ETag; if only a
+        submission's bookkeeping changed meanwhile, keep both; None when the result was dropped.
 
         A duplicate submission records its message ID and a history line while the step runs; that must not
         drop the step's result (its PUT would be sent again). Anything else (a cancel, another claim, another
@@ -220,7 +279,7 @@ class Runner:
         """
         for _ in range(WRITE_TRIES):
             try:
-                return self.store.save(decision, etag, extra=self._ending(stored, decision))[0]
+                return self.store.save(decision, etag, extra=self._ending(stored, decision))
             except StaleState:
                 loaded = self.store.get(stored.record_id)
                 if loaded is None:
@@ -231,9 +290,9 @@ class Runner:
                 )
                 if not same_step:
                     return None
+                # Its entries follow the other writer's (a MERGE keeps those in the row).
                 decision = dataclasses.replace(decision, state=decision.state.replace(
-                    message_ids=current.message_ids, history_count=current.history_count
-                ))  # fmt: skip
+                    message_ids=current.message_ids, **history_of(current)))  # fmt: skip
         return None
 
     def handle_step_text(self, text: str) -> str:
@@ -274,7 +333,7 @@ class Runner:
         went to the poison queue). Each candidate is read again and re-sent only if its step is unchanged.
         """
         now = self.clock()
-        cutoff = redrive_cutoff(now, self._queue_front_due(), lease_seconds=self.settings.step_lease_seconds,
+        cutoff = redrive_cutoff(now, queue_front_due(self.step_queue), lease_seconds=self.settings.step_lease_seconds,
                                 grace_seconds=self.settings.redrive_grace_seconds)  # fmt: skip
         redriven = []
         for candidate in self.store.overdue(cutoff, now):
@@ -289,18 +348,3 @@ class Runner:
             log.warning("%s %s: step %s overdue since %s; re-driven", self.store.workflow_of(state), state.record_id,
                         state.step_seq, state.due_at)
         return redriven
-
-    def _queue_front_due(self) -> datetime | None:
-        """When the oldest messages still visible in the step queue were due (None: nothing is waiting)."""
-        try:
-            peeked = self.step_queue.peek_messages(max_messages=32)
-        except ResourceNotFoundError:
-            return None
-        dues = []
-        for message in peeked:
-            try:
-                due = parse_iso(StepMessage.from_text(message.content).due)
-            except (ValueError, KeyError, TypeError):
-                continue
-            dues.append(due or message.inserted_on)
-        return min((d for d in dues if d is not None), default=None)

@@ -1,9 +1,11 @@
 """Every workflow's records and their history in one Azure Table (`builds`).
 
 One partition per record: the row `state` holds the current state (ETag-guarded; its column `Workflow`
-names the workflow whose state it is), rows `h-<n>` the append-only history. A state change and its
-history rows are written in one transaction, so a reader never sees one without the other and a stale
-writer (412) writes neither.
+names the workflow whose state it is) and the newest entries of its append-only history, in columns of its
+own; rows `h-<n>` hold the older entries (`history_rows`). A state change and its history are one conditional
+write of the state row (a MERGE: the entries already there stay), so a reader never sees one without the other
+and a stale writer (412) writes neither. When the row is full, the entries it holds are first copied to `h-`
+rows, then the row is replaced without them.
 """
 
 from __future__ import annotations
@@ -14,17 +16,18 @@ from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from core.azure.storage import GuardedRows
 from core.base.timestamps import utc_iso
+from core.engine import history_rows
+from core.engine.history_rows import stored_json
 from core.engine.record import Decision, HistoryEntry, Record
 
 STATE_ROW = "state"
 # A submission on its way through the request queue (written by the CLI and the HTTP API before sending it).
 QUEUED_ROW = "queued"
-_HISTORY_PREFIX = "h-"
 
 
 class StaleState(RuntimeError):
@@ -46,21 +49,6 @@ def is_table_key(text: str) -> bool:
     """Whether ``text`` can be a PartitionKey: Table storage refuses '/', '\\', '#', '?' and control characters."""
     return 0 < len(text) <= 512 and not any(ch in _KEY_FORBIDDEN or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F
                                             or 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
-
-
-def stored_json(value: Any) -> str:
-    """Compact JSON for a Table string column: non-ASCII kept as it is (a CJK character is one UTF-16 unit of the
-    column's 32K, not the six of a ``\\uXXXX`` escape), escaped only when the text holds a lone surrogate."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value, separators=(",", ":"), default=str)
-    return text
-
-
-def _history_key(seq: int) -> str:
-    return f"{_HISTORY_PREFIX}{seq:08d}"
 
 
 def _queued_columns(entity: Mapping[str, Any]) -> dict[str, str]:
@@ -123,19 +111,26 @@ class RecordStore:
         return self.decode(entity), entity.metadata["etag"]
 
     def history(self, record_id: str) -> list[HistoryEntry]:
-        """The record's history, oldest first (none for an ID that cannot be a key)."""
+        """The record's whole history, oldest first (none for an ID that cannot be a key).
+
+        The state row first, then the `h-` rows below its first column: an archive that happens between the two
+        reads only copies entries of the row read (see `history_rows`), so nothing is missed or read twice."""
         if not is_table_key(record_id):
             return []
         self.ensure_table()
+        try:
+            entity = self.table.get_entity(partition_key=record_id, row_key=STATE_ROW)
+        except ResourceNotFoundError:
+            return []
+        below = history_rows.first_column(entity)
+        if below == 1:
+            return history_rows.history([], entity)
         rows = self.table.query_entities(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
-            parameters={"pk": record_id, "lo": _HISTORY_PREFIX, "hi": "h."},
+            parameters={"pk": record_id, "lo": history_rows.ROW_PREFIX,
+                        "hi": history_rows.ROWS_END if below is None else history_rows.row_key(below)},
         )
-        entries = [
-            HistoryEntry(at=r["At"], kind=r["Kind"], status=r["Status"], detail=json.loads(r.get("Detail") or "{}"))
-            for r in rows
-        ]
-        return entries
+        return history_rows.history(rows, entity)
 
     def _states(self, query: str, parameters: dict[str, Any]) -> list[Any]:
         self.ensure_table()
@@ -201,10 +196,8 @@ class RecordStore:
         return sorted(states, key=lambda s: s.updated_at, reverse=True)[:limit]
 
     # --- writing -------------------------------------------------------------------------------------
-    def _operations(self, decision: Decision) -> tuple[Any, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-        first = decision.state.history_count + 1
-        state = decision.state.replace(history_count=decision.state.history_count + len(decision.history))
-        entity = {
+    def _columns(self, state: Any) -> dict[str, Any]:
+        return {
             "PartitionKey": state.record_id,
             "RowKey": STATE_ROW,
             "Workflow": self.workflow_of(state),
@@ -216,29 +209,23 @@ class RecordStore:
             "UpdatedAt": state.updated_at,
             "State": stored_json(state.to_dict()),
         }
-        history = [
-            (
-                "create",
-                {
-                    "PartitionKey": state.record_id,
-                    "RowKey": _history_key(first + i),
-                    "At": h.at,
-                    "Kind": h.kind,
-                    "Status": h.status,
-                    "Detail": stored_json(h.detail),
-                },
-            )
-            for i, h in enumerate(decision.history)
-        ]
-        return state, entity, history
 
     def create(self, decision: Decision, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[Any, str]:
-        """Write a new record; `RecordExists` if another writer created it first. `extra` rows (an outbox row)
-        are created in the same transaction."""
+        """Write a new record and its history (one request); `RecordExists` if another writer created it first.
+        `extra` rows (an outbox row) are created in the same transaction."""
         self.ensure_table()
-        state, entity, history = self._operations(decision)
+        before = decision.state
+        first = before.history_count + 1
+        columns, units = history_rows.new_columns(first, decision.history)
+        state = before.replace(history_count=before.history_count + len(decision.history), history_from=first,
+                               history_units=units)
+        entity = {**self._columns(state), **columns}
         try:
-            results = self.table.submit_transaction([("create", entity), *history, *(("create", e) for e in extra)])
+            if not extra:
+                return state, self.table.create_entity(entity)["etag"]
+            results = self.table.submit_transaction([("create", entity), *(("create", e) for e in extra)])
+        except ResourceExistsError as exc:
+            raise RecordExists(state.record_id) from exc
         except TableTransactionError as exc:
             if _is_conflict(exc):
                 raise RecordExists(state.record_id) from exc
@@ -246,27 +233,46 @@ class RecordStore:
         return state, results[0]["etag"]
 
     def save(self, decision: Decision, etag: str, *, extra: Sequence[dict[str, Any]] = ()) -> tuple[Any, str]:
-        """Replace the state if it is unchanged since `etag` was read, and append the history (and create the
-        `extra` rows) in the same transaction (a state with nothing else to write is one plain update)."""
+        """Replace the state if it is unchanged since `etag` was read and append its history, in one conditional
+        write (`StaleState` if it changed); `extra` rows (an outbox row) are created in the same transaction.
+
+        The decision's state must carry the stored state's history bookkeeping (`record.history_of`). When the
+        row is full, the entries it holds are first archived (a read and an upsert of their rows: once in
+        `history_rows.MAX_ENTRIES` entries or so)."""
         self.ensure_table()
-        state, entity, history = self._operations(decision)
-        if not history and not extra:  # one row: a plain conditional update, not a batch
-            try:
-                written = self.table.update_entity(
-                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
-                )
-            except ResourceModifiedError as exc:
-                raise StaleState(state.record_id) from exc
-            return state, written["etag"]
-        update = (
-            "update",
-            entity,
-            {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified},
-        )
+        before = decision.state
+        first = before.history_count + 1
+        columns, units = history_rows.new_columns(first, decision.history)
+        stored_from = before.history_from or first
+        stored = first - stored_from
+        archive = history_rows.must_archive(stored, before.history_units, len(columns), units)
+        state = before.replace(history_count=before.history_count + len(decision.history),
+                               history_from=first if archive else stored_from,
+                               history_units=units + (0 if archive else before.history_units))  # fmt: skip
+        entity = {**self._columns(state), **columns}
+        if archive:
+            self._archive(state.record_id)
+        # MERGE keeps the entries the row holds; after an archive, REPLACE drops them.
+        mode = UpdateMode.REPLACE if archive else UpdateMode.MERGE
         try:
-            results = self.table.submit_transaction([update, *history, *(("create", e) for e in extra)])
+            if not extra:
+                written = self.table.update_entity(entity, mode=mode, etag=etag,
+                                                   match_condition=MatchConditions.IfNotModified)
+                return state, written["etag"]
+            update = ("update", entity, {"mode": mode, "etag": etag, "match_condition": MatchConditions.IfNotModified})
+            results = self.table.submit_transaction([update, *(("create", e) for e in extra)])
+        except ResourceModifiedError as exc:
+            raise StaleState(state.record_id) from exc
         except TableTransactionError as exc:
             if _is_precondition_failure(exc):
                 raise StaleState(state.record_id) from exc
             raise
         return state, results[0]["etag"]
+
+    def _archive(self, record_id: str) -> None:
+        """Copy every entry the state row holds now to its `h-` row. Whatever the row's ETag: each is committed."""
+        entity = self.table.get_entity(partition_key=record_id, row_key=STATE_ROW)
+        rows = history_rows.archive_rows(record_id, entity)
+        upserts = [("upsert", row, {"mode": UpdateMode.REPLACE}) for row in rows]
+        for start in range(0, len(upserts), 100):  # a transaction takes at most 100 operations
+            self.table.submit_transaction(upserts[start:start + 100])

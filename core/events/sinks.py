@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from azure.storage.queue import QueueServiceClient
+from azure.storage.queue import QueueClient, QueueServiceClient
 
 from core.azure.settings import Settings, SettingsError
 from core.azure.storage import send_message
@@ -39,6 +39,7 @@ class Sink(Protocol):
 class QueueSink:
     queues: QueueServiceClient
     queue_name: str
+    _client: QueueClient | None = field(default=None, repr=False)  # made on the first send, kept
 
     @property
     def name(self) -> str:
@@ -46,7 +47,9 @@ class QueueSink:
 
     def send(self, event: dict[str, Any]) -> None:
         """The event as JSON text (structured CloudEvent), as `messageEncoding: none` readers expect."""
-        send_message(self.queues.get_queue_client(self.queue_name), json.dumps(event, separators=(",", ":")))
+        if self._client is None:
+            self._client = self.queues.get_queue_client(self.queue_name)
+        send_message(self._client, json.dumps(event, separators=(",", ":")))
 
 
 @dataclass
