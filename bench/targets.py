@@ -188,8 +188,9 @@ def print_targets(targets: list[dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.targets", description=__doc__.splitlines()[0])
+    says = "; ".join(f"{s.name}: {s.says}" for s in SCENARIO_LIST).replace("%", "%%")  # argparse formats help
     parser.add_argument("--budget", choices=(*SCENARIOS, "all"), required=True,
-                        help="which scenario's targets: " + "; ".join(f"{s.name}: {s.says}" for s in SCENARIO_LIST))
+                        help=f"which scenario's targets: {says}")
     parser.add_argument("--builds", type=int, help="builds of every scenario run (default: the scenario's own)")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=3600, help="stop a scenario's workers after this long")

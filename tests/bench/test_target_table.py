@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -16,6 +18,7 @@ from bench.target_table import (
     waiting_windows,
 )
 from bench.targets import BY_NAME, RAISED, target_figures
+from devstack.azurite import PROJECT_ROOT
 
 
 def verdicts(scenario: str, builds: int = 200, **figures: float) -> dict[str, bool]:
@@ -116,3 +119,9 @@ def test_the_free_scenario_raises_the_apps_view_of_arms_buckets_as_the_simulator
     assert free.settings["ARM_BUDGET_PERCENT"] == "50"
     assert free.throttling.reads.refill_per_second == 25 * 1_000_000  # type: ignore[union-attr]
     assert BY_NAME["binding"].settings == {"ARM_BUDGET_PERCENT": "100"}
+
+
+def test_the_command_prints_its_help() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench.targets", "--help"], capture_output=True, text=True,
+                          timeout=60, cwd=PROJECT_ROOT)
+    assert done.returncode == 0 and "--budget" in done.stdout, done.stderr[-500:]
