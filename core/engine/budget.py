@@ -8,7 +8,8 @@ draw from one bucket (`budget_store.BudgetStore`).
 - **Blocks, not a row write per step.** A worker takes a block of tokens (`GRANT_SECONDS` of the rate, or a
   step's cost if more) from the shared row and starts its steps from it with no storage operation; only
   when the block runs out, expires or the step's kind counts against a Compute policy does a step go to
-  the row (`budget_store.BudgetStore`).
+  the row (`budget_store.BudgetStore`). What a block still holds then (and what steps' grants left in it)
+  goes back to the row with that change, so no token is lost to a block that expired unused.
 - **Reserve when the bucket is short.** A step the bucket cannot serve now takes its calls into debt and is
   rescheduled for the moment the tokens will be there (each deferred step has its own slot, so they do
   not return together); within `INLINE_WAIT_SECONDS` of its slot it waits in-process instead. A reserved
@@ -158,8 +159,10 @@ def take(
     return after, wait
 
 
-def give_back(bucket: Bucket, limits: Limits, now: float, reads: int, writes: int, kind: str | None = None) -> Bucket:
-    """Return a reservation whose slot has passed unused (the bucket never holds more than its capacity)."""
+def give_back(bucket: Bucket, limits: Limits, now: float, reads: float, writes: float,
+              kind: str | None = None) -> Bucket:
+    """Return tokens not spent: a reservation whose slot has passed unused, or what a worker's block held when
+    it was renewed (the bucket never holds more than its capacity)."""
     current = refill(bucket, limits, now)
     returned = {name: -count for name, count in current.uses.get(kind or "", {}).items()}
     return dataclasses.replace(

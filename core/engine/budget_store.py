@@ -102,6 +102,9 @@ class BudgetStore:
         with self._row_lock(subscription_id):
             if first is not None and (answer := first()) is not None:
                 return answer
+            with self._lock:  # what the block holds goes back to the row with this change (a new block follows)
+                held = (max(0.0, block.reads), max(0.0, block.writes))
+                block.reads = block.writes = 0.0
             known = self._rows_known.pop(key, None)
             for attempt in range(TRIES + 1):
                 fresh = known is None
@@ -112,7 +115,7 @@ class BudgetStore:
                         time.sleep(random.uniform(0.0, CONFLICT_PAUSE_SECONDS * attempt))
                     bucket, etag = self._load(subscription_id)
                 pending = list(block.pending)
-                settled = bucket
+                settled = budget.give_back(bucket, self.limits, self.clock(), *held) if any(held) else bucket
                 for kind, seen in pending:
                     settled = budget.settle(settled, self.settings, self.clock(), kind, _spent(seen), seen) or settled
                 after, answer = change(settled)
@@ -129,6 +132,8 @@ class BudgetStore:
                     if then is not None:
                         then()
                     return answer
+            with self._lock:  # nothing written: the block keeps its tokens
+                block.reads, block.writes = block.reads + held[0], block.writes + held[1]
         return None
 
     # --- steps -----------------------------------------------------------------------------------------

@@ -174,3 +174,24 @@ def test_a_worker_reads_the_row_again_only_after_another_worker_wrote_it(app: Ap
     reads, writes = ops.reads, ops.writes
     assert store.slot_for(_state("c"), POLL, clock()) is not None  # its ETag is stale: refused, read, written
     assert (ops.reads - reads, ops.writes - writes) == (1, 2)
+
+
+def test_what_a_block_still_holds_goes_back_to_the_row_when_it_is_renewed(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=12, ARM_BUDGET_PERCENT=100)
+    subscription = SUBSCRIPTION.split("/")[2]
+    capacity, rate = store.limits.read_capacity, store.limits.read_rate
+    size = int(rate * budget.GRANT_SECONDS)  # a block: what the rate refills in a grant's second
+    step = StepCost("Creating", 4, 0)
+    slot = store.slot_for(_state("a"), step, clock())  # a block: 4 for this step, the rest kept
+    assert slot is not None and slot.wait == 0.0 and store._blocks[subscription].reads == size - 4
+    slot.grant("reads")  # the step spends one of its four; three are left in its grant
+    store.settle(_state("a"), step, Observation(attempts={"reads": 1}), slot.grant)
+    assert store._blocks[subscription].reads == size - 1  # the grant's leftovers joined the block
+    assert store.rows.get(subscription, ROW)["Reads"] == pytest.approx(capacity - size)
+    larger = StepCost("Creating", size + 3, 0)  # more than the block holds: to the row, and reserved there
+    slot = store.slot_for(_state("b"), larger, clock())
+    owed = capacity - size + (size - 1) - larger.reads  # the block's tokens went back with this change
+    assert store.rows.get(subscription, ROW)["Reads"] == pytest.approx(owed)
+    assert slot is not None and slot.wait == pytest.approx(-owed / rate, abs=0.01)
+    assert store._blocks[subscription].reads == 0
