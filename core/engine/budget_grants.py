@@ -67,12 +67,14 @@ class Slot:
 @dataclass
 class Block:
     """A worker's tokens of one subscription's bucket, good until `until`; `uses` names the step kinds that
-    count against Compute's policies (they take their tokens at the row, where the policies are kept)."""
+    count against Compute's policies, and `allowed` how many steps of each of those kinds the block may start
+    (their policies were charged for them when it was taken; beyond that, such a step goes to the row)."""
 
     reads: float = 0.0
     writes: float = 0.0
     until: float = 0.0
     uses: frozenset[str] = frozenset()
+    allowed: dict[str, int] = field(default_factory=dict)
     pending: list[tuple[str, Observation]] = field(default_factory=list)
 
 

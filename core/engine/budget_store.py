@@ -42,6 +42,8 @@ MAX_PENDING = 32
 # The longest a call beyond its grant waits in-process for a token; later than that it is made in debt
 # (the bucket's debt then delays the steps after it).
 MAX_CALL_WAIT_SECONDS = 2.0
+# The most steps of each kind Compute's policies count that one block may start (see `_allow`).
+BLOCK_STEPS = 8
 
 
 class BudgetStore:
@@ -104,6 +106,7 @@ class BudgetStore:
                 return answer
             with self._lock:  # what the block holds goes back to the row with this change (a new block follows)
                 held = (max(0.0, block.reads), max(0.0, block.writes))
+                held_steps, block.allowed = block.allowed, {}
                 block.reads = block.writes = 0.0
             known = self._rows_known.pop(key, None)
             for attempt in range(TRIES + 1):
@@ -116,6 +119,10 @@ class BudgetStore:
                     bucket, etag = self._load(subscription_id)
                 pending = list(block.pending)
                 settled = budget.give_back(bucket, self.limits, self.clock(), *held) if any(held) else bucket
+                if any(held_steps.values()):
+                    unused = compute_policies.allowed_calls(settled.uses, held_steps)
+                    settled = dataclasses.replace(settled, policies=compute_policies.charge(
+                        settled.policies, self.clock(), {name: -count for name, count in unused.items()}))
                 for kind, seen in pending:
                     settled = budget.settle(settled, self.settings, self.clock(), kind, _spent(seen), seen) or settled
                 after, answer = change(settled)
@@ -134,6 +141,7 @@ class BudgetStore:
                     return answer
             with self._lock:  # nothing written: the block keeps its tokens
                 block.reads, block.writes = block.reads + held[0], block.writes + held[1]
+                block.allowed = held_steps
         return None
 
     # --- steps -----------------------------------------------------------------------------------------
@@ -164,15 +172,19 @@ class BudgetStore:
                                                 now + wait + budget.GRANT_SECONDS))
         if not lapsed and self._from_block(state.subscription_id, cost, now):
             return Slot(0.0, 0.0, Grant(self, state.subscription_id, cost.reads, cost.writes, until))
-        return self.acquire(state, cost, lapsed=lapsed, block=not lapsed and not cost.gives_way)
+        return self.acquire(state, cost, lapsed=lapsed, block=not lapsed)
 
     def _from_block(self, subscription_id: str, cost: StepCost, now: float) -> bool:
         with self._lock:
             block = self._block(subscription_id)
-            if now > block.until or cost.kind in block.uses or block.reads < cost.reads or block.writes < cost.writes:
+            counted = cost.kind in block.uses  # against Compute's policies: only as the block's allowance lets it
+            if (now > block.until or block.reads < cost.reads or block.writes < cost.writes
+                    or (counted and block.allowed.get(cost.kind, 0) < 1)):
                 return False
             block.reads -= cost.reads
             block.writes -= cost.writes
+            if counted:
+                block.allowed[cost.kind] -= 1
             return True
 
     def acquire(self, state: Record, cost: StepCost, *, lapsed: bool = False, block: bool = False) -> Slot | None:
@@ -188,13 +200,17 @@ class BudgetStore:
                                      writes=max(cost.writes, _block_size(self.limits.write_rate)))
         grant_until = now + budget.GRANT_SECONDS
         kept: list[tuple[float, float]] = []  # the block taken by the try that was written
+        allowed: dict[str, int] = {}  # and its steps of the kinds Compute's policies count
 
         def reserve(bucket: Bucket) -> tuple[Bucket, Slot]:
             kept.clear()
-            if block and cost.kind not in bucket.uses:
+            allowed.clear()
+            # (a first step takes a block only when no first step is reserved ahead of it: it must not jump them)
+            if block and not (cost.gives_way and bucket.intake_until > now):
                 after, wait = budget.take(bucket, self.limits, now, wanted.reads, wanted.writes, cost.floor, cost.kind)
                 if wait <= 0.0:
                     kept.append((wanted.reads - cost.reads, wanted.writes - cost.writes))
+                    after = self._allow(after, now, allowed)
                     return after, Slot(0.0, after.pushed, Grant(self, state.subscription_id, cost.reads, cost.writes,
                                                                 grant_until))
             after, wait = budget.reserve(bucket, self.limits, now, cost, lapsed=lapsed)
@@ -208,14 +224,28 @@ class BudgetStore:
 
         def keep() -> None:
             if kept:
-                self._keep_block(state.subscription_id, *kept[0], grant_until)
+                self._keep_block(state.subscription_id, *kept[0], grant_until, allowed)
 
         return self._update(state.subscription_id, reserve, first=from_block, then=keep)
 
-    def _keep_block(self, subscription_id: str, reads: float, writes: float, until: float) -> None:
+    def _allow(self, bucket: Bucket, now: float, allowed: dict[str, int]) -> Bucket:
+        """A new block's steps of each kind Compute's policies count (`compute_policies.allowance`), their
+        policies charged for them (given back with the next change of the row if the block does not use them)."""
+        policies = bucket.policies
+        for kind, calls in bucket.uses.items():
+            steps = compute_policies.allowance(policies, now, calls, self.limits.keep, BLOCK_STEPS)
+            if steps:
+                allowed[kind] = steps
+                policies = compute_policies.charge(policies, now, compute_policies.allowed_calls(
+                    bucket.uses, {kind: steps}))
+        return dataclasses.replace(bucket, policies=policies) if allowed else bucket
+
+    def _keep_block(self, subscription_id: str, reads: float, writes: float, until: float,
+                    allowed: dict[str, int] | None = None) -> None:
         with self._lock:
             block = self._block(subscription_id)
             block.reads, block.writes, block.until = reads, writes, until
+            block.allowed = dict(allowed or {})
 
     def take_call(self, subscription_id: str, kind: str) -> None:
         """A token for one call beyond its step's grant: from the worker's block, else from the row (a new

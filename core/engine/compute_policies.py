@@ -20,6 +20,8 @@ MAX_STEP_KINDS = 16
 USE_WEIGHT = 0.2
 USE_STEP = 0.02
 USE_MIN = 0.1
+# The part of a policy's spare tokens (above the part kept for others) one block may take for its steps.
+SPARE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,27 @@ def charge(known: Mapping[str, Policy], now: float, calls: Mapping[str, float]) 
             policy = policies[name].refilled(now)
             policies[name] = dataclasses.replace(policy, tokens=min(policy.capacity, policy.tokens - count))
     return policies
+
+
+def allowance(known: Mapping[str, Policy], now: float, calls: Mapping[str, float], keep: float, most: int) -> int:
+    """How many steps making `calls` against each policy a worker's block may start without the row: at most
+    `most`, and at most `SPARE_SHARE` of what every policy holds above `keep` of its capacity (0 when a
+    policy is near its part kept for others: then each step goes to the row, as the policies bind)."""
+    steps = most
+    for name, count in calls.items():
+        if name in known and count > 0:
+            policy = known[name].refilled(now)
+            steps = min(steps, int(SPARE_SHARE * (policy.tokens - keep * policy.capacity) / count))
+    return max(0, steps)
+
+
+def allowed_calls(uses: Mapping[str, Mapping[str, float]], steps: Mapping[str, int]) -> dict[str, float]:
+    """The calls against each policy of `steps` steps of each kind (their policies charged for them)."""
+    calls: dict[str, float] = {}
+    for kind, count in steps.items():
+        for name, per_step in uses.get(kind, {}).items():
+            calls[name] = calls.get(name, 0.0) + count * per_step
+    return calls
 
 
 def learn(known: Mapping[str, Policy], known_uses: Mapping[str, Mapping[str, float]], now: float, kind: str,

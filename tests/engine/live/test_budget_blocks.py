@@ -4,7 +4,9 @@ is written at once and holds every step of the subscription, and a bucket that i
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,6 +19,7 @@ from core.builds.state import BuildState, BuildStatus
 from core.engine import budget
 from core.engine.budget import StepCost
 from core.engine.budget_store import ROW, BudgetStore
+from core.engine.compute_policies import Policy
 from tests.support.live_app import App
 
 SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-0000000000b1/resourceGroups/g/providers/x/y"
@@ -195,3 +198,44 @@ def test_what_a_block_still_holds_goes_back_to_the_row_when_it_is_renewed(app: A
     assert store.rows.get(subscription, ROW)["Reads"] == pytest.approx(owed)
     assert slot is not None and slot.wait == pytest.approx(-owed / rate, abs=0.01)
     assert store._blocks[subscription].reads == 0
+
+
+def _learnt(store: BudgetStore, clock: Clock, tokens: float) -> None:
+    """The row as if Creating steps had been seen to count one call each against Compute's PUT policy."""
+    policy = Policy(tokens=tokens, capacity=376, window=180, at=clock())
+    bucket = dataclasses.replace(budget.full(store.limits, clock()), policies={"PutVersion3Min": policy},
+                                 uses={"Creating": {"PutVersion3Min": 1.0}})
+    store._write(SUBSCRIPTION.split("/")[2], bucket, None)
+
+
+def test_steps_counted_by_a_compute_policy_with_room_start_from_the_block(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=2400, ARM_WRITES_PER_SECOND=2400)
+    _learnt(store, clock, tokens=375)
+    ops.reads = ops.writes = 0
+    creating = StepCost("Creating", 1, 1)
+    for n in range(5):
+        assert store.slot_for(_state(f"c{n}"), creating, clock()).wait == 0.0
+    assert (ops.reads, ops.writes) == (1, 1)  # one block: the first step and 8 more charged to the policy
+    assert _put_tokens(store) == 375 - 1 - 8
+    clock.now += budget.GRANT_SECONDS + 0.1  # the block expires: its 4 unused steps go back at the renewal
+    store.slot_for(_state("d"), creating, clock())
+    refill = 376 / 180 * (budget.GRANT_SECONDS + 0.1)
+    assert _put_tokens(store) == pytest.approx(375 - 1 - 8 + refill + 4 - 1 - 8)
+
+
+def _put_tokens(store: BudgetStore) -> float:
+    row = store.rows.get(SUBSCRIPTION.split("/")[2], ROW)
+    return json.loads(row["Compute"])["policies"]["PutVersion3Min"][0]
+
+
+def test_steps_counted_by_a_compute_policy_at_its_kept_half_go_to_the_row_each(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=2400, ARM_WRITES_PER_SECOND=2400)
+    _learnt(store, clock, tokens=190)  # 2 above the kept 188: no room for a block's share
+    ops.reads = ops.writes = 0
+    creating = StepCost("Creating", 1, 1)
+    for n in range(2):
+        assert store.slot_for(_state(f"c{n}"), creating, clock()).wait == 0.0
+    assert ops.writes == 2  # each one charged at the row
+    assert store.slot_for(_state("c2"), creating, clock()).wait > 0  # the kept half is not touched
