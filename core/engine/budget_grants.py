@@ -11,7 +11,7 @@ from typing import Protocol
 
 from core.azure.ratelimit import Observation
 from core.engine import budget
-from core.engine.budget import StepCost
+from core.engine.budget import Bucket, StepCost
 from core.engine.record import Record
 
 
@@ -104,3 +104,18 @@ class StepTaking:
                 self.grant.add(reads, writes, self.store.clock() + budget.GRANT_SECONDS)
             return 0.0
         return slot.wait
+
+
+def block_sizes(bucket: Bucket, cost: StepCost, wanted: StepCost) -> list[tuple[int, int]]:
+    """The blocks (reads, writes) a step tries to take with its own calls, largest first: a whole block, else
+    half of what the bucket holds (another worker may have just taken a whole one), never less than the step."""
+    half = (max(cost.reads, int(bucket.reads / 2)), max(cost.writes, int(bucket.writes / 2)))
+    sizes = [(wanted.reads, wanted.writes)]
+    if half[0] < wanted.reads or half[1] < wanted.writes:
+        sizes.append((min(half[0], wanted.reads), min(half[1], wanted.writes)))
+    return sizes
+
+
+def block_size(rate: float) -> int:
+    """Tokens of a worker's block: what the rate refills in `GRANT_SECONDS`, at least one."""
+    return max(1, int(rate * budget.GRANT_SECONDS))

@@ -27,7 +27,7 @@ from core.azure.storage import GuardedRows
 from core.base.timestamps import parse_iso
 from core.engine import budget, compute_policies
 from core.engine.budget import Bucket, Limits, StepCost
-from core.engine.budget_grants import Block, Grant, Slot
+from core.engine.budget_grants import Block, Grant, Slot, block_size, block_sizes
 from core.engine.record import Record
 
 log = logging.getLogger(__name__)
@@ -195,36 +195,39 @@ class BudgetStore:
         Calls a running step decided to make (the registration look, `StepTaking`) come with no priority floor
         (such a look unblocks every build of the subscription), even when they must wait for a later slot.
         """
-        now = self.clock()
-        wanted = dataclasses.replace(cost, reads=max(cost.reads, _block_size(self.limits.read_rate)),
-                                     writes=max(cost.writes, _block_size(self.limits.write_rate)))
-        grant_until = now + budget.GRANT_SECONDS
-        kept: list[tuple[float, float]] = []  # the block taken by the try that was written
+        wanted = dataclasses.replace(cost, reads=max(cost.reads, block_size(self.limits.read_rate)),
+                                     writes=max(cost.writes, block_size(self.limits.write_rate)))
+        kept: list[tuple[float, float, float]] = []  # the block taken by the try that was written, and its end
         allowed: dict[str, int] = {}  # and its steps of the kinds Compute's policies count
 
         def reserve(bucket: Bucket) -> tuple[Bucket, Slot]:
+            # The time of this try, not of the call: the row may have been waited for (another thread held it).
+            now = self.clock()
             kept.clear()
             allowed.clear()
             # (a first step takes a block only when no first step is reserved ahead of it: it must not jump them)
             if block and not (cost.gives_way and bucket.intake_until > now):
-                after, wait = budget.take(bucket, self.limits, now, wanted.reads, wanted.writes, cost.floor, cost.kind)
-                if wait <= 0.0:
-                    kept.append((wanted.reads - cost.reads, wanted.writes - cost.writes))
-                    after = self._allow(after, now, allowed)
-                    return after, Slot(0.0, after.pushed, Grant(self, state.subscription_id, cost.reads, cost.writes,
-                                                                grant_until))
+                for reads, writes in block_sizes(budget.refill(bucket, self.limits, now), cost, wanted):
+                    after, wait = budget.take(bucket, self.limits, now, reads, writes, cost.floor, cost.kind)
+                    if wait <= 0.0:
+                        kept.append((reads - cost.reads, writes - cost.writes, now + budget.GRANT_SECONDS))
+                        after = self._allow(after, now, allowed)
+                        return after, Slot(0.0, after.pushed, Grant(self, state.subscription_id, cost.reads,
+                                                                    cost.writes, now + budget.GRANT_SECONDS))
             after, wait = budget.reserve(bucket, self.limits, now, cost, lapsed=lapsed)
             return after, Slot(wait, after.pushed, Grant(self, state.subscription_id, cost.reads, cost.writes,
                                                          now + max(0.0, wait) + budget.GRANT_SECONDS))
 
         def from_block() -> Slot | None:  # another thread of this worker renewed the block meanwhile
-            if block and self._from_block(state.subscription_id, cost, self.clock()):
-                return Slot(0.0, 0.0, Grant(self, state.subscription_id, cost.reads, cost.writes, grant_until))
+            now = self.clock()
+            if block and self._from_block(state.subscription_id, cost, now):
+                return Slot(0.0, 0.0, Grant(self, state.subscription_id, cost.reads, cost.writes,
+                                            now + budget.GRANT_SECONDS))
             return None
 
         def keep() -> None:
             if kept:
-                self._keep_block(state.subscription_id, *kept[0], grant_until, allowed)
+                self._keep_block(state.subscription_id, *kept[0], allowed)
 
         return self._update(state.subscription_id, reserve, first=from_block, then=keep)
 
@@ -253,16 +256,16 @@ class BudgetStore:
         one = StepCost("call", 1 if kind == "reads" else 0, 1 if kind == "writes" else 0)
         if self._from_block(subscription_id, one, self.clock()):
             return
-        now = self.clock()
-        wanted = (max(1, _block_size(self.limits.read_rate)) if kind == "reads" else 0,
-                  max(1, _block_size(self.limits.write_rate)) if kind == "writes" else 0)
-        kept: list[tuple[float, float]] = []  # the block taken by the try that was written
+        wanted = (max(1, block_size(self.limits.read_rate)) if kind == "reads" else 0,
+                  max(1, block_size(self.limits.write_rate)) if kind == "writes" else 0)
+        kept: list[tuple[float, float, float]] = []  # the block taken by the try that was written, and its end
 
         def take(bucket: Bucket) -> tuple[Bucket, float]:
+            now = self.clock()  # of this try: the row may have been waited for
             kept.clear()
             after, wait = budget.take(bucket, self.limits, now, *wanted, floor=0.0)
             if wait <= 0.0:
-                kept.append((wanted[0] - one.reads, wanted[1] - one.writes))
+                kept.append((wanted[0] - one.reads, wanted[1] - one.writes, now + budget.GRANT_SECONDS))
                 return after, 0.0
             return budget.take(bucket, self.limits, now, one.reads, one.writes, floor=0.0)
 
@@ -271,7 +274,7 @@ class BudgetStore:
 
         def keep() -> None:
             if kept:
-                self._keep_block(subscription_id, *kept[0], now + budget.GRANT_SECONDS)
+                self._keep_block(subscription_id, *kept[0])
 
         wait = self._update(subscription_id, take, first=from_block, then=keep)
         if wait is None or wait <= 0.0:
@@ -321,11 +324,6 @@ class BudgetStore:
             with self._lock:
                 block.reads = block.writes = 0.0  # everyone of this worker asks the row again
             self._update(subscription_id, lambda bucket: (None, None))
-
-
-def _block_size(rate: float) -> int:
-    """Tokens of a worker's block: what the rate refills in `GRANT_SECONDS`, at least one."""
-    return max(1, int(rate * budget.GRANT_SECONDS))
 
 
 def _spent(seen: Observation) -> tuple[int, int]:

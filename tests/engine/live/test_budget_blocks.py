@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -239,3 +240,22 @@ def test_steps_counted_by_a_compute_policy_at_its_kept_half_go_to_the_row_each(a
         assert store.slot_for(_state(f"c{n}"), creating, clock()).wait == 0.0
     assert ops.writes == 2  # each one charged at the row
     assert store.slot_for(_state("c2"), creating, clock()).wait > 0  # the kept half is not touched
+
+
+def test_a_step_that_waited_for_its_workers_turn_at_the_row_is_not_made_to_wait_for_that_time(app: App):
+    ops, clock = RowOps(), Clock()
+    store = _store(app, ops, clock, ARM_READS_PER_SECOND=2400)
+    other = BudgetStore(table_service(app.env), store.settings, clock=clock)
+    subscription = SUBSCRIPTION.split("/")[2]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with store._row_lock(subscription):  # another thread of this worker is at the row
+            asked = pool.submit(store.slot_for, _state("a"), POLL, clock())
+            time.sleep(0.2)
+            clock.now += 0.5  # meanwhile another worker took a whole block, the row refilled to its later moment
+            assert other.slot_for(_state("b"), POLL, clock()) is not None
+            clock.now += 0.2  # and the bucket refilled a fifth of a block since
+        slot = asked.result(timeout=30)
+    # Its tokens are there: no wait for the time it queued, and it took half of what the bucket held as its block.
+    assert slot is not None and slot.wait == 0.0
+    half = 0.2 * store.limits.read_rate / 2
+    assert half - 2 <= store._blocks[subscription].reads <= half - POLL.reads  # (the refill, a float, rounded down)
