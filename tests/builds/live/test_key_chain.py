@@ -134,3 +134,22 @@ def test_each_vault_and_key_version_is_read_once_per_build(healthy: tuple[App, d
         "roleassignments"}
     assert len([r for r in role_reads if "roleassignments" in r.path.lower()]) == len(key_world.HEALTHY)
 
+
+
+@pytest.fixture(scope="module")
+def hardened() -> Iterator[tuple[App, str]]:
+    for app in _stack_app(key_world.world()):
+        app.env["POLICY_PROFILE"] = "hardened"  # the worker's setting: a stricter profile
+        build = app.put_request(key_world.request("expiring", f"1.{next(_versions)}.0"))
+        app.run_worker(timeout=240)
+        yield app, build
+
+
+def test_a_key_expiring_within_the_horizon_rejects_the_build_under_the_hardened_profile(hardened: tuple[App, str]):
+    app, build = hardened
+    state = app.state(build)
+    assert str(state.status) == "Rejected", (state.status, state.error, state.problems)
+    problems = [p for p in state.problems if p.get("severity") == "error"]
+    assert {p["code"] for p in problems} == {"KeyExpiringSoon"}, problems
+    assert "des-expiring" in problems[0]["message"] and "the OS disk in 'westus'" in problems[0]["message"]
+    assert _version_puts(app, build) == []
