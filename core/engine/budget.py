@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from core.azure.ratelimit import Observation
 from core.azure.settings import Settings
-from core.engine.compute_policies import Policy, charge, learn
+from core.engine.compute_policies import Policy, allowance, allowed_calls, charge, learn
 
 WINDOW_SECONDS = 10
 # Every token is spent within this long of the moment the bucket counted it: a step's grant (the tokens it
@@ -160,17 +160,30 @@ def take(
 
 
 def give_back(bucket: Bucket, limits: Limits, now: float, reads: float, writes: float,
-              kind: str | None = None) -> Bucket:
+              steps: Mapping[str, int] | None = None) -> Bucket:
     """Return tokens not spent: a reservation whose slot has passed unused, or what a worker's block held when
-    it was renewed (the bucket never holds more than its capacity)."""
+    it was renewed, with the Compute policies' calls of `steps` (kind -> steps not run) (the bucket never holds
+    more than its capacity)."""
     current = refill(bucket, limits, now)
-    returned = {name: -count for name, count in current.uses.get(kind or "", {}).items()}
+    returned = {name: -count for name, count in allowed_calls(current.uses, steps or {}).items()}
     return dataclasses.replace(
         current,
         reads=min(limits.read_capacity, current.reads + reads),
         writes=min(limits.write_capacity, current.writes + writes),
         policies=charge(current.policies, now, returned),
     )
+
+
+def allow(bucket: Bucket, limits: Limits, now: float, most: int) -> tuple[Bucket, dict[str, int]]:
+    """A new block's steps of each kind Compute's policies count (`compute_policies.allowance`, at most `most`
+    a kind), and the bucket with their policies charged for them."""
+    policies, allowed = bucket.policies, {}
+    for kind, calls in bucket.uses.items():
+        steps = allowance(policies, now, calls, limits.keep, most)
+        if steps:
+            allowed[kind] = steps
+            policies = charge(policies, now, allowed_calls(bucket.uses, {kind: steps}))
+    return (dataclasses.replace(bucket, policies=policies) if allowed else bucket), allowed
 
 
 def reserve(bucket: Bucket, limits: Limits, now: float, cost: StepCost, *, lapsed: bool) -> tuple[Bucket, float]:
@@ -189,7 +202,7 @@ def reserve(bucket: Bucket, limits: Limits, now: float, cost: StepCost, *, lapse
     reads, writes, kind, floor = cost.reads, cost.writes, cost.kind, cost.floor
     if lapsed:
         floor = min(0.0, 1 - reads / limits.read_capacity, 1 - writes / limits.write_capacity)
-        bucket = give_back(bucket, limits, now, reads, writes, kind)
+        bucket = give_back(bucket, limits, now, reads, writes, {kind: 1})
     current = refill(bucket, limits, now)
     if cost.gives_way:
         after, wait = take(current, limits, now, reads, writes, floor, kind)

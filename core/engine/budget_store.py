@@ -42,7 +42,7 @@ MAX_PENDING = 32
 # The longest a call beyond its grant waits in-process for a token; later than that it is made in debt
 # (the bucket's debt then delays the steps after it).
 MAX_CALL_WAIT_SECONDS = 2.0
-# The most steps of each kind Compute's policies count that one block may start (see `_allow`).
+# The most steps of each kind Compute's policies count that one block may start (see `budget.allow`).
 BLOCK_STEPS = 8
 
 
@@ -118,11 +118,9 @@ class BudgetStore:
                         time.sleep(random.uniform(0.0, CONFLICT_PAUSE_SECONDS * attempt))
                     bucket, etag = self._load(subscription_id)
                 pending = list(block.pending)
-                settled = budget.give_back(bucket, self.limits, self.clock(), *held) if any(held) else bucket
-                if any(held_steps.values()):
-                    unused = compute_policies.allowed_calls(settled.uses, held_steps)
-                    settled = dataclasses.replace(settled, policies=compute_policies.charge(
-                        settled.policies, self.clock(), {name: -count for name, count in unused.items()}))
+                settled = bucket
+                if any(held) or any(held_steps.values()):
+                    settled = budget.give_back(bucket, self.limits, self.clock(), *held, held_steps)
                 for kind, seen in pending:
                     settled = budget.settle(settled, self.settings, self.clock(), kind, _spent(seen), seen) or settled
                 after, answer = change(settled)
@@ -211,7 +209,8 @@ class BudgetStore:
                     after, wait = budget.take(bucket, self.limits, now, reads, writes, cost.floor, cost.kind)
                     if wait <= 0.0:
                         kept.append((reads - cost.reads, writes - cost.writes, now + budget.GRANT_SECONDS))
-                        after = self._allow(after, now, allowed)
+                        after, steps = budget.allow(after, self.limits, now, BLOCK_STEPS)
+                        allowed.update(steps)
                         return after, Slot(0.0, after.pushed, Grant(self, state.subscription_id, cost.reads,
                                                                     cost.writes, now + budget.GRANT_SECONDS))
             after, wait = budget.reserve(bucket, self.limits, now, cost, lapsed=lapsed)
@@ -230,18 +229,6 @@ class BudgetStore:
                 self._keep_block(state.subscription_id, *kept[0], allowed)
 
         return self._update(state.subscription_id, reserve, first=from_block, then=keep)
-
-    def _allow(self, bucket: Bucket, now: float, allowed: dict[str, int]) -> Bucket:
-        """A new block's steps of each kind Compute's policies count (`compute_policies.allowance`), their
-        policies charged for them (given back with the next change of the row if the block does not use them)."""
-        policies = bucket.policies
-        for kind, calls in bucket.uses.items():
-            steps = compute_policies.allowance(policies, now, calls, self.limits.keep, BLOCK_STEPS)
-            if steps:
-                allowed[kind] = steps
-                policies = compute_policies.charge(policies, now, compute_policies.allowed_calls(
-                    bucket.uses, {kind: steps}))
-        return dataclasses.replace(bucket, policies=policies) if allowed else bucket
 
     def _keep_block(self, subscription_id: str, reads: float, writes: float, until: float,
                     allowed: dict[str, int] | None = None) -> None:
